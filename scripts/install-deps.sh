@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs every package that building devns and running its test suites
+# needs, from Debian's archive. Safe to run again: it only installs what is
+# missing.
+set -euo pipefail
+
+packages=(
+	# build
+	gcc meson ninja-build pkg-config scdoc
+	libsystemd-dev libudev-dev libdrm-dev libinput-dev libinih-dev
+	# the vm suite: guest kernel, initramfs, emulator, guest userspace
+	qemu-system-x86 qemu-utils linux-image-amd64 busybox-static kmod
+	udev dbus util-linux python3
+	# the kernel module
+	linux-headers-amd64
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+		missing+=("$p")
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages: ${missing[*]}; run this script as root" >&2
+	exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,1 @@
+#include "seat/names.h"
