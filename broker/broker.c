@@ -1,0 +1,487 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+
+#include "broker/broker.h"
+#include "broker/container.h"
+#include "broker/reaper.h"
+#include "common/log.h"
+#include "dbus/dbus.h"
+#include "drm/drm.h"
+#include "input/evdev.h"
+
+static struct container *container_of_handle(struct seat_handle *h)
+{
+	return h->container->userdata;
+}
+
+/* The broker opens every node itself: DRM master follows the opener, and
+ * the container must never be the opener (see drm/drm.h). */
+static int open_node(struct seat_device *d)
+{
+	int flags = O_RDWR | O_CLOEXEC | O_NOCTTY;
+	struct stat st;
+	int fd;
+
+	if (d->type == SEAT_DEVICE_EVDEV)
+		flags |= O_NONBLOCK;
+	fd = open(broker_device_node(d), flags);
+	if (fd < 0)
+		return -errno;
+	/* The node may have been replaced since udev told us about it. */
+	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != d->devnum) {
+		close(fd);
+		return -ENODEV;
+	}
+	return fd;
+}
+
+static int op_handle_open(void *ud, struct seat_handle *h, bool live)
+{
+	struct seat_device *d = h->device;
+	int fd, r = 0;
+
+	fd = open_node(d);
+	if (fd < 0)
+		return log_warning_errno(fd, "Cannot open %s for %s", broker_device_node(d),
+					 h->container->name);
+	if (d->type == SEAT_DEVICE_DRM) {
+		/* Opening a card with no master makes the opener master. */
+		if (live)
+			r = drm_is_master(fd) ? 0 : drm_set_master(fd);
+		else
+			r = drm_drop_master(fd);
+	} else if (!live) {
+		r = evdev_revoke(fd);
+	}
+	if (r < 0) {
+		close(fd);
+		return log_warning_errno(r, "Cannot %s %s for %s",
+					 live ? "make master / open live" : "pause",
+					 d->sysname, h->container->name);
+	}
+	h->fd = fd;
+	return 0;
+}
+
+static void op_handle_close(void *ud, struct seat_handle *h)
+{
+	struct broker *b = ud;
+
+	if (h->device->type == SEAT_DEVICE_EVDEV)
+		reaper_close(b->reaper, h->fd);
+	else if (h->fd >= 0)
+		close(h->fd);
+	h->fd = -1;
+}
+
+static int op_handle_revoke(void *ud, struct seat_handle *h)
+{
+	int r = evdev_revoke(h->fd);
+
+	/* A device that is already gone delivers nothing either. */
+	if (r < 0 && r != -ENODEV)
+		log_error_errno(r, "Cannot revoke %s of %s", h->device->sysname, h->container->name);
+	return r;
+}
+
+static int op_handle_drop_master(void *ud, struct seat_handle *h)
+{
+	int r = drm_drop_master(h->fd);
+
+	if (r < 0)
+		log_error_errno(r, "Cannot drop master of %s for %s", h->device->sysname,
+				h->container->name);
+	return r;
+}
+
+static int op_handle_set_master(void *ud, struct seat_handle *h)
+{
+	int r = drm_set_master(h->fd);
+
+	if (r < 0)
+		log_error_errno(r, "Cannot make %s master for %s", h->device->sysname,
+				h->container->name);
+	return r;
+}
+
+static int op_handle_reopen(void *ud, struct seat_handle *h)
+{
+	struct broker *b = ud;
+	int fd = open_node(h->device);
+
+	if (fd < 0)
+		return log_error_errno(fd, "Cannot reopen %s for %s", h->device->sysname,
+				       h->container->name);
+	/* The revoked file stays with the client until it closes it; ours
+	 * is closed off the switch path (broker/reaper.h). */
+	reaper_close(b->reaper, h->fd);
+	h->fd = fd;
+	return 0;
+}
+
+static int op_kernel_activate(void *ud, struct seat *s, struct seat_container *c)
+{
+	return 0;
+}
+
+static void op_notify_pause(void *ud, struct seat_handle *h, enum seat_pause_type type)
+{
+	container_notify_pause(container_of_handle(h), h, type);
+}
+
+static void op_notify_resume(void *ud, struct seat_handle *h)
+{
+	container_notify_resume(container_of_handle(h), h);
+}
+
+static void op_pause_forced(void *ud, struct seat_handle *h)
+{
+	struct broker *b = ud;
+
+	log_warning("Container %s did not acknowledge pausing %s within %.3f s; pausing it anyway",
+		    h->container->name, h->device->sysname, b->config.pause_timeout_usec / 1e6);
+}
+
+static int on_pause_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct broker_seat *bs = userdata;
+
+	seat_pause_timeout(bs->seat);
+	return 0;
+}
+
+static void op_timer_set(void *ud, struct seat *s, uint64_t usec)
+{
+	struct broker_seat *bs = broker_seat_of(s);
+	int r;
+
+	if (usec == 0) {
+		sd_event_source_set_enabled(bs->pause_timer, SD_EVENT_OFF);
+		return;
+	}
+	r = sd_event_source_set_time_relative(bs->pause_timer, usec);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(bs->pause_timer, SD_EVENT_ONESHOT);
+	if (r < 0) {
+		/* Without a timer a silent controller would stall the seat. */
+		log_error_errno(r, "Cannot arm the pause timeout of %s; forcing the pause", s->id);
+		seat_pause_timeout(s);
+	}
+}
+
+static void op_switch_done(void *ud, struct seat *s, void *cookie, int r)
+{
+	sd_bus_message *m = cookie;
+
+	if (r < 0 && r != -ESHUTDOWN)
+		log_error_errno(r, "Switch on %s failed; no container is active", s->id);
+	if (!m)
+		return;
+	bus_reply_switch(m, r);
+	sd_bus_message_unref(m);
+}
+
+static void op_active_changed(void *ud, struct seat *s, struct seat_container *old)
+{
+	struct broker_seat *bs = broker_seat_of(s);
+
+	log_info("%s: active container %s -> %s", s->id, old ? old->name : "(none)",
+		 s->active ? s->active->name : "(none)");
+	if (old)
+		container_dbus_emit_changed(old->userdata, "Active");
+	if (s->active)
+		container_dbus_emit_changed(s->active->userdata, "Active");
+	seat_dbus_emit_changed(bs, "ActiveContainer");
+}
+
+static const struct seat_ops broker_seat_ops = {
+	.handle_open = op_handle_open,
+	.handle_close = op_handle_close,
+	.handle_revoke = op_handle_revoke,
+	.handle_drop_master = op_handle_drop_master,
+	.handle_set_master = op_handle_set_master,
+	.handle_reopen = op_handle_reopen,
+	.kernel_activate = op_kernel_activate,
+	.notify_pause = op_notify_pause,
+	.notify_resume = op_notify_resume,
+	.pause_forced = op_pause_forced,
+	.timer_set = op_timer_set,
+	.switch_done = op_switch_done,
+	.active_changed = op_active_changed,
+};
+
+struct broker_seat *broker_find_seat(struct broker *b, const char *id)
+{
+	struct broker_seat *bs;
+
+	list_for_each(bs, &b->seats, link)
+		if (strcmp(bs->seat->id, id) == 0)
+			return bs;
+	return NULL;
+}
+
+static void broker_seat_free(struct broker_seat *bs)
+{
+	list_remove(&bs->link);
+	sd_event_source_disable_unref(bs->pause_timer);
+	seat_free(bs->seat);
+	free(bs->path);
+	free(bs);
+}
+
+int broker_get_seat(struct broker *b, const char *id, struct broker_seat **ret)
+{
+	struct broker_seat *bs = broker_find_seat(b, id);
+	int r;
+
+	if (bs) {
+		*ret = bs;
+		return 0;
+	}
+	bs = calloc(1, sizeof(*bs));
+	if (!bs)
+		return -ENOMEM;
+	bs->broker = b;
+	list_init(&bs->link);
+	r = seat_new(&bs->seat, id, &broker_seat_ops, b);
+	if (r < 0)
+		goto fail;
+	bs->seat->userdata = bs;
+	seat_set_pause_timeout(bs->seat, b->config.pause_timeout_usec);
+	r = sd_bus_path_encode(SEAT_PATH_PREFIX, id, &bs->path);
+	if (r < 0)
+		goto fail;
+	r = sd_event_add_time(b->event, &bs->pause_timer, CLOCK_MONOTONIC, UINT64_MAX, 0,
+			      on_pause_timeout, bs);
+	if (r < 0)
+		goto fail;
+	sd_event_source_set_enabled(bs->pause_timer, SD_EVENT_OFF);
+
+	list_append(&b->seats, &bs->link);
+	manager_dbus_emit_seat(bs, true);
+	*ret = bs;
+	return 0;
+fail:
+	broker_seat_free(bs);
+	return r;
+}
+
+void broker_seat_gc(struct broker_seat *bs)
+{
+	/* seat0 always exists, as in logind. */
+	if (strcmp(bs->seat->id, "seat0") == 0 || !list_empty(&bs->seat->devices) ||
+	    !list_empty(&bs->seat->containers) || bs->seat->current)
+		return;
+	manager_dbus_emit_seat(bs, false);
+	broker_seat_free(bs);
+}
+
+struct container *broker_find_container(struct broker *b, const char *name)
+{
+	struct container *c;
+
+	list_for_each(c, &b->containers, link)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+int broker_switch(struct broker_seat *bs, enum seat_switch_kind kind,
+		  struct container *target, sd_bus_message *m)
+{
+	int r = seat_switch(bs->seat, kind, target ? target->sc : NULL, m);
+
+	if (r >= 0 && m)
+		sd_bus_message_ref(m); /* released by op_switch_done */
+	return r;
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+
+	if (strlen(path) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	strcpy(buf, path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int bus_open(struct broker *b, const char *address)
+{
+	int r;
+
+	if (!address)
+		return sd_bus_open_system_with_description(&b->bus, "devnsd");
+	r = sd_bus_new(&b->bus);
+	if (r < 0)
+		return r;
+	if ((r = sd_bus_set_address(b->bus, address)) < 0 ||
+	    (r = sd_bus_set_bus_client(b->bus, 1)) < 0 ||
+	    (r = sd_bus_negotiate_creds(b->bus, 1, SD_BUS_CREDS_EUID | SD_BUS_CREDS_UID)) < 0 ||
+	    (r = sd_bus_start(b->bus)) < 0)
+		return r;
+	return 0;
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct broker *b = userdata;
+
+	log_info("Received %s, stopping", strsignal(si->ssi_signo));
+	return sd_event_exit(b->event, 0);
+}
+
+int broker_new(struct broker **ret, const struct broker_options *opts)
+{
+	struct broker *b;
+	sigset_t mask;
+	int r;
+
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	list_init(&b->seats);
+	list_init(&b->containers);
+	config_init(&b->config);
+
+	r = config_load(&b->config, opts->config_file ? opts->config_file : DEVNS_CONFIG_FILE,
+			opts->config_file != NULL);
+	if (r < 0)
+		goto fail;
+	b->runtime_dir = strdup(opts->runtime_dir ? opts->runtime_dir :
+				b->config.runtime_dir ? b->config.runtime_dir : DEVNS_RUNTIME_DIR);
+	if (!b->runtime_dir || asprintf(&b->containers_dir, "%s/containers", b->runtime_dir) < 0) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = mkdir_p(b->containers_dir, 0755);
+	if (r < 0) {
+		log_error_errno(r, "Cannot create %s", b->containers_dir);
+		goto fail;
+	}
+
+	r = reaper_new(&b->reaper);
+	if (r < 0)
+		goto fail;
+	r = sd_event_default(&b->event);
+	if (r < 0)
+		goto fail;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	if ((r = sd_event_add_signal(b->event, NULL, SIGTERM, on_signal, b)) < 0 ||
+	    (r = sd_event_add_signal(b->event, NULL, SIGINT, on_signal, b)) < 0)
+		goto fail;
+
+	r = bus_open(b, opts->bus_address);
+	if (r < 0) {
+		log_error_errno(r, "Cannot connect to %s", opts->bus_address ? opts->bus_address : "the system bus");
+		goto fail;
+	}
+	r = sd_bus_attach_event(b->bus, b->event, SD_EVENT_PRIORITY_NORMAL);
+	if (r < 0)
+		goto fail;
+
+	/* seat0 exists even without devices, as in logind. */
+	{
+		struct broker_seat *seat0;
+		r = broker_get_seat(b, "seat0", &seat0);
+		if (r < 0)
+			goto fail;
+	}
+	r = broker_devices_start(b);
+	if (r < 0) {
+		log_error_errno(r, "Cannot enumerate devices with udev");
+		goto fail;
+	}
+	r = manager_dbus_register(b);
+	if (r < 0)
+		goto fail;
+	/* The name last: a client that sees it finds everything in place. */
+	r = sd_bus_request_name(b->bus, BROKER_BUS_NAME, 0);
+	if (r < 0) {
+		log_error_errno(r, "Cannot own %s on the bus", BROKER_BUS_NAME);
+		goto fail;
+	}
+	*ret = b;
+	return 0;
+fail:
+	broker_free(b);
+	return r;
+}
+
+int broker_run(struct broker *b)
+{
+	sd_notify(0, "READY=1\nSTATUS=Serving seats");
+	log_info("devnsd %s ready, runtime directory %s", DEVNS_VERSION, b->runtime_dir);
+	return sd_event_loop(b->event);
+}
+
+/* Leaves no container with master or live input behind: closing our copy
+ * would not stop the container's copy of the same open file. */
+static void pause_all(struct container *c)
+{
+	struct seat_handle *h;
+
+	list_for_each(h, &c->sc->handles, link) {
+		if (h->device->type == SEAT_DEVICE_DRM)
+			drm_drop_master(h->fd);
+		else
+			evdev_revoke(h->fd);
+	}
+}
+
+void broker_free(struct broker *b)
+{
+	struct container *c, *ctmp;
+	struct broker_seat *bs, *btmp;
+
+	if (!b)
+		return;
+	sd_notify(0, "STOPPING=1");
+	list_for_each_safe(c, ctmp, &b->containers, link) {
+		pause_all(c);
+		container_free(c);
+	}
+	list_for_each_safe(bs, btmp, &b->seats, link) {
+		struct seat_device *d, *dtmp;
+		list_for_each_safe(d, dtmp, &bs->seat->devices, link) {
+			free(d->userdata);
+			seat_remove_device(d);
+		}
+		broker_seat_free(bs);
+	}
+	if (b->bus) {
+		sd_bus_release_name(b->bus, BROKER_BUS_NAME);
+		sd_bus_flush_close_unref(b->bus);
+	}
+	sd_event_source_disable_unref(b->monitor_source);
+	udev_monitor_unref(b->monitor);
+	udev_unref(b->udev);
+	sd_event_unref(b->event);
+	reaper_free(b->reaper);
+	if (b->containers_dir)
+		(void)rmdir(b->containers_dir);
+	free(b->containers_dir);
+	free(b->runtime_dir);
+	config_done(&b->config);
+	free(b);
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+#include "common/macro.h"
+
+#define BUS_ERROR_NO_SUCH_CONTAINER "org.devns.broker1.Error.NoSuchContainer"
+#define BUS_ERROR_NO_SUCH_SEAT "org.devns.broker1.Error.NoSuchSeat"
+#define BUS_ERROR_NO_SUCH_DEVICE "org.devns.broker1.Error.NoSuchDevice"
+#define BUS_ERROR_CONTAINER_EXISTS "org.devns.broker1.Error.ContainerExists"
+#define BUS_ERROR_ALREADY_CONTROLLED "org.devns.broker1.Error.AlreadyControlled"
+#define BUS_ERROR_NOT_IN_CONTROL "org.devns.broker1.Error.NotInControl"
+#define BUS_ERROR_DEVICE_IS_TAKEN "org.devns.broker1.Error.DeviceIsTaken"
+#define BUS_ERROR_DEVICE_NOT_TAKEN "org.devns.broker1.Error.DeviceNotTaken"
+#define BUS_ERROR_SWITCH_FAILED "org.devns.broker1.Error.SwitchFailed"
+
+/* The errno each broker function returns for a condition, so that the one
+ * table below turns it into the D-Bus error a client can match on. */
+#define ERRNO_NO_SUCH_CONTAINER ESRCH
+#define ERRNO_NO_SUCH_SEAT ENXIO
+#define ERRNO_NO_SUCH_DEVICE ENODEV
+#define ERRNO_CONTAINER_EXISTS EEXIST
+#define ERRNO_ALREADY_CONTROLLED EBUSY
+#define ERRNO_NOT_IN_CONTROL ENOTCONN
+#define ERRNO_DEVICE_IS_TAKEN EALREADY
+#define ERRNO_DEVICE_NOT_TAKEN EBADSLT
+
+/* The D-Bus error name for a negative (or positive) errno. */
+const char *bus_error_name_from_errno(int r);
+
+/* Sets e from r with a message saying why, and returns r (negative), so a
+ * method handler can "return bus_error_errnof(e, r, ...)". */
+int bus_error_errnof(sd_bus_error *e, int r, const char *fmt, ...) _printf_(3, 4);

@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <sys/sysmacros.h>
+
+#include "dbus/bus-error.h"
+#include "dbus/dbus.h"
+#include "dbus/endpoint.h"
+
+static int property_get_seat(sd_bus *bus, const char *path, const char *interface,
+			     const char *property, sd_bus_message *reply,
+			     void *userdata, sd_bus_error *error)
+{
+	struct container *c = userdata;
+
+	return sd_bus_message_append(reply, "(so)", c->seat->seat->id, c->seat->path);
+}
+
+static int property_get_active(sd_bus *bus, const char *path, const char *interface,
+			       const char *property, sd_bus_message *reply,
+			       void *userdata, sd_bus_error *error)
+{
+	return sd_bus_message_append(reply, "b", container_is_active(userdata));
+}
+
+static int property_get_controlled(sd_bus *bus, const char *path, const char *interface,
+				   const char *property, sd_bus_message *reply,
+				   void *userdata, sd_bus_error *error)
+{
+	struct container *c = userdata;
+
+	return sd_bus_message_append(reply, "b", c->sc->controlled);
+}
+
+static int property_get_devices(sd_bus *bus, const char *path, const char *interface,
+				const char *property, sd_bus_message *reply,
+				void *userdata, sd_bus_error *error)
+{
+	struct container *c = userdata;
+	struct seat_handle *h;
+	int r;
+
+	r = sd_bus_message_open_container(reply, 'a', "(uusb)");
+	if (r < 0)
+		return r;
+	list_for_each(h, &c->sc->handles, link) {
+		r = sd_bus_message_append(reply, "(uusb)",
+					  major(h->device->devnum), minor(h->device->devnum),
+					  seat_device_type_to_string(h->device->type),
+					  h->state != SEAT_HANDLE_LIVE);
+		if (r < 0)
+			return r;
+	}
+	return sd_bus_message_close_container(reply);
+}
+
+/* On the broker's bus, Container methods are for root; on the container's
+ * own endpoint the connection was admitted by pid namespace already. */
+static int check_caller(struct container *c, sd_bus_message *m, sd_bus_error *error,
+			const char **sender)
+{
+	int r = bus_check_privileged(c->broker, m, error);
+
+	if (r < 0)
+		return r;
+	*sender = bus_is_broker_bus(c->broker, m) ? sd_bus_message_get_sender(m) : NULL;
+	return 0;
+}
+
+static int method_take_control(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct container *c = userdata;
+	const char *sender;
+	int force, r;
+
+	r = sd_bus_message_read(m, "b", &force);
+	if (r < 0)
+		return r;
+	r = check_caller(c, m, error, &sender);
+	if (r < 0)
+		return r;
+	r = container_take_control(c, sd_bus_message_get_bus(m), sender, force);
+	if (r == -ERRNO_ALREADY_CONTROLLED)
+		return bus_error_errnof(error, r, "Container '%s' already has a controller; use force to replace it", c->name);
+	if (r < 0)
+		return bus_error_errnof(error, r, "Cannot take control of container '%s'", c->name);
+	return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_release_control(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct container *c = userdata;
+	const char *sender;
+	int r;
+
+	r = check_caller(c, m, error, &sender);
+	if (r < 0)
+		return r;
+	r = container_release_control(c, sd_bus_message_get_bus(m), sender);
+	if (r < 0)
+		return bus_error_errnof(error, r, "You are not the controller of container '%s'", c->name);
+	return sd_bus_reply_method_return(m, NULL);
+}
+
+static int read_devnum(sd_bus_message *m, dev_t *ret)
+{
+	uint32_t maj, min;
+	int r = sd_bus_message_read(m, "uu", &maj, &min);
+
+	if (r < 0)
+		return r;
+	*ret = makedev(maj, min);
+	return 0;
+}
+
+static int device_error(struct container *c, sd_bus_error *error, int r, dev_t devnum)
+{
+	unsigned maj = major(devnum), min = minor(devnum);
+
+	switch (-r) {
+	case ERRNO_NOT_IN_CONTROL:
+		return bus_error_errnof(error, r, "You are not the controller of container '%s'", c->name);
+	case ERRNO_NO_SUCH_DEVICE:
+		return bus_error_errnof(error, r, "Device %u:%u is not a brokered DRM card or evdev node of %s", maj, min, c->seat->seat->id);
+	case ERRNO_DEVICE_IS_TAKEN:
+		return bus_error_errnof(error, r, "Device %u:%u is already taken", maj, min);
+	case ERRNO_DEVICE_NOT_TAKEN:
+		return bus_error_errnof(error, r, "Device %u:%u is not taken", maj, min);
+	default:
+		return bus_error_errnof(error, r, "Cannot open device %u:%u: %s", maj, min, strerror(-r));
+	}
+}
+
+static int method_take_device(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct container *c = userdata;
+	const char *sender;
+	dev_t devnum;
+	bool inactive;
+	int fd, r;
+
+	r = read_devnum(m, &devnum);
+	if (r < 0)
+		return r;
+	r = check_caller(c, m, error, &sender);
+	if (r < 0)
+		return r;
+	r = container_take_device(c, sd_bus_message_get_bus(m), sender, devnum, &fd, &inactive);
+	if (r < 0)
+		return device_error(c, error, r, devnum);
+	/* The reply carries a dup; the broker keeps its own reference. */
+	return sd_bus_reply_method_return(m, "hb", fd, inactive);
+}
+
+static int method_release_device(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct container *c = userdata;
+	const char *sender;
+	dev_t devnum;
+	int r;
+
+	r = read_devnum(m, &devnum);
+	if (r < 0)
+		return r;
+	r = check_caller(c, m, error, &sender);
+	if (r < 0)
+		return r;
+	r = container_release_device(c, sd_bus_message_get_bus(m), sender, devnum);
+	if (r < 0)
+		return device_error(c, error, r, devnum);
+	return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_pause_device_complete(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct container *c = userdata;
+	const char *sender;
+	dev_t devnum;
+	int r;
+
+	r = read_devnum(m, &devnum);
+	if (r < 0)
+		return r;
+	r = check_caller(c, m, error, &sender);
+	if (r < 0)
+		return r;
+	r = container_pause_device_complete(c, sd_bus_message_get_bus(m), sender, devnum);
+	if (r < 0)
+		return device_error(c, error, r, devnum);
+	return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_activate(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct container *c = userdata;
+	int r;
+
+	r = bus_check_privileged(c->broker, m, error);
+	if (r < 0)
+		return r;
+	if (!c->allow_activate)
+		return bus_error_errnof(error, -EPERM, "Container '%s' was registered without AllowActivate", c->name);
+	r = broker_switch(c->seat, SEAT_SWITCH_TO, c, m);
+	if (r < 0)
+		return bus_error_errnof(error, r, "Cannot activate container '%s'", c->name);
+	return 1; /* answered when the switch is complete */
+}
+
+const sd_bus_vtable container_vtable[] = {
+	SD_BUS_VTABLE_START(0),
+	SD_BUS_PROPERTY("Name", "s", NULL, offsetof(struct container, name), SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("Seat", "(so)", property_get_seat, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("Leader", "u", NULL, offsetof(struct container, leader), SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("Active", "b", property_get_active, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY("Controlled", "b", property_get_controlled, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY("Devices", "a(uusb)", property_get_devices, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_METHOD_WITH_ARGS("TakeControl", SD_BUS_ARGS("b", force), SD_BUS_NO_RESULT,
+				method_take_control, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("ReleaseControl", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT,
+				method_release_control, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("TakeDevice", SD_BUS_ARGS("u", major, "u", minor),
+				SD_BUS_RESULT("h", fd, "b", inactive),
+				method_take_device, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("ReleaseDevice", SD_BUS_ARGS("u", major, "u", minor), SD_BUS_NO_RESULT,
+				method_release_device, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("PauseDeviceComplete", SD_BUS_ARGS("u", major, "u", minor), SD_BUS_NO_RESULT,
+				method_pause_device_complete, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("Activate", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT,
+				method_activate, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_SIGNAL_WITH_ARGS("PauseDevice", SD_BUS_ARGS("u", major, "u", minor, "s", type), 0),
+	SD_BUS_SIGNAL_WITH_ARGS("ResumeDevice", SD_BUS_ARGS("u", major, "u", minor, "h", fd), 0),
+	SD_BUS_VTABLE_END
+};
+
+void container_dbus_emit_changed(struct container *c, const char *property)
+{
+	char *names[] = { (char *)property, NULL };
+
+	sd_bus_emit_properties_changed_strv(c->broker->bus, c->path, CONTAINER_INTERFACE, names);
+	if (c->endpoint) {
+		endpoint_emit_properties_changed(c->endpoint, c->path, CONTAINER_INTERFACE, property);
+		endpoint_emit_properties_changed(c->endpoint, CONTAINER_SELF_PATH, CONTAINER_INTERFACE, property);
+	}
+}
+
+/* Signals go to the controller only, as logind's do. */
+static int send_to_controller(struct container *c, const char *member, const char *types, ...)
+{
+	sd_bus_message *m = NULL;
+	va_list ap;
+	int r;
+
+	if (!c->controller.bus)
+		return 0;
+	r = sd_bus_message_new_signal(c->controller.bus, &m, c->path, CONTAINER_INTERFACE, member);
+	if (r < 0)
+		return r;
+	if (c->controller.sender) {
+		r = sd_bus_message_set_destination(m, c->controller.sender);
+		if (r < 0)
+			goto out;
+	}
+	va_start(ap, types);
+	r = sd_bus_message_appendv(m, types, ap);
+	va_end(ap);
+	if (r < 0)
+		goto out;
+	r = sd_bus_send(c->controller.bus, m, NULL);
+out:
+	sd_bus_message_unref(m);
+	return r;
+}
+
+int container_dbus_send_pause(struct container *c, dev_t devnum, const char *type)
+{
+	return send_to_controller(c, "PauseDevice", "uus", major(devnum), minor(devnum), type);
+}
+
+int container_dbus_send_resume(struct container *c, dev_t devnum, int fd)
+{
+	return send_to_controller(c, "ResumeDevice", "uuh", major(devnum), minor(devnum), fd);
+}

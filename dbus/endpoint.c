@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "broker/broker.h"
+#include "broker/container.h"
+#include "common/log.h"
+#include "dbus/bus-error.h"
+#include "dbus/dbus.h"
+#include "dbus/endpoint.h"
+
+struct endpoint_conn {
+	struct endpoint *ep;
+	sd_bus *bus;
+	bool admitted;
+	unsigned id;
+	sd_event_source *free_source;
+	struct list link;
+};
+
+struct endpoint {
+	struct container *container;
+	char *path;
+	int fd;
+	sd_event_source *source;
+	struct list conns;
+	unsigned next_id;
+};
+
+/* What a bus daemon would answer, so that clients written for a bus
+ * (busctl --address, sd-bus with bus_client set) work on this socket. */
+static int method_hello(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct endpoint_conn *conn = userdata;
+	char name[32];
+
+	snprintf(name, sizeof(name), ":1.%u", conn->id);
+	return sd_bus_reply_method_return(m, "s", name);
+}
+
+static int method_ignore_match(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	/* Every signal of this connection is meant for the peer anyway;
+	 * the client filters with its own local matches. */
+	return sd_bus_reply_method_return(m, NULL);
+}
+
+static bool name_is_served(const char *name)
+{
+	return strcmp(name, "org.freedesktop.DBus") == 0 || strcmp(name, BROKER_BUS_NAME) == 0;
+}
+
+static int method_get_name_owner(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	const char *name;
+	int r = sd_bus_message_read(m, "s", &name);
+
+	if (r < 0)
+		return r;
+	if (!name_is_served(name))
+		return sd_bus_error_setf(error, "org.freedesktop.DBus.Error.NameHasNoOwner",
+					 "No such name '%s' on this endpoint", name);
+	return sd_bus_reply_method_return(m, "s", name);
+}
+
+static int method_name_has_owner(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	const char *name;
+	int r = sd_bus_message_read(m, "s", &name);
+
+	if (r < 0)
+		return r;
+	return sd_bus_reply_method_return(m, "b", name_is_served(name));
+}
+
+static int method_list_names(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	sd_bus_message *reply = NULL;
+	int r = sd_bus_message_new_method_return(m, &reply);
+
+	if (r >= 0)
+		r = sd_bus_message_append(reply, "as", 2, "org.freedesktop.DBus", BROKER_BUS_NAME);
+	if (r >= 0)
+		r = sd_bus_send(NULL, reply, NULL);
+	sd_bus_message_unref(reply);
+	return r;
+}
+
+static const sd_bus_vtable driver_vtable[] = {
+	SD_BUS_VTABLE_START(0),
+	SD_BUS_METHOD_WITH_ARGS("Hello", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", name),
+				method_hello, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("AddMatch", SD_BUS_ARGS("s", rule), SD_BUS_NO_RESULT,
+				method_ignore_match, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("RemoveMatch", SD_BUS_ARGS("s", rule), SD_BUS_NO_RESULT,
+				method_ignore_match, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("GetNameOwner", SD_BUS_ARGS("s", name), SD_BUS_RESULT("s", owner),
+				method_get_name_owner, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("NameHasOwner", SD_BUS_ARGS("s", name), SD_BUS_RESULT("b", has_owner),
+				method_name_has_owner, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("ListNames", SD_BUS_NO_ARGS, SD_BUS_RESULT("as", names),
+				method_list_names, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_VTABLE_END
+};
+
+static int conn_free_deferred(sd_event_source *s, void *userdata)
+{
+	struct endpoint_conn *conn = userdata;
+
+	sd_event_source_unref(conn->free_source);
+	sd_bus_flush_close_unref(conn->bus);
+	free(conn);
+	return 0;
+}
+
+static void conn_drop(struct endpoint_conn *conn)
+{
+	struct container *c = conn->ep->container;
+	int r;
+
+	list_remove(&conn->link);
+	if (conn->admitted)
+		container_connection_gone(c, conn->bus, NULL);
+	sd_bus_detach_event(conn->bus);
+	conn->ep = NULL;
+	/* This may run inside the connection's own dispatch: free it once
+	 * that has returned. */
+	r = sd_event_add_defer(c->broker->event, &conn->free_source, conn_free_deferred, conn);
+	if (r < 0) {
+		sd_bus_close(conn->bus);
+		log_warning_errno(r, "Cannot defer closing an endpoint connection; leaking it");
+	}
+}
+
+static int on_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct endpoint_conn *conn = userdata;
+
+	if (conn->ep)
+		conn_drop(conn);
+	return 0;
+}
+
+/* A peer outside the container gets AccessDenied for everything, Hello
+ * included, so its client reports why instead of a bare disconnect. */
+static int deny_all(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	if (!sd_bus_message_is_method_call(m, NULL, NULL))
+		return 0;
+	sd_bus_reply_method_errorf(m, SD_BUS_ERROR_ACCESS_DENIED,
+				   "Only processes of the container's pid namespace may use this endpoint");
+	return 1;
+}
+
+static int conn_add_objects(struct endpoint_conn *conn)
+{
+	struct container *c = conn->ep->container;
+	int r;
+
+	r = sd_bus_add_object_vtable(conn->bus, NULL, "/org/freedesktop/DBus",
+				     "org.freedesktop.DBus", driver_vtable, conn);
+	if (r < 0)
+		return r;
+	if (!conn->admitted)
+		return sd_bus_add_filter(conn->bus, NULL, deny_all, conn);
+
+	r = sd_bus_add_object_vtable(conn->bus, NULL, c->path, CONTAINER_INTERFACE,
+				     container_vtable, c);
+	if (r < 0)
+		return r;
+	if (strcmp(c->path, CONTAINER_SELF_PATH) != 0) {
+		r = sd_bus_add_object_vtable(conn->bus, NULL, CONTAINER_SELF_PATH,
+					     CONTAINER_INTERFACE, container_vtable, c);
+		if (r < 0)
+			return r;
+	}
+	/* The seat object is read-only here: its methods check the bus. */
+	return sd_bus_add_object_vtable(conn->bus, NULL, c->seat->path, SEAT_INTERFACE,
+					seat_vtable, c->seat);
+}
+
+static int conn_new(struct endpoint *ep, int fd, bool admitted)
+{
+	struct container *c = ep->container;
+	struct endpoint_conn *conn;
+	sd_id128_t id;
+	int r;
+
+	conn = calloc(1, sizeof(*conn));
+	if (!conn) {
+		close(fd);
+		return -ENOMEM;
+	}
+	conn->ep = ep;
+	conn->admitted = admitted;
+	conn->id = ++ep->next_id;
+
+	r = sd_bus_new(&conn->bus);
+	if (r < 0)
+		goto fail_fd;
+	r = sd_bus_set_fd(conn->bus, fd, fd);
+	if (r < 0)
+		goto fail_fd;
+	fd = -1;
+	(void)sd_id128_randomize(&id);
+	if ((r = sd_bus_set_server(conn->bus, 1, id)) < 0 ||
+	    /* Uids inside user namespaces mean nothing here; the pid
+	     * namespace check above is the authentication. */
+	    (r = sd_bus_set_anonymous(conn->bus, 1)) < 0 ||
+	    (r = sd_bus_negotiate_fds(conn->bus, 1)) < 0 ||
+	    (r = sd_bus_set_sender(conn->bus, BROKER_BUS_NAME)) < 0 ||
+	    (r = sd_bus_set_description(conn->bus, c->name)) < 0 ||
+	    (r = conn_add_objects(conn)) < 0 ||
+	    (r = sd_bus_match_signal(conn->bus, NULL, NULL, "/org/freedesktop/DBus/Local",
+				     "org.freedesktop.DBus.Local", "Disconnected",
+				     on_disconnected, conn)) < 0 ||
+	    (r = sd_bus_start(conn->bus)) < 0 ||
+	    (r = sd_bus_attach_event(conn->bus, c->broker->event, SD_EVENT_PRIORITY_NORMAL)) < 0)
+		goto fail;
+
+	list_append(&ep->conns, &conn->link);
+	return 0;
+
+fail_fd:
+	if (fd >= 0)
+		close(fd);
+fail:
+	sd_bus_flush_close_unref(conn->bus);
+	free(conn);
+	return r;
+}
+
+static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct endpoint *ep = userdata;
+	struct container *c = ep->container;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int cfd, r;
+
+	cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (cfd < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			log_warning_errno(errno, "Endpoint of %s: accept failed", c->name);
+		return 0;
+	}
+	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		log_warning_errno(errno, "Endpoint of %s: cannot identify peer", c->name);
+		close(cfd);
+		return 0;
+	}
+	r = pid_is_in_pidns(cred.pid, &c->pidns);
+	if (r <= 0)
+		log_warning("Endpoint of %s: refusing pid %d, which is not in the container's pid namespace",
+			    c->name, (int)cred.pid);
+	r = conn_new(ep, cfd, r > 0);
+	if (r < 0)
+		log_warning_errno(r, "Endpoint of %s: cannot set up connection", c->name);
+	return 0;
+}
+
+int endpoint_new(struct container *c, const char *socket_path, struct endpoint **ret)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct endpoint *ep;
+	int r;
+
+	if (strlen(socket_path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, socket_path);
+
+	ep = calloc(1, sizeof(*ep));
+	if (!ep)
+		return -ENOMEM;
+	ep->container = c;
+	list_init(&ep->conns);
+	ep->path = strdup(socket_path);
+	ep->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (!ep->path || ep->fd < 0) {
+		r = ep->path ? -errno : -ENOMEM;
+		goto fail;
+	}
+	(void)unlink(socket_path);
+	if (bind(ep->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    /* Anyone may connect; the peer's pid namespace decides. */
+	    chmod(socket_path, 0666) < 0 || listen(ep->fd, SOMAXCONN) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	r = sd_event_add_io(c->broker->event, &ep->source, ep->fd, EPOLLIN, on_accept, ep);
+	if (r < 0)
+		goto fail;
+	*ret = ep;
+	return 0;
+fail:
+	endpoint_free(ep);
+	return r;
+}
+
+void endpoint_free(struct endpoint *ep)
+{
+	struct endpoint_conn *conn, *tmp;
+
+	if (!ep)
+		return;
+	list_for_each_safe(conn, tmp, &ep->conns, link) {
+		list_remove(&conn->link);
+		sd_bus_flush_close_unref(conn->bus);
+		sd_event_source_unref(conn->free_source);
+		free(conn);
+	}
+	sd_event_source_disable_unref(ep->source);
+	if (ep->fd >= 0) {
+		close(ep->fd);
+		(void)unlink(ep->path);
+	}
+	free(ep->path);
+	free(ep);
+}
+
+void endpoint_emit_properties_changed(struct endpoint *ep, const char *path,
+				      const char *interface, const char *property)
+{
+	char *names[] = { (char *)property, NULL };
+	struct endpoint_conn *conn;
+
+	list_for_each(conn, &ep->conns, link)
+		if (conn->admitted)
+			sd_bus_emit_properties_changed_strv(conn->bus, path, interface, names);
+}

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The container's own D-Bus endpoint: a peer-to-peer socket (no bus daemon)
+ * at <runtime>/containers/<name>/bus, serving the container object at its
+ * path and at .../container/self, and its seat read-only. A peer is admitted
+ * by its pid namespace: the container's, or one below it.
+ */
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+struct container;
+struct endpoint;
+
+int endpoint_new(struct container *c, const char *socket_path, struct endpoint **ret);
+/* Closes every connection and removes the socket. Accepts NULL. */
+void endpoint_free(struct endpoint *ep);
+void endpoint_emit_properties_changed(struct endpoint *ep, const char *path,
+				      const char *interface, const char *property);
