@@ -74,10 +74,17 @@ static void op_handle_close(void *ud, struct seat_handle *h)
 {
 	struct broker *b = ud;
 
-	if (h->device->type == SEAT_DEVICE_EVDEV)
+	if (h->fd < 0)
+		return;
+	/* The client's copy is the same open file and outlives ours: take
+	 * master and input away from it first. */
+	if (h->device->type == SEAT_DEVICE_EVDEV) {
+		evdev_revoke(h->fd);
 		reaper_close(b->reaper, h->fd);
-	else if (h->fd >= 0)
+	} else {
+		drm_drop_master(h->fd);
 		close(h->fd);
+	}
 	h->fd = -1;
 }
 
@@ -377,16 +384,19 @@ int broker_new(struct broker **ret, const struct broker_options *opts)
 		goto fail;
 	}
 
+	/* Blocked before the reaper thread starts, which inherits the mask:
+	 * otherwise a signal could be delivered to it and kill the process
+	 * instead of reaching the event loop. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
 	r = reaper_new(&b->reaper);
 	if (r < 0)
 		goto fail;
 	r = sd_event_default(&b->event);
 	if (r < 0)
 		goto fail;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
 	if ((r = sd_event_add_signal(b->event, NULL, SIGTERM, on_signal, b)) < 0 ||
 	    (r = sd_event_add_signal(b->event, NULL, SIGINT, on_signal, b)) < 0)
 		goto fail;
@@ -435,20 +445,6 @@ int broker_run(struct broker *b)
 	return sd_event_loop(b->event);
 }
 
-/* Leaves no container with master or live input behind: closing our copy
- * would not stop the container's copy of the same open file. */
-static void pause_all(struct container *c)
-{
-	struct seat_handle *h;
-
-	list_for_each(h, &c->sc->handles, link) {
-		if (h->device->type == SEAT_DEVICE_DRM)
-			drm_drop_master(h->fd);
-		else
-			evdev_revoke(h->fd);
-	}
-}
-
 void broker_free(struct broker *b)
 {
 	struct container *c, *ctmp;
@@ -457,10 +453,9 @@ void broker_free(struct broker *b)
 	if (!b)
 		return;
 	sd_notify(0, "STOPPING=1");
-	list_for_each_safe(c, ctmp, &b->containers, link) {
-		pause_all(c);
+	/* Releasing a device takes master and input from the client too. */
+	list_for_each_safe(c, ctmp, &b->containers, link)
 		container_free(c);
-	}
 	list_for_each_safe(bs, btmp, &b->seats, link) {
 		struct seat_device *d, *dtmp;
 		list_for_each_safe(d, dtmp, &bs->seat->devices, link) {

@@ -19,6 +19,7 @@ struct endpoint_conn {
 	bool admitted;
 	unsigned id;
 	sd_event_source *free_source;
+	sd_event_source *auth_source;
 	struct list link;
 };
 
@@ -123,6 +124,7 @@ static void conn_drop(struct endpoint_conn *conn)
 	int r;
 
 	list_remove(&conn->link);
+	conn->auth_source = sd_event_source_disable_unref(conn->auth_source);
 	if (conn->admitted)
 		container_connection_gone(c, conn->bus, NULL);
 	sd_bus_detach_event(conn->bus);
@@ -183,6 +185,23 @@ static int conn_add_objects(struct endpoint_conn *conn)
 					seat_vtable, c->seat);
 }
 
+/* sd-bus (252) leaves a message that arrives in the same read as the
+ * client's BEGIN in its buffer until the socket wakes it again, and a
+ * client that waits for the Hello reply never does (libdbus). So until the
+ * connection is running, process it after every loop iteration. */
+static int conn_process_auth(sd_event_source *s, void *userdata)
+{
+	struct endpoint_conn *conn = userdata;
+	int r;
+
+	do
+		r = sd_bus_process(conn->bus, NULL);
+	while (r > 0);
+	if (r < 0 || sd_bus_is_ready(conn->bus) > 0)
+		conn->auth_source = sd_event_source_disable_unref(conn->auth_source);
+	return 0;
+}
+
 static int conn_new(struct endpoint *ep, int fd, bool admitted)
 {
 	struct container *c = ep->container;
@@ -218,8 +237,9 @@ static int conn_new(struct endpoint *ep, int fd, bool admitted)
 	    (r = sd_bus_match_signal(conn->bus, NULL, NULL, "/org/freedesktop/DBus/Local",
 				     "org.freedesktop.DBus.Local", "Disconnected",
 				     on_disconnected, conn)) < 0 ||
+	    (r = sd_bus_attach_event(conn->bus, c->broker->event, SD_EVENT_PRIORITY_NORMAL)) < 0 ||
 	    (r = sd_bus_start(conn->bus)) < 0 ||
-	    (r = sd_bus_attach_event(conn->bus, c->broker->event, SD_EVENT_PRIORITY_NORMAL)) < 0)
+	    (r = sd_event_add_post(c->broker->event, &conn->auth_source, conn_process_auth, conn)) < 0)
 		goto fail;
 
 	list_append(&ep->conns, &conn->link);
@@ -229,6 +249,7 @@ fail_fd:
 	if (fd >= 0)
 		close(fd);
 fail:
+	sd_event_source_disable_unref(conn->auth_source);
 	sd_bus_flush_close_unref(conn->bus);
 	free(conn);
 	return r;
@@ -309,6 +330,7 @@ void endpoint_free(struct endpoint *ep)
 		return;
 	list_for_each_safe(conn, tmp, &ep->conns, link) {
 		list_remove(&conn->link);
+		sd_event_source_disable_unref(conn->auth_source);
 		sd_bus_flush_close_unref(conn->bus);
 		sd_event_source_unref(conn->free_source);
 		free(conn);

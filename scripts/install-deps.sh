@@ -10,7 +10,7 @@ packages=(
 	libsystemd-dev libudev-dev libdrm-dev libinput-dev libinih-dev
 	# the vm suite: guest kernel, initramfs, emulator, guest userspace
 	qemu-system-x86 qemu-utils linux-image-amd64 busybox-static kmod
-	udev dbus util-linux python3
+	udev dbus util-linux python3 python3-dbus
 	# the kernel module
 	linux-headers-amd64
 )

@@ -117,16 +117,24 @@ struct seat_device *seat_find_device(struct seat *s, dev_t devnum)
 void seat_remove_device(struct seat_device *d)
 {
 	struct seat *s = d->seat;
-	struct seat_container *c, *ctmp;
+	struct seat_handle *pausing = NULL;
+	struct seat_container *c;
 
-	list_for_each_safe(c, ctmp, &s->containers, link) {
+	list_remove(&d->link);
+	list_for_each(c, &s->containers, link) {
 		struct seat_handle *h = seat_container_find_handle(c, d->devnum);
 		if (!h)
 			continue;
 		s->ops->notify_pause(s->ud, h, SEAT_PAUSE_GONE);
-		seat_handle_release(h);
+		/* Released last: it may finish a switch, whose target must
+		 * no longer see the device. */
+		if (h->state == SEAT_HANDLE_PAUSING)
+			pausing = h;
+		else
+			seat_handle_release(h);
 	}
-	list_remove(&d->link);
+	if (pausing)
+		seat_handle_release(pausing);
 	free(d->sysname);
 	free(d);
 }
@@ -194,8 +202,10 @@ void seat_remove_container(struct seat_container *c)
 	struct seat *s = c->seat;
 
 	seat_mark_target_gone(s, c);
-	/* If c is being paused, releasing its last pausing handle finishes
-	 * that switch (to a target other than c). */
+	/* Unlinked first: if c is being paused, releasing its last pausing
+	 * handle finishes that switch and dispatches the next request, and
+	 * nothing dispatched may pick c. */
+	list_remove(&c->link);
 	seat_container_release_control(c);
 
 	if (s->active == c) {
@@ -203,7 +213,6 @@ void seat_remove_container(struct seat_container *c)
 		s->ops->kernel_activate(s->ud, s, NULL);
 		s->ops->active_changed(s->ud, s, c);
 	}
-	list_remove(&c->link);
 	free(c->name);
 	free(c);
 }

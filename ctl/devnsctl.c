@@ -1,0 +1,829 @@
+/* SPDX-License-Identifier: MIT */
+/* devnsctl: inspects and drives devnsd over D-Bus, the way loginctl does
+ * for logind. Every command is one or a few method calls; nothing here
+ * touches devices or the broker's files. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <systemd/sd-bus.h>
+
+#include "common/macro.h"
+#include "ctl/props.h"
+#include "ctl/table.h"
+
+#define EXIT_USAGE 2
+#define DEFAULT_SEAT "seat0"
+
+/* Options a command may take, beyond the global ones. */
+enum {
+	OPT_SEAT = 1 << 0,
+	OPT_NONE = 1 << 1,
+	OPT_LEADER = 1 << 2,
+	OPT_ALLOW_ACTIVATE = 1 << 3,
+};
+
+static const char *arg_address;
+static bool arg_legend = true;
+static const char *arg_seat;
+static bool arg_none;
+static uint32_t arg_leader;
+static bool arg_allow_activate;
+static unsigned arg_given; /* OPT_* bits seen on the command line */
+
+static void manager_info_clearp(struct manager_info *i)
+{
+	manager_info_clear(i);
+}
+
+static void seat_info_clearp(struct seat_info *i)
+{
+	seat_info_clear(i);
+}
+
+static void container_info_clearp(struct container_info *i)
+{
+	container_info_clear(i);
+}
+
+static const char *yes_no(bool b)
+{
+	return b ? "yes" : "no";
+}
+
+static const char *plural(size_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+/* Prints "devnsctl: <what>: <reason>" and returns r, so callers can write
+ * return log_fail(r, &error, ...). The reason is the D-Bus error message
+ * when there is one. */
+_printf_(3, 4)
+static int log_fail(int r, const sd_bus_error *error, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("devnsctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (error && sd_bus_error_is_set(error) && error->message)
+		fprintf(stderr, ": %s\n", error->message);
+	else if (error && sd_bus_error_is_set(error))
+		fprintf(stderr, ": %s\n", error->name);
+	else
+		fprintf(stderr, ": %s\n", strerror(r < 0 ? -r : r));
+	return r < 0 ? r : -EIO;
+}
+
+_printf_(1, 2)
+static int log_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("devnsctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'devnsctl --help' for more information.\n", stderr);
+	return -EINVAL;
+}
+
+/* True when the peer has no such object or method: on a per-container
+ * endpoint only the container's own objects exist, not the Manager. */
+static bool error_is_missing_object(const sd_bus_error *error)
+{
+	return sd_bus_error_has_names(error, SD_BUS_ERROR_UNKNOWN_OBJECT,
+				      SD_BUS_ERROR_UNKNOWN_INTERFACE,
+				      SD_BUS_ERROR_UNKNOWN_METHOD);
+}
+
+static int bus_connect(sd_bus **ret)
+{
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	const char *unique;
+	int r;
+
+	if (!arg_address) {
+		r = sd_bus_open_system(&bus);
+		if (r < 0)
+			return log_fail(r, NULL,
+					"Failed to connect to the system bus");
+		*ret = TAKE_PTR(bus);
+		return 0;
+	}
+
+	r = sd_bus_new(&bus);
+	if (r < 0)
+		return log_fail(r, NULL, "Failed to allocate bus");
+	r = sd_bus_set_address(bus, arg_address);
+	if (r < 0)
+		return log_fail(r, NULL, "Failed to set bus address %s",
+				arg_address);
+	/* A per-container endpoint answers Hello too, so the same client code
+	 * works against a bus daemon and against an endpoint socket. */
+	r = sd_bus_set_bus_client(bus, 1);
+	if (r < 0)
+		return log_fail(r, NULL, "Failed to set bus client mode");
+	r = sd_bus_start(bus);
+	if (r >= 0)
+		/* Waits for the answer to Hello, so that an endpoint refusing
+		 * this process shows up as a connection failure. */
+		r = sd_bus_get_unique_name(bus, &unique);
+	if (r < 0)
+		return log_fail(r, NULL, "Failed to connect to bus at %s",
+				arg_address);
+
+	*ret = TAKE_PTR(bus);
+	return 0;
+}
+
+/* Looks up an object through a Manager method (GetContainer, GetSeat). On
+ * a per-container endpoint there is no Manager; there, and only there, the
+ * path is built from the name. */
+static int lookup_object(sd_bus *bus, const char *method, const char *prefix,
+			 const char *name, char **ret, sd_bus_error *error)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	const char *path;
+	int r;
+
+	r = sd_bus_call_method(bus, DEVNS_BUS_NAME, DEVNS_MANAGER_PATH,
+			       DEVNS_MANAGER_IFACE, method, error, &reply, "s",
+			       name);
+	if (r < 0 && arg_address && error_is_missing_object(error)) {
+		sd_bus_error_free(error);
+		return sd_bus_path_encode(prefix, name, ret);
+	}
+	if (r < 0)
+		return r;
+
+	r = sd_bus_message_read_basic(reply, 'o', &path);
+	if (r < 0)
+		return r;
+
+	*ret = strdup(path);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int get_container_path(sd_bus *bus, const char *name, char **ret,
+			      sd_bus_error *error)
+{
+	return lookup_object(bus, "GetContainer", DEVNS_CONTAINER_PREFIX, name,
+			     ret, error);
+}
+
+static int get_seat_path(sd_bus *bus, const char *id, char **ret,
+			 sd_bus_error *error)
+{
+	return lookup_object(bus, "GetSeat", DEVNS_SEAT_PREFIX, id, ret, error);
+}
+
+static int print_table(struct table *t, const char *one, const char *many)
+{
+	size_t n = table_rows(t);
+	int r;
+
+	r = table_print(t, stdout, arg_legend);
+	if (r < 0)
+		return log_fail(r, NULL, "Failed to print table");
+	if (arg_legend)
+		printf("\n%zu %s listed.\n", n, plural(n, one, many));
+	return 0;
+}
+
+static int verb_list(sd_bus *bus, int argc, char **argv)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	_cleanup_(table_freep) struct table *t = NULL;
+	const char *name, *seat, *path;
+	int active, r;
+
+	r = sd_bus_call_method(bus, DEVNS_BUS_NAME, DEVNS_MANAGER_PATH,
+			       DEVNS_MANAGER_IFACE, "ListContainers", &error,
+			       &reply, NULL);
+	if (r < 0)
+		return log_fail(r, &error, "Failed to list containers");
+
+	t = table_new("NAME", "SEAT", "ACTIVE", "LEADER", "CONTROLLED");
+	if (!t)
+		return log_fail(-ENOMEM, NULL, "Failed to list containers");
+
+	r = sd_bus_message_enter_container(reply, 'a', "(ssbo)");
+	if (r < 0)
+		return log_fail(r, NULL, "Failed to parse reply");
+	while ((r = sd_bus_message_read(reply, "(ssbo)", &name, &seat, &active,
+					&path)) > 0) {
+		_cleanup_(container_info_clearp) struct container_info info = {};
+		char leader[16] = "-";
+		const char *controlled = "-";
+
+		/* The container may be gone by now; its row stays, with
+		 * what ListContainers said. */
+		if (container_info_get(bus, path, &info, NULL) >= 0) {
+			snprintf(leader, sizeof(leader), "%" PRIu32,
+				 info.leader);
+			controlled = yes_no(info.controlled);
+		}
+
+		r = table_add_row(t, name, seat, yes_no(active), leader,
+				  controlled);
+		if (r < 0)
+			return log_fail(r, NULL, "Failed to list containers");
+	}
+	if (r < 0)
+		return log_fail(r, NULL, "Failed to parse reply");
+
+	return print_table(t, "container", "containers");
+}
+
+static int verb_seats(sd_bus *bus, int argc, char **argv)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	_cleanup_(table_freep) struct table *t = NULL;
+	const char *id, *path;
+	int r;
+
+	r = sd_bus_call_method(bus, DEVNS_BUS_NAME, DEVNS_MANAGER_PATH,
+			       DEVNS_MANAGER_IFACE, "ListSeats", &error,
+			       &reply, NULL);
+	if (r < 0)
+		return log_fail(r, &error, "Failed to list seats");
+
+	t = table_new("SEAT", "ACTIVE-CONTAINER", "GRAPHICAL", "DEVICES");
+	if (!t)
+		return log_fail(-ENOMEM, NULL, "Failed to list seats");
+
+	r = sd_bus_message_enter_container(reply, 'a', "(so)");
+	if (r < 0)
+		return log_fail(r, NULL, "Failed to parse reply");
+	while ((r = sd_bus_message_read(reply, "(so)", &id, &path)) > 0) {
+		_cleanup_(seat_info_clearp) struct seat_info info = {};
+		const char *active = "-", *graphical = "-";
+		char devices[24] = "-";
+
+		if (seat_info_get(bus, path, &info, NULL) >= 0) {
+			if (info.active_container.name &&
+			    info.active_container.name[0])
+				active = info.active_container.name;
+			graphical = yes_no(info.can_graphical);
+			snprintf(devices, sizeof(devices), "%zu",
+				 info.devices.n);
+		}
+
+		r = table_add_row(t, id, active, graphical, devices);
+		if (r < 0)
+			return log_fail(r, NULL, "Failed to list seats");
+	}
+	if (r < 0)
+		return log_fail(r, NULL, "Failed to parse reply");
+
+	return print_table(t, "seat", "seats");
+}
+
+static int verb_devices(sd_bus *bus, int argc, char **argv)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_(seat_info_clearp) struct seat_info info = {};
+	_cleanup_(table_freep) struct table *t = NULL;
+	_cleanup_free_ char *path = NULL;
+	const char *seat;
+	int r;
+
+	seat = argc > 1 ? argv[1] : arg_seat ? arg_seat : DEFAULT_SEAT;
+
+	r = get_seat_path(bus, seat, &path, &error);
+	if (r < 0)
+		return log_fail(r, &error, "Failed to get seat %s", seat);
+
+	r = seat_info_get(bus, path, &info, &error);
+	if (r < 0)
+		return log_fail(r, &error, "Failed to get devices of seat %s",
+				seat);
+
+	t = table_new("SYSNAME", "TYPE", "MAJOR:MINOR");
+	if (!t)
+		return log_fail(-ENOMEM, NULL, "Failed to list devices");
+
+	for (size_t i = 0; i < info.devices.n; i++) {
+		const struct seat_device *d = &info.devices.items[i];
+		char devnum[24];
+
+		snprintf(devnum, sizeof(devnum), "%" PRIu32 ":%" PRIu32,
+			 d->major, d->minor);
+		r = table_add_row(t, d->sysname, d->type, devnum);
+		if (r < 0)
+			return log_fail(r, NULL, "Failed to list devices");
+	}
+
+	return print_table(t, "device", "devices");
+}
+
+/* Keys are right-aligned so that "Active: yes" reads the same whatever
+ * the width of the other keys. */
+#define KEY_WIDTH_CONTAINER 10
+#define KEY_WIDTH_BROKER 16
+
+static void print_container(const struct container_info *info, int w)
+{
+	printf("%*s: %s\n", w, "Name", info->name ? info->name : "-");
+	printf("%*s: %s\n", w, "Seat",
+	       info->seat.name && info->seat.name[0] ? info->seat.name : "-");
+	printf("%*s: %" PRIu32 "\n", w, "Leader", info->leader);
+	printf("%*s: %s\n", w, "Active", yes_no(info->active));
+	printf("%*s: %s\n", w, "Controlled", yes_no(info->controlled));
+
+	if (info->devices.n == 0)
+		printf("%*s: none\n", w, "Devices");
+	for (size_t i = 0; i < info->devices.n; i++) {
+		const struct container_device *d = &info->devices.items[i];
+
+		printf("%*s%s %" PRIu32 ":%" PRIu32 " %s %s\n", w,
+		       i == 0 ? "Devices" : "", i == 0 ? ":" : " ", d->major,
+		       d->minor, d->type, d->paused ? "paused" : "active");
+	}
+}
+
+static int status_container(sd_bus *bus, const char *name)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_(container_info_clearp) struct container_info info = {};
+	_cleanup_free_ char *path = NULL;
+	int r;
+
+	r = get_container_path(bus, name, &path, &error);
+	if (r < 0)
+		return log_fail(r, &error, "Failed to get container %s", name);
+
+	r = container_info_get(bus, path, &info, &error);
+	if (r < 0)
+		return log_fail(r, &error,
+				"Failed to get properties of container %s",
+				name);
+
+	print_container(&info, KEY_WIDTH_CONTAINER);
+	return 0;
+}
+
+/* Inside a container, with --address pointing at its endpoint, there is no
+ * Manager: status then describes the container itself. */
+static int status_self(sd_bus *bus)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_(container_info_clearp) struct container_info info = {};
+	int r;
+
+	r = container_info_get(bus, DEVNS_CONTAINER_SELF, &info, &error);
+	if (r < 0)
+		return log_fail(r, &error, "Failed to get broker status");
+
+	print_container(&info, KEY_WIDTH_CONTAINER);
+	return 0;
+}
+
+static int status_broker(sd_bus *bus)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	_cleanup_(manager_info_clearp) struct manager_info info = {};
+	const int w = KEY_WIDTH_BROKER;
+	const char *id, *path;
+	bool first = true;
+	int r;
+
+	r = manager_info_get(bus, &info, &error);
+	if (r < 0 && arg_address && error_is_missing_object(&error))
+		return status_self(bus);
+	if (r < 0)
+		return log_fail(r, &error, "Failed to get broker status");
+
+	r = sd_bus_call_method(bus, DEVNS_BUS_NAME, DEVNS_MANAGER_PATH,
+			       DEVNS_MANAGER_IFACE, "ListSeats", &error,
+			       &reply, NULL);
+	if (r < 0)
+		return log_fail(r, &error, "Failed to list seats");
+
+	printf("%*s: %s\n", w, "Version", info.version ? info.version : "-");
+	printf("%*s: %s\n", w, "KernelDevns", yes_no(info.kernel_devns));
+	printf("%*s: %s\n", w, "RuntimeDirectory",
+	       info.runtime_directory ? info.runtime_directory : "-");
+
+	r = sd_bus_message_enter_container(reply, 'a', "(so)");
+	if (r < 0)
+		return log_fail(r, NULL, "Failed to parse reply");
+	while ((r = sd_bus_message_read(reply, "(so)", &id, &path)) > 0) {
+		_cleanup_(seat_info_clearp) struct seat_info seat = {};
+		const char *key = first ? "Seats" : "";
+
+		first = false;
+		if (seat_info_get(bus, path, &seat, NULL) < 0)
+			printf("%*s%s %s (gone)\n", w, key, *key ? ":" : " ",
+			       id);
+		else if (seat.active_container.name &&
+			 seat.active_container.name[0])
+			printf("%*s%s %s (active: %s)\n", w, key,
+			       *key ? ":" : " ", id,
+			       seat.active_container.name);
+		else
+			printf("%*s%s %s (no active container)\n", w, key,
+			       *key ? ":" : " ", id);
+	}
+	if (r < 0)
+		return log_fail(r, NULL, "Failed to parse reply");
+	if (first)
+		printf("%*s: none\n", w, "Seats");
+
+	return 0;
+}
+
+static int verb_status(sd_bus *bus, int argc, char **argv)
+{
+	if (argc > 1)
+		return status_container(bus, argv[1]);
+	return status_broker(bus);
+}
+
+static int verb_switch(sd_bus *bus, int argc, char **argv)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_(container_info_clearp) struct container_info info = {};
+	_cleanup_free_ char *what = NULL;
+	const char *name = argc > 1 ? argv[1] : "";
+	const char *seat = arg_seat;
+	int r;
+
+	if (!name[0]) {
+		if (!seat)
+			seat = DEFAULT_SEAT;
+		r = asprintf(&what, "Failed to switch seat %s to no container",
+			     seat);
+	} else
+		r = asprintf(&what, "Failed to switch to %s", name);
+	if (r < 0)
+		return log_fail(-ENOMEM, NULL, "Failed to switch");
+
+	if (!seat) {
+		/* The container's own seat. */
+		_cleanup_free_ char *path = NULL;
+
+		r = get_container_path(bus, name, &path, &error);
+		if (r < 0)
+			return log_fail(r, &error, "%s", what);
+		r = container_info_get(bus, path, &info, &error);
+		if (r < 0)
+			return log_fail(r, &error, "%s", what);
+		if (!info.seat.name || !info.seat.name[0])
+			return log_fail(-ENXIO, NULL, "%s", what);
+		seat = info.seat.name;
+	}
+
+	r = sd_bus_call_method(bus, DEVNS_BUS_NAME, DEVNS_MANAGER_PATH,
+			       DEVNS_MANAGER_IFACE, "SwitchContainer", &error,
+			       NULL, "ss", seat, name);
+	if (r < 0)
+		return log_fail(r, &error, "%s", what);
+	return 0;
+}
+
+static int switch_cycle(sd_bus *bus, const char *method, const char *which)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_free_ char *path = NULL;
+	const char *seat = arg_seat ? arg_seat : DEFAULT_SEAT;
+	int r;
+
+	r = get_seat_path(bus, seat, &path, &error);
+	if (r < 0)
+		return log_fail(r, &error,
+				"Failed to switch seat %s to the %s container",
+				seat, which);
+
+	r = sd_bus_call_method(bus, DEVNS_BUS_NAME, path, DEVNS_SEAT_IFACE,
+			       method, &error, NULL, NULL);
+	if (r < 0)
+		return log_fail(r, &error,
+				"Failed to switch seat %s to the %s container",
+				seat, which);
+	return 0;
+}
+
+static int verb_next(sd_bus *bus, int argc, char **argv)
+{
+	return switch_cycle(bus, "SwitchToNext", "next");
+}
+
+static int verb_prev(sd_bus *bus, int argc, char **argv)
+{
+	return switch_cycle(bus, "SwitchToPrevious", "previous");
+}
+
+static int verb_register(sd_bus *bus, int argc, char **argv)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	const char *name = argv[1], *path;
+	int r;
+
+	r = sd_bus_message_new_method_call(bus, &m, DEVNS_BUS_NAME,
+					   DEVNS_MANAGER_PATH,
+					   DEVNS_MANAGER_IFACE,
+					   "RegisterContainer");
+	if (r < 0)
+		goto fail;
+	r = sd_bus_message_append(m, "ssu", name, arg_seat ? arg_seat : "",
+				  arg_leader);
+	if (r < 0)
+		goto fail;
+	/* Options go out only when given, so the broker's defaults apply. */
+	if (arg_given & OPT_ALLOW_ACTIVATE)
+		r = sd_bus_message_append(m, "a{sv}", 1, "AllowActivate", "b",
+					  (int)arg_allow_activate);
+	else
+		r = sd_bus_message_append(m, "a{sv}", 0);
+	if (r < 0)
+		goto fail;
+
+	r = sd_bus_call(bus, m, 0, &error, &reply);
+	if (r < 0)
+		goto fail;
+
+	r = sd_bus_message_read_basic(reply, 'o', &path);
+	if (r < 0)
+		goto fail;
+
+	printf("%s\n", path);
+	return 0;
+
+fail:
+	return log_fail(r, &error, "Failed to register container %s", name);
+}
+
+static int verb_unregister(sd_bus *bus, int argc, char **argv)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	int r;
+
+	r = sd_bus_call_method(bus, DEVNS_BUS_NAME, DEVNS_MANAGER_PATH,
+			       DEVNS_MANAGER_IFACE, "UnregisterContainer",
+			       &error, NULL, "s", argv[1]);
+	if (r < 0)
+		return log_fail(r, &error, "Failed to unregister container %s",
+				argv[1]);
+	return 0;
+}
+
+struct verb {
+	const char *name;
+	int min_args; /* counting the verb itself */
+	int max_args;
+	unsigned options; /* OPT_* the verb accepts */
+	int (*run)(sd_bus *bus, int argc, char **argv);
+};
+
+static const struct verb verbs[] = {
+	{ "list", 1, 1, 0, verb_list },
+	{ "list-containers", 1, 1, 0, verb_list },
+	{ "status", 1, 2, 0, verb_status },
+	{ "seats", 1, 1, 0, verb_seats },
+	{ "list-seats", 1, 1, 0, verb_seats },
+	{ "devices", 1, 2, OPT_SEAT, verb_devices },
+	{ "list-devices", 1, 2, OPT_SEAT, verb_devices },
+	{ "switch", 1, 2, OPT_SEAT | OPT_NONE, verb_switch },
+	{ "next", 1, 1, OPT_SEAT, verb_next },
+	{ "prev", 1, 1, OPT_SEAT, verb_prev },
+	{ "previous", 1, 1, OPT_SEAT, verb_prev },
+	{ "register", 2, 2, OPT_SEAT | OPT_LEADER | OPT_ALLOW_ACTIVATE,
+	  verb_register },
+	{ "unregister", 2, 2, 0, verb_unregister },
+};
+
+static void help(void)
+{
+	printf("Usage: devnsctl [OPTIONS...] COMMAND ...\n"
+	       "\n"
+	       "Send control commands to or query the devns seat broker.\n"
+	       "\n"
+	       "Commands:\n"
+	       "  list                     List containers (the default)\n"
+	       "  status [NAME]            Show the broker's state, or a container's\n"
+	       "  seats                    List seats and their active containers\n"
+	       "  devices [SEAT]           List the brokered devices of a seat\n"
+	       "  switch NAME [--seat S]   Make a container active on its seat\n"
+	       "  switch --none [--seat S] Make no container active on a seat\n"
+	       "  next [--seat S]          Switch a seat to its next container\n"
+	       "  prev [--seat S]          Switch a seat to its previous container\n"
+	       "  register NAME --leader PID [--seat S] [--allow-activate]\n"
+	       "                           Register a container, print its object path\n"
+	       "  unregister NAME          Unregister a container\n"
+	       "\n"
+	       "Options:\n"
+	       "  -h --help                Show this help\n"
+	       "     --version             Show the package version\n"
+	       "     --address=ADDR        Connect to this D-Bus address instead of\n"
+	       "                           the system bus\n"
+	       "     --no-legend           Do not print the header and footer of tables\n"
+	       "     --no-pager            Accepted for compatibility; output is never paged\n"
+	       "     --seat=SEAT           Seat for switch, next, prev, register, devices\n"
+	       "                           (default: seat0, or the container's own seat)\n"
+	       "     --none                With switch: make no container active\n"
+	       "     --leader=PID          With register: a process of the container\n"
+	       "     --allow-activate      With register: let the container activate itself\n"
+	       "\n"
+	       "Exit status: 0 on success, 1 when a call failed, 2 on usage errors.\n");
+}
+
+static const char *option_name(unsigned opt)
+{
+	switch (opt) {
+	case OPT_SEAT:
+		return "--seat";
+	case OPT_NONE:
+		return "--none";
+	case OPT_LEADER:
+		return "--leader";
+	case OPT_ALLOW_ACTIVATE:
+		return "--allow-activate";
+	}
+	return "?";
+}
+
+static int parse_pid(const char *s, uint32_t *ret)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s[0] || s[0] == '-' || s[0] == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v == 0 || v > INT32_MAX)
+		return -EINVAL;
+	*ret = (uint32_t)v;
+	return 0;
+}
+
+/* Returns 1 to go on, 0 to exit successfully (--help, --version) and
+ * negative on a usage error, already reported. */
+static int parse_argv(int argc, char **argv)
+{
+	enum {
+		ARG_VERSION = 0x100,
+		ARG_ADDRESS,
+		ARG_NO_LEGEND,
+		ARG_NO_PAGER,
+		ARG_SEAT,
+		ARG_NONE,
+		ARG_LEADER,
+		ARG_ALLOW_ACTIVATE,
+	};
+	static const struct option options[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, ARG_VERSION },
+		{ "address", required_argument, NULL, ARG_ADDRESS },
+		{ "no-legend", no_argument, NULL, ARG_NO_LEGEND },
+		{ "no-pager", no_argument, NULL, ARG_NO_PAGER },
+		{ "seat", required_argument, NULL, ARG_SEAT },
+		{ "none", no_argument, NULL, ARG_NONE },
+		{ "leader", required_argument, NULL, ARG_LEADER },
+		{ "allow-activate", no_argument, NULL, ARG_ALLOW_ACTIVATE },
+		{}
+	};
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0) {
+		switch (c) {
+		case 'h':
+			help();
+			return 0;
+		case ARG_VERSION:
+			printf("devnsctl " DEVNS_VERSION "\n");
+			return 0;
+		case ARG_ADDRESS:
+			if (!optarg[0])
+				return log_usage("--address needs a D-Bus address");
+			arg_address = optarg;
+			break;
+		case ARG_NO_LEGEND:
+			arg_legend = false;
+			break;
+		case ARG_NO_PAGER:
+			break;
+		case ARG_SEAT:
+			if (!optarg[0])
+				return log_usage("--seat needs a seat name");
+			arg_seat = optarg;
+			arg_given |= OPT_SEAT;
+			break;
+		case ARG_NONE:
+			arg_none = true;
+			arg_given |= OPT_NONE;
+			break;
+		case ARG_LEADER:
+			if (parse_pid(optarg, &arg_leader) < 0)
+				return log_usage("invalid leader pid '%s'",
+						 optarg);
+			arg_given |= OPT_LEADER;
+			break;
+		case ARG_ALLOW_ACTIVATE:
+			arg_allow_activate = true;
+			arg_given |= OPT_ALLOW_ACTIVATE;
+			break;
+		case ':':
+			return log_usage("option '%s' needs an argument",
+					 argv[optind - 1]);
+		case '?':
+			if (optopt)
+				return log_usage("unknown option '-%c'",
+						 optopt);
+			return log_usage("unknown option '%s'",
+					 argv[optind - 1]);
+		default:
+			return log_usage("unexpected option");
+		}
+	}
+
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	const struct verb *verb = NULL;
+	char *default_argv[] = { (char *)"list", NULL };
+	char **args;
+	int n, r;
+
+	r = parse_argv(argc, argv);
+	if (r <= 0)
+		return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
+
+	args = argv + optind;
+	n = argc - optind;
+	if (n == 0) {
+		args = default_argv;
+		n = 1;
+	}
+
+	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+		if (strcmp(verbs[i].name, args[0]) == 0) {
+			verb = &verbs[i];
+			break;
+		}
+	if (!verb) {
+		log_usage("unknown command '%s'", args[0]);
+		return EXIT_USAGE;
+	}
+	if (n < verb->min_args) {
+		log_usage("missing argument for '%s'", verb->name);
+		return EXIT_USAGE;
+	}
+	if (n > verb->max_args) {
+		log_usage("too many arguments for '%s'", verb->name);
+		return EXIT_USAGE;
+	}
+	for (unsigned bit = 1; bit <= OPT_ALLOW_ACTIVATE; bit <<= 1)
+		if ((arg_given & bit) && !(verb->options & bit)) {
+			log_usage("option %s does not apply to '%s'",
+				  option_name(bit), verb->name);
+			return EXIT_USAGE;
+		}
+
+	/* Argument checks that need no bus come before connecting, so that
+	 * usage errors give exit status 2 even without a broker. */
+	if (verb->run == verb_switch) {
+		if (arg_none && n > 1 && args[1][0]) {
+			log_usage("--none and a container name exclude each other");
+			return EXIT_USAGE;
+		}
+		if (!arg_none && n < 2) {
+			log_usage("switch needs a container name, or --none");
+			return EXIT_USAGE;
+		}
+	}
+	if (verb->run == verb_register && !(arg_given & OPT_LEADER)) {
+		log_usage("register needs --leader PID");
+		return EXIT_USAGE;
+	}
+	if (verb->run == verb_devices && n > 1 && arg_seat) {
+		log_usage("give the seat either as argument or with --seat");
+		return EXIT_USAGE;
+	}
+
+	r = bus_connect(&bus);
+	if (r < 0)
+		return EXIT_FAILURE;
+
+	r = verb->run(bus, n, args);
+	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,354 @@
+"""Helpers for the broker's tests in the guest: the broker, containers
+running the demo client, uinput devices, the screen, and a testcase runner.
+
+Everything waits for a condition with a deadline; nothing sleeps for a fixed
+time to be correct.
+"""
+import fcntl
+import json
+import os
+import select
+import struct
+import subprocess
+import sys
+import time
+import traceback
+
+import dbus
+
+SRC = os.environ["DEVNS_SRC"]
+BUILD = os.environ["DEVNS_BUILD"]
+OUT = os.environ.get("DEVNS_OUT", "/mnt/out")
+VM_DIR = os.path.join(SRC, "tests", "vm")
+DEVNSD = os.path.join(BUILD, "devnsd")
+CLIENT = os.path.join(BUILD, "examples", "devns-demo-client")
+RUNTIME = "/run/devns"
+
+BUS_NAME = "org.devns.broker1"
+MANAGER_PATH = "/org/devns/broker1"
+MANAGER = "org.devns.broker1.Manager"
+SEAT = "org.devns.broker1.Seat"
+CONTAINER = "org.devns.broker1.Container"
+PROPS = "org.freedesktop.DBus.Properties"
+
+DRM_MAJOR = 226
+
+
+class TestFailure(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise TestFailure(msg)
+
+
+def wait_until(what, fn, timeout=30.0, interval=0.01):
+    """Calls fn until it returns a true value, which is returned."""
+    end = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.monotonic() > end:
+            raise TestFailure(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
+        interval = min(interval * 2, 0.2)
+
+
+def log(msg):
+    print(f"# {msg}", flush=True)
+
+
+# ---------------------------------------------------------------- D-Bus
+
+def system_bus():
+    return dbus.SystemBus()
+
+
+def manager(bus=None):
+    bus = bus or system_bus()
+    return dbus.Interface(bus.get_object(BUS_NAME, MANAGER_PATH), MANAGER)
+
+
+def get_prop(bus, path, iface, name):
+    return bus.get_object(BUS_NAME, path).Get(iface, name, dbus_interface=PROPS)
+
+
+def seat_path(bus, seat="seat0"):
+    return manager(bus).GetSeat(seat)
+
+
+def seat_devices(bus, seat="seat0"):
+    return [(str(n), int(ma), int(mi), str(t))
+            for n, ma, mi, t in get_prop(bus, seat_path(bus, seat), SEAT, "Devices")]
+
+
+def dbus_error_name(fn):
+    """Runs fn and returns the D-Bus error name it raised, or None."""
+    try:
+        fn()
+    except dbus.exceptions.DBusException as e:
+        return e.get_dbus_name()
+    return None
+
+
+# ---------------------------------------------------------------- the broker
+
+class Broker:
+    def __init__(self, config=None, log_name="devnsd.log"):
+        self.log_path = os.path.join(OUT, log_name)
+        args = [DEVNSD]
+        if config:
+            os.makedirs("/etc/devns", exist_ok=True)
+            with open("/etc/devns/test.conf", "w") as f:
+                f.write(config)
+            args += ["--config", "/etc/devns/test.conf"]
+        self.logf = open(self.log_path, "a")
+        self.proc = subprocess.Popen(args, stdout=self.logf, stderr=subprocess.STDOUT)
+        bus = system_bus()
+        wait_until("devnsd on the bus",
+                   lambda: self.proc.poll() is not None or bus.name_has_owner(BUS_NAME))
+        check(self.proc.poll() is None, f"devnsd exited with {self.proc.returncode}")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.logf.close()
+        return self.proc.returncode
+
+    def fd_count(self):
+        return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
+
+
+# ---------------------------------------------------------------- containers
+
+def _children(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+class Container:
+    """A container: its own pid and mount namespaces, the endpoint dir
+    bind-mounted at /run/devns as a runtime would, running cmd.
+
+    The leader waits for a line on stdin before it mounts the endpoint, so
+    the broker has registered it (and made the dir) by then."""
+
+    def __init__(self, name, cmd, register=True, options=None, seat=""):
+        self.name = name
+        script = (f'read go; mount --bind {RUNTIME}/containers/{name} /run/devns && '
+                  f'exec "$@"')
+        self.proc = subprocess.Popen(
+            ["unshare", "--pid", "--mount", "--fork", "--propagation", "private",
+             "--mount-proc", "sh", "-c", script, "sh"] + cmd,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sys.stderr,
+            bufsize=0)
+        self.leader = wait_until(f"leader of {name}", lambda: (_children(self.proc.pid) or [None])[0])
+        self._buf = b""
+        self.lines = []
+        self.path = None
+        if register:
+            self.register(options or {}, seat)
+        self.proc.stdin.write(b"go\n")
+
+    def register(self, options, seat=""):
+        opts = dbus.Dictionary({k: v for k, v in options.items()}, signature="sv")
+        self.path = manager().RegisterContainer(self.name, seat, dbus.UInt32(self.leader), opts)
+
+    # line protocol of the demo client
+    def _fill(self, timeout):
+        r, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        if not r:
+            return False
+        data = os.read(self.proc.stdout.fileno(), 65536)
+        if not data:
+            raise TestFailure(f"{self.name}: client exited ({self.proc.poll()})")
+        self._buf += data
+        while b"\n" in self._buf:
+            line, self._buf = self._buf.split(b"\n", 1)
+            self.lines.append(line.decode(errors="replace"))
+        return True
+
+    def expect(self, prefix, timeout=30.0):
+        """Returns (and consumes) the first line starting with prefix."""
+        end = time.monotonic() + timeout
+        while True:
+            for i, line in enumerate(self.lines):
+                if line.startswith(prefix):
+                    del self.lines[i]
+                    return line
+            left = end - time.monotonic()
+            if left <= 0:
+                raise TestFailure(f"{self.name}: no '{prefix}' line within {timeout:.0f}s; "
+                                  f"have {self.lines[-10:]}")
+            self._fill(left)
+
+    def take_lines(self, prefix):
+        got = [l for l in self.lines if l.startswith(prefix)]
+        self.lines = [l for l in self.lines if not l.startswith(prefix)]
+        return got
+
+    def send(self, line):
+        self.proc.stdin.write(line.encode() + b"\n")
+
+    def status(self):
+        self.send("status")
+        line = self.expect("status ")
+        return dict(kv.split("=", 1) for kv in line.split()[1:])
+
+    def stop(self):
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def demo_client(name, color, extra=()):
+    return Container(name, [CLIENT, "--control", "--color", color, "--label", name, *extra])
+
+
+def in_container(c, argv, user=None, **kw):
+    """Runs argv inside container c's pid and mount namespaces."""
+    pre = ["nsenter", "-t", str(c.leader), "-p", "-m"]
+    if user:
+        pre += ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups"]
+    return subprocess.run(pre + argv, capture_output=True, text=True, timeout=120, **kw)
+
+
+def run_probe(c, *args, user=None):
+    """Runs tests/vm/endpoint-probe.py inside c; returns its JSON."""
+    r = in_container(c, [sys.executable, os.path.join(VM_DIR, "endpoint-probe.py"), *args],
+                     user=user)
+    if r.returncode != 0:
+        raise TestFailure(f"probe {args} failed: {r.stderr.strip()}")
+    return json.loads(r.stdout)
+
+
+# ---------------------------------------------------------------- uinput
+
+UI_SET_EVBIT = 0x40045564
+UI_SET_KEYBIT = 0x40045565
+UI_DEV_SETUP = 0x405C5503
+UI_DEV_CREATE = 0x5501
+UI_DEV_DESTROY = 0x5502
+EV_SYN, EV_KEY = 0, 1
+
+
+class UinputKeyboard:
+    """A real keyboard made with uinput, named after the test."""
+
+    def __init__(self, name):
+        self.name = name
+        self.fd = os.open("/dev/uinput", os.O_WRONLY | os.O_NONBLOCK)
+        fcntl.ioctl(self.fd, UI_SET_EVBIT, EV_KEY)
+        for key in range(1, 128):
+            fcntl.ioctl(self.fd, UI_SET_KEYBIT, key)
+        setup = struct.pack("HHHH80sI", 0x03, 0x1D6B, 0x0104, 1, name.encode(), 0)
+        fcntl.ioctl(self.fd, UI_DEV_SETUP, setup)
+        fcntl.ioctl(self.fd, UI_DEV_CREATE)
+        self.sysname = wait_until(f"event node of {name}", self._find_event)
+
+    def _find_event(self):
+        for ev in os.listdir("/sys/class/input"):
+            if not ev.startswith("event"):
+                continue
+            try:
+                with open(f"/sys/class/input/{ev}/device/name") as f:
+                    if f.read().strip() == self.name:
+                        return ev
+            except OSError:
+                pass
+        return None
+
+    def devnum(self):
+        with open(f"/sys/class/input/{self.sysname}/dev") as f:
+            ma, mi = f.read().strip().split(":")
+        return int(ma), int(mi)
+
+    def _emit(self, type_, code, value):
+        os.write(self.fd, struct.pack("llHHi", 0, 0, type_, code, value))
+
+    def press(self, code):
+        self._emit(EV_KEY, code, 1)
+        self._emit(EV_SYN, 0, 0)
+        self._emit(EV_KEY, code, 0)
+        self._emit(EV_SYN, 0, 0)
+
+    def destroy(self):
+        if self.fd >= 0:
+            fcntl.ioctl(self.fd, UI_DEV_DESTROY)
+            os.close(self.fd)
+            self.fd = -1
+
+
+# ---------------------------------------------------------------- screen
+
+def screendump(name):
+    r = subprocess.run([sys.executable, os.path.join(VM_DIR, "hostctl"), "screendump", name],
+                       capture_output=True, text=True, timeout=120)
+    check(r.returncode == 0, f"screendump {name}: {r.stderr.strip()}")
+    return os.path.join(OUT, name)
+
+
+def screen_colour(path):
+    r = subprocess.run([sys.executable, os.path.join(VM_DIR, "screen.py"), path],
+                       capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0, f"screen.py {path}: {r.stderr.strip()}")
+    colour, fraction = r.stdout.split()[:2]
+    return colour.lower(), float(fraction)
+
+
+def colours_close(a, b, tolerance=8):
+    return all(abs(int(a[i:i + 2], 16) - int(b[i:i + 2], 16)) <= tolerance for i in (0, 2, 4))
+
+
+def expect_screen(name, colour, min_fraction=0.8, timeout=30.0):
+    """Takes screendumps until the dominant colour is colour."""
+    seen = []
+
+    def look():
+        got, frac = screen_colour(screendump(name))
+        seen.append((got, frac))
+        return colours_close(got, colour) and frac >= min_fraction
+
+    try:
+        wait_until(f"screen {colour}", look, timeout=timeout, interval=0.2)
+    except TestFailure:
+        raise TestFailure(f"screen {name}: expected {colour}, saw {seen[-3:]}")
+
+
+# ---------------------------------------------------------------- runner
+
+def run_testcases(module_globals, order=None):
+    names = order or sorted(n for n in module_globals if n.startswith("testcase_"))
+    only = os.environ.get("DEVNS_TESTCASES")
+    if only:
+        names = [n for n in names if n in only.split() or n[len("testcase_"):] in only.split()]
+    passed = failed = 0
+    for i, name in enumerate(names, 1):
+        t0 = time.monotonic()
+        try:
+            module_globals[name]()
+            passed += 1
+            print(f"ok {i} {name} ({time.monotonic() - t0:.1f}s)", flush=True)
+        except Exception:
+            failed += 1
+            traceback.print_exc()
+            print(f"not ok {i} {name}", flush=True)
+    print(f"{passed} passed, {failed} failed", flush=True)
+    return 1 if failed else 0

@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""Talks to a container's endpoint from inside the container, as a client
+would, and prints what happened as JSON.
+
+  endpoint-probe.py security MAJ:MIN   every refusal a controller can cause;
+                                       MAJ:MIN is a device of another seat
+  endpoint-probe.py silent MAJ:MIN...  takes control and the devices, prints
+                                       {"ready": true}, never acknowledges a
+                                       pause; on "status" prints whether each
+                                       fd is master (DRM) or live (evdev);
+                                       exits when stdin closes
+  endpoint-probe.py whoami             the Name property through /self
+"""
+import errno
+import fcntl
+import json
+import struct
+import sys
+
+import dbus
+
+ADDRESS = "unix:path=/run/devns/bus"
+SELF = "/org/devns/broker1/container/self"
+CONTAINER = "org.devns.broker1.Container"
+SEAT = "org.devns.broker1.Seat"
+PROPS = "org.freedesktop.DBus.Properties"
+
+
+def err(fn):
+    try:
+        fn()
+    except dbus.exceptions.DBusException as e:
+        return e.get_dbus_name()
+    return None
+
+
+def obj(conn, path):
+    # No introspection: without a main loop it would wait for its timeout.
+    return conn.get_object(None, path, introspect=False)
+
+
+def container(conn, path=SELF):
+    return dbus.Interface(obj(conn, path), CONTAINER)
+
+
+def prop(conn, path, iface, name):
+    return obj(conn, path).Get(iface, name, dbus_interface=PROPS)
+
+
+def u32(*v):
+    return [dbus.UInt32(x) for x in v]
+
+
+def security(other_seat_dev):
+    res = {}
+    # A client that never sends Hello, and one that does (busctl-style).
+    raw = dbus.connection.Connection(ADDRESS)
+    hello = dbus.bus.BusConnection(ADDRESS)
+    c = container(raw)
+    res["take_control"] = err(lambda: c.TakeControl(False))
+    res["take_control_again_same"] = err(lambda: c.TakeControl(False))
+    res["take_control_second"] = err(lambda: container(hello).TakeControl(False))
+    res["take_device_not_controller"] = err(lambda: container(hello).TakeDevice(*u32(226, 0)))
+    res["pause_complete_not_controller"] = err(lambda: container(hello).PauseDeviceComplete(*u32(226, 0)))
+    res["take_mem"] = err(lambda: c.TakeDevice(*u32(1, 1)))
+    res["take_loop"] = err(lambda: c.TakeDevice(*u32(7, 0)))
+    res["take_null"] = err(lambda: c.TakeDevice(*u32(1, 3)))
+    ma, mi = (int(x) for x in other_seat_dev.split(":"))
+    res["take_other_seat"] = err(lambda: c.TakeDevice(*u32(ma, mi)))
+    res["release_not_taken"] = err(lambda: c.ReleaseDevice(*u32(226, 0)))
+    res["activate"] = err(lambda: c.Activate())
+    seat_path = prop(raw, SELF, CONTAINER, "Seat")[1]
+    seat = dbus.Interface(obj(raw, seat_path), SEAT)
+    res["seat_switch"] = err(lambda: seat.SwitchToNext())
+    res["devices"] = [list(map(str, d)) for d in prop(raw, SELF, CONTAINER, "Devices")]
+    res["name_self"] = str(prop(hello, SELF, CONTAINER, "Name"))
+    res["controlled"] = bool(prop(raw, SELF, CONTAINER, "Controlled"))
+    print(json.dumps(res))
+
+
+DRM_IOCTL_AUTH_MAGIC = 0x40046411
+EVIOCGVERSION = 0x80044501
+
+
+def fd_state(fd, drm):
+    """drm: master or not, as libdrm's drmIsMaster decides (authenticating
+    magic 0 needs master); evdev: live unless the file is revoked."""
+    try:
+        if drm:
+            fcntl.ioctl(fd, DRM_IOCTL_AUTH_MAGIC, struct.pack("I", 0))
+        else:
+            fcntl.ioctl(fd, EVIOCGVERSION, b"\0" * 4)
+        return True
+    except OSError as e:
+        if drm:
+            return e.errno != errno.EACCES
+        return False
+
+
+def silent(*devs):
+    raw = dbus.connection.Connection(ADDRESS)
+    c = container(raw)
+    c.TakeControl(False)
+    held = []
+    for dev in devs:
+        ma, mi = (int(x) for x in dev.split(":"))
+        fd, inactive = c.TakeDevice(*u32(ma, mi))
+        held.append((ma == 226, fd.take()))
+    print(json.dumps({"ready": True}), flush=True)
+    # Keep the devices and answer no pause; report the fds on request.
+    for line in sys.stdin:
+        if line.strip() == "status":
+            print(json.dumps({"status": [fd_state(fd, drm) for drm, fd in held]}), flush=True)
+
+
+def whoami():
+    raw = dbus.connection.Connection(ADDRESS)
+    print(json.dumps({"name": str(prop(raw, SELF, CONTAINER, "Name"))}))
+
+
+if __name__ == "__main__":
+    {"security": security, "silent": silent, "whoami": whoami}[sys.argv[1]](*sys.argv[2:])

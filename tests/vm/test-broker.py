@@ -1,0 +1,360 @@
+#!/usr/bin/env python3
+"""The broker on real devices: the bochs card, the PS/2 keyboard, uinput
+keyboards, a real dbus-daemon and udevd, containers in their own pid and
+mount namespaces running the demo client through their endpoints.
+
+Run by test-broker.sh in the guest. Each testcase checks its own results;
+later ones reuse the containers of earlier ones where noted.
+"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from devnstest import (  # noqa: E402
+    DRM_MAJOR, MANAGER, OUT, RUNTIME, SEAT, CONTAINER, Broker, Container,
+    TestFailure, UinputKeyboard, check, dbus_error_name, demo_client,
+    expect_screen, get_prop, in_container, log, manager, run_probe,
+    run_testcases, seat_devices, seat_path, system_bus, wait_until)
+
+PROBE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "endpoint-probe.py")
+SWITCHES = int(os.environ.get("DEVNS_SWITCHES", "50"))
+COLOURS = {"alpha": "cc2222", "beta": "2255cc", "gamma": "22aa44"}
+
+state = {}
+
+
+def bus():
+    return system_bus()
+
+
+def active_of(seat="seat0"):
+    return str(get_prop(bus(), seat_path(bus(), seat), SEAT, "ActiveContainer")[0])
+
+
+def container_prop(name, prop):
+    return get_prop(bus(), manager().GetContainer(name), CONTAINER, prop)
+
+
+def devices_held(name):
+    return len(container_prop(name, "Devices"))
+
+
+def clients():
+    """alpha and beta, created once, each holding the card and every
+    keyboard (the PS/2 one and a uinput one made for this test)."""
+    if "clients" not in state:
+        state["keys"] = UinputKeyboard("devns-test-keys")
+        wait_until("uinput keyboard on seat0",
+                   lambda: any(d[0] == state["keys"].sysname for d in seat_devices(bus())))
+        cs = {}
+        for name in ("alpha", "beta"):
+            cs[name] = demo_client(name, COLOURS[name])
+            cs[name].expect("ready", timeout=60)
+        state["clients"] = cs
+    return state["clients"]
+
+
+def switch(name, seat="seat0"):
+    t0 = time.monotonic_ns()
+    manager().SwitchContainer(seat, name)
+    return t0
+
+
+def check_invariant(active, others):
+    """The active client is master with live input, the others are not."""
+    st = active.status()
+    check(st["drm_master"] == "1", f"{active.name} should be master: {st}")
+    check(st["evdev"] == "live", f"{active.name} should have live input: {st}")
+    for o in others:
+        so = o.status()
+        check(so["drm_master"] == "0", f"{o.name} must not be master: {so}")
+        check(so["evdev"] == "revoked", f"{o.name} input must be revoked (ENODEV): {so}")
+
+
+# ---------------------------------------------------------------- testcases
+
+def testcase_objects():
+    b = bus()
+    m = manager(b)
+    props = b.get_object("org.devns.broker1", "/org/devns/broker1").GetAll(
+        MANAGER, dbus_interface="org.freedesktop.DBus.Properties")
+    check(props["RuntimeDirectory"] == RUNTIME, f"RuntimeDirectory {props['RuntimeDirectory']}")
+    check(props["KernelDevns"] is not None and props["Version"], f"properties {props}")
+    seats = [str(s) for s, _ in m.ListSeats()]
+    check("seat0" in seats, f"seats {seats}")
+    devs = seat_devices(b)
+    check(("card0", DRM_MAJOR, 0, "drm") in devs, f"card0 missing from {devs}")
+    check(any(t == "evdev" for *_, t in devs), f"no evdev device in {devs}")
+    check(not any(n.startswith("renderD") for n, *_ in devs), "render nodes are not brokered")
+    check(bool(get_prop(b, seat_path(b), SEAT, "CanGraphical")), "seat0 has a card")
+    check(tuple(get_prop(b, seat_path(b), SEAT, "ActiveContainer")) == ("", "/"),
+          "nothing is active at start")
+
+
+def testcase_bad_input():
+    m = manager()
+    for bad in ["", "bad/name", "-lead", ".hidden", "x" * 65, "sp ace", "ünï"]:
+        e = dbus_error_name(lambda: m.RegisterContainer(bad, "", 1, {}))
+        check(e == "org.freedesktop.DBus.Error.InvalidArgs", f"name {bad!r}: {e}")
+    check(dbus_error_name(lambda: m.GetContainer("bad/name")) ==
+          "org.freedesktop.DBus.Error.InvalidArgs", "GetContainer bad name")
+    check(dbus_error_name(lambda: m.GetContainer("nope")) ==
+          "org.devns.broker1.Error.NoSuchContainer", "GetContainer unknown")
+    check(dbus_error_name(lambda: m.GetSeat("seat9")) ==
+          "org.devns.broker1.Error.NoSuchSeat", "GetSeat unknown")
+    check(dbus_error_name(lambda: m.RegisterContainer("x", "", 1, {"Bogus": True})) ==
+          "org.freedesktop.DBus.Error.InvalidArgs", "unknown option")
+    check(dbus_error_name(lambda: m.RegisterContainer("x", "", 999999, {})) ==
+          "org.freedesktop.DBus.Error.InvalidArgs", "no such leader")
+    check(dbus_error_name(lambda: m.SwitchContainer("seat0", "nope")) ==
+          "org.devns.broker1.Error.NoSuchContainer", "switch to unknown")
+    check(len(m.ListContainers()) == 0, "nothing registered by bad calls")
+
+
+def testcase_non_root_is_denied():
+    code = (
+        "import dbus, json\n"
+        "b = dbus.SystemBus()\n"
+        "m = dbus.Interface(b.get_object('org.devns.broker1', '/org/devns/broker1'),"
+        " 'org.devns.broker1.Manager')\n"
+        "def e(f):\n"
+        "    try:\n"
+        "        f()\n"
+        "    except dbus.exceptions.DBusException as x:\n"
+        "        return x.get_dbus_name()\n"
+        "print(json.dumps({'register': e(lambda: m.RegisterContainer('n', '', 1, {})),"
+        " 'switch': e(lambda: m.SwitchContainer('seat0', '')),"
+        " 'unregister': e(lambda: m.UnregisterContainer('n')),"
+        " 'list': e(lambda: m.ListSeats())}))\n")
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                        sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    check(r.returncode == 0, f"non-root probe failed: {r.stderr}")
+    res = json.loads(r.stdout)
+    denied = "org.freedesktop.DBus.Error.AccessDenied"
+    check(res == {"register": denied, "switch": denied, "unregister": denied, "list": None},
+          f"non-root results {res}")
+
+
+def testcase_switch_loop():
+    cs = clients()
+    names = ["alpha", "beta"]
+    held = {n: devices_held(n) for n in names}
+    check(all(h >= 3 for h in held.values()), f"card and two keyboards each: {held}")
+    keys = state["keys"]
+    latencies = []
+    for i in range(SWITCHES + 1):
+        name = names[i % 2]
+        other = cs[names[(i + 1) % 2]]
+        me = cs[name]
+        me.take_lines("resume")
+        t0 = switch(name)
+        resumes = [me.expect("resume ") for _ in range(held[name])]
+        done = max(int(r.split()[2]) for r in resumes)
+        if i > 0:  # the first one starts from "none active"
+            latencies.append((done - t0) / 1e6)
+        check(active_of() == name, f"switch {i}: ActiveContainer is {active_of()}")
+        check_invariant(me, [other])
+        expect_screen(f"switch-{i:03d}-{name}.png", COLOURS[name])
+        if i % 10 == 0:
+            keys.press(30)  # KEY_A
+            me.expect(f"key {keys.sysname} 30", timeout=30)
+            other.status()  # a round trip: anything queued has been read
+            check(not other.take_lines(f"key {keys.sysname}"),
+                  f"background {other.name} received a key")
+    latencies.sort()
+    summary = {
+        "switches": len(latencies),
+        "median_ms": round(statistics.median(latencies), 3),
+        "worst_ms": round(latencies[-1], 3),
+        "best_ms": round(latencies[0], 3),
+    }
+    with open(os.path.join(OUT, "switch-latency.json"), "w") as f:
+        json.dump(summary, f)
+    log(f"switch latency seen by the clients: {summary}")
+
+
+def testcase_endpoint_security():
+    cs = clients()
+    before = {n: (devices_held(n), c.status()["drm_master"]) for n, c in cs.items()}
+    active_before = active_of()
+    other = UinputKeyboard("devns-test-seat1")
+    wait_until("seat1 with its keyboard",
+               lambda: any(s == "seat1" for s, _ in manager().ListSeats()), timeout=60)
+    ma, mi = other.devnum()
+    sec = Container("sec", ["sleep", "infinity"])
+    try:
+        res = run_probe(sec, "security", f"{ma}:{mi}")
+        expected = {
+            "take_control": None,
+            "take_control_again_same": None,
+            "take_control_second": "org.devns.broker1.Error.AlreadyControlled",
+            "take_device_not_controller": "org.devns.broker1.Error.NotInControl",
+            "pause_complete_not_controller": "org.devns.broker1.Error.NotInControl",
+            "take_mem": "org.devns.broker1.Error.NoSuchDevice",
+            "take_loop": "org.devns.broker1.Error.NoSuchDevice",
+            "take_null": "org.devns.broker1.Error.NoSuchDevice",
+            "take_other_seat": "org.devns.broker1.Error.NoSuchDevice",
+            "release_not_taken": "org.devns.broker1.Error.DeviceNotTaken",
+            "activate": "org.freedesktop.DBus.Error.AccessDenied",
+            "seat_switch": "org.freedesktop.DBus.Error.AccessDenied",
+            "devices": [],
+            "name_self": "sec",
+            "controlled": True,
+        }
+        check(res == expected, f"endpoint refusals: {res}")
+        # A process outside the container on its endpoint.
+        r = subprocess.run(["busctl", f"--address=unix:path={RUNTIME}/containers/sec/bus",
+                            "get-property", "org.devns.broker1",
+                            "/org/devns/broker1/container/self",
+                            "org.devns.broker1.Container", "Name"],
+                           capture_output=True, text=True, timeout=60)
+        check(r.returncode != 0 and "denied" in r.stderr.lower(),
+              f"outsider on the endpoint: {r.returncode} {r.stdout} {r.stderr}")
+        # Another container's endpoint is not reachable from sec either.
+        r = in_container(sec, ["busctl", "--address=unix:path=/run/devns/bus",
+                               "get-property", "org.devns.broker1",
+                               "/org/devns/broker1/container/alpha",
+                               "org.devns.broker1.Container", "Name"])
+        check(r.returncode != 0, f"sec reached alpha's object: {r.stdout}")
+    finally:
+        sec.stop()
+        other.destroy()
+    after = {n: (devices_held(n), c.status()["drm_master"]) for n, c in cs.items()}
+    check(after == before and active_of() == active_before,
+          f"state changed by refused calls: {before} -> {after}")
+
+
+def testcase_silent_controller_is_forced():
+    cs = clients()
+    mute = Container("mute", [sys.executable, PROBE, "silent", f"{DRM_MAJOR}:0"])
+    try:
+        line = mute.expect("{", timeout=60)
+        check(json.loads(line)["ready"], line)
+        switch("mute")
+        check(active_of() == "mute", "mute is active")
+        t0 = time.monotonic()
+        switch("alpha")
+        took = time.monotonic() - t0
+        check(0.45 <= took < 5.0, f"forced pause took {took:.3f}s (PauseTimeoutSec=0.5)")
+        cs["alpha"].expect("resume ", timeout=30)
+        check_invariant(cs["alpha"], [cs["beta"]])
+        with open(os.path.join(OUT, "devnsd.log")) as f:
+            check("did not acknowledge" in f.read(), "forced pause is logged")
+    finally:
+        mute.stop()
+
+
+def testcase_hotplug():
+    cs = clients()
+    switch("alpha")
+    kbd = UinputKeyboard("devns-test-hotplug")
+    ma, mi = kbd.devnum()
+    wait_until("hotplugged keyboard in Seat.Devices",
+               lambda: any(d[0] == kbd.sysname for d in seat_devices(bus())))
+    gamma = demo_client("gamma", COLOURS["gamma"])
+    try:
+        gamma.expect("ready", timeout=60)
+        check(any((int(d[0]), int(d[1])) == (ma, mi) for d in container_prop("gamma", "Devices")),
+              "gamma holds the hotplugged keyboard")
+        kbd.destroy()
+        gamma.expect(f"pause {ma}:{mi} gone", timeout=30)
+        wait_until("keyboard withdrawn from Seat.Devices",
+                   lambda: not any(d[0] == kbd.sysname for d in seat_devices(bus())))
+        check(not any((int(d[0]), int(d[1])) == (ma, mi)
+                      for d in container_prop("gamma", "Devices")), "withdrawn from gamma")
+        check_invariant(cs["alpha"], [cs["beta"]])
+    finally:
+        kbd.destroy()
+        gamma.stop()
+
+
+def testcase_leader_exit_unregisters():
+    short = Container("short", ["sleep", "infinity"])
+    check(os.path.isdir(f"{RUNTIME}/containers/short"), "endpoint dir exists")
+    os.kill(short.leader, 9)
+    wait_until("short unregistered",
+               lambda: not any(str(n) == "short" for n, *_ in manager().ListContainers()))
+    check(not os.path.exists(f"{RUNTIME}/containers/short"), "endpoint dir removed")
+    short.stop()
+
+
+def testcase_unregister_active():
+    cs = clients()
+    switch("beta")
+    manager().UnregisterContainer("beta")
+    check(tuple(get_prop(bus(), seat_path(bus()), SEAT, "ActiveContainer")) == ("", "/"),
+          "no container active after unregistering the active one")
+    check(not os.path.exists(f"{RUNTIME}/containers/beta"), "beta's endpoint removed")
+    st = cs["alpha"].status()
+    check(st["drm_master"] == "0" and st["evdev"] == "revoked", f"alpha is background: {st}")
+    # beta's client lost its connection and exits; master is free for alpha.
+    cs["beta"].stop()
+    del cs["beta"]
+    cs["alpha"].take_lines("resume")
+    switch("alpha")
+    cs["alpha"].expect("resume ", timeout=30)
+    check_invariant(cs["alpha"], [])
+
+
+def testcase_sigterm_cleans_up():
+    """A holder that outlives devnsd keeps neither master nor input."""
+    clients()
+    keys = state["keys"]
+    ma, mi = keys.devnum()
+    holder = Container("holder", [sys.executable, PROBE, "silent", f"{DRM_MAJOR}:0", f"{ma}:{mi}"])
+    try:
+        check(json.loads(holder.expect("{", timeout=60))["ready"], "holder ready")
+        switch("holder")
+        holder.send("status")
+        check(json.loads(holder.expect("{", timeout=30))["status"] == [True, True],
+              "the active holder is master with live input")
+        rc = state["broker"].stop()
+        check(rc == 0, f"devnsd exit status {rc}")
+        holder.send("status")
+        st = json.loads(holder.expect("{", timeout=30))["status"]
+        check(st == [False, False], f"after devnsd stopped the holder keeps master/input: {st}")
+        check(not os.listdir(f"{RUNTIME}/containers") if os.path.isdir(f"{RUNTIME}/containers")
+              else True, "endpoint dirs removed")
+        with open(os.path.join(OUT, "devnsd.log")) as f:
+            check("stopping" in f.read(), "devnsd logged its stop")
+    finally:
+        holder.stop()
+
+
+ORDER = [
+    "testcase_objects",
+    "testcase_bad_input",
+    "testcase_non_root_is_denied",
+    "testcase_switch_loop",
+    "testcase_endpoint_security",
+    "testcase_silent_controller_is_forced",
+    "testcase_hotplug",
+    "testcase_leader_exit_unregisters",
+    "testcase_unregister_active",
+    "testcase_sigterm_cleans_up",
+]
+
+
+def main():
+    for mod in ("bochs", "uinput", "loop"):
+        subprocess.run(["modprobe", mod], check=True)
+    wait_until("/dev/dri/card0", lambda: os.path.exists("/dev/dri/card0"), timeout=60)
+    subprocess.run(["udevadm", "settle", "--timeout=60"], check=False)
+    state["broker"] = Broker()
+    try:
+        rc = run_testcases(globals(), ORDER)
+    finally:
+        for c in state.get("clients", {}).values():
+            c.stop()
+        state["broker"].stop()
+        if "keys" in state:
+            state["keys"].destroy()
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
