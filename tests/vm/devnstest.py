@@ -84,6 +84,22 @@ def seat_devices(bus, seat="seat0"):
             for n, ma, mi, t in get_prop(bus, seat_path(bus, seat), SEAT, "Devices")]
 
 
+def devices_held(name):
+    return len(get_prop(system_bus(), manager().GetContainer(name), CONTAINER, "Devices"))
+
+
+def switch_and_wait(client, seat="seat0"):
+    """Makes client's container active; returns the milliseconds from the
+    call to the last ResumeDevice the client handled (its clock and ours
+    are both CLOCK_MONOTONIC)."""
+    n = devices_held(client.name)
+    client.take_lines("resume")
+    t0 = time.monotonic_ns()
+    manager().SwitchContainer(seat, client.name)
+    resumes = [client.expect("resume ") for _ in range(n)]
+    return (max(int(r.split()[2]) for r in resumes) - t0) / 1e6
+
+
 def dbus_error_name(fn):
     """Runs fn and returns the D-Bus error name it raised, or None."""
     try:

@@ -15,10 +15,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from devnstest import (  # noqa: E402
-    DRM_MAJOR, MANAGER, OUT, RUNTIME, SEAT, CONTAINER, Broker, Container,
-    TestFailure, UinputKeyboard, check, dbus_error_name, demo_client,
+    BUILD, DRM_MAJOR, MANAGER, OUT, RUNTIME, SEAT, CONTAINER, Broker, Container,
+    UinputKeyboard, check, dbus_error_name, demo_client, devices_held,
     expect_screen, get_prop, in_container, log, manager, run_probe,
-    run_testcases, seat_devices, seat_path, system_bus, wait_until)
+    run_testcases, seat_devices, seat_path, switch_and_wait, system_bus,
+    wait_until)
 
 PROBE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "endpoint-probe.py")
 SWITCHES = int(os.environ.get("DEVNS_SWITCHES", "50"))
@@ -37,10 +38,6 @@ def active_of(seat="seat0"):
 
 def container_prop(name, prop):
     return get_prop(bus(), manager().GetContainer(name), CONTAINER, prop)
-
-
-def devices_held(name):
-    return len(container_prop(name, "Devices"))
 
 
 def clients():
@@ -150,12 +147,9 @@ def testcase_switch_loop():
         name = names[i % 2]
         other = cs[names[(i + 1) % 2]]
         me = cs[name]
-        me.take_lines("resume")
-        t0 = switch(name)
-        resumes = [me.expect("resume ") for _ in range(held[name])]
-        done = max(int(r.split()[2]) for r in resumes)
+        ms = switch_and_wait(me)
         if i > 0:  # the first one starts from "none active"
-            latencies.append((done - t0) / 1e6)
+            latencies.append(ms)
         check(active_of() == name, f"switch {i}: ActiveContainer is {active_of()}")
         check_invariant(me, [other])
         expect_screen(f"switch-{i:03d}-{name}.png", COLOURS[name])
@@ -175,6 +169,39 @@ def testcase_switch_loop():
     with open(os.path.join(OUT, "switch-latency.json"), "w") as f:
         json.dump(summary, f)
     log(f"switch latency seen by the clients: {summary}")
+
+
+def devnsctl(*args, **kw):
+    return subprocess.run([os.path.join(BUILD, "ctl", "devnsctl"), *args],
+                          capture_output=True, text=True, timeout=120, **kw)
+
+
+def testcase_devnsctl():
+    cs = clients()
+    r = devnsctl("list")
+    check(r.returncode == 0 and "alpha" in r.stdout and "beta" in r.stdout, f"list: {r}")
+    r = devnsctl("switch", "beta")
+    check(r.returncode == 0 and active_of() == "beta", f"switch beta: {r}")
+    r = devnsctl("next")
+    check(r.returncode == 0 and active_of() == "alpha", f"next: {r} active {active_of()}")
+    r = devnsctl("prev", "--seat", "seat0")
+    check(r.returncode == 0 and active_of() == "beta", f"prev: {r} active {active_of()}")
+    r = devnsctl("status", "beta")
+    check(r.returncode == 0 and "Active: yes" in r.stdout, f"status beta: {r.stdout}")
+    r = devnsctl("devices")
+    check(r.returncode == 0 and "card0" in r.stdout, f"devices: {r.stdout}")
+    r = devnsctl("switch", "nope")
+    check(r.returncode == 1 and "nope" in r.stderr, f"switch to unknown: {r}")
+    r = devnsctl("frobnicate")
+    check(r.returncode == 2, f"unknown command: {r}")
+    r = devnsctl("register", "x/y", "--leader", "1")
+    check(r.returncode == 1, f"bad name: {r}")
+    # The same tool on a container's endpoint, from inside the container.
+    r = in_container(cs["alpha"], [os.path.join(BUILD, "ctl", "devnsctl"),
+                                   "--address", "unix:path=/run/devns/bus", "status", "alpha"])
+    check(r.returncode == 0 and "alpha" in r.stdout, f"status on the endpoint: {r}")
+    switch_and_wait(cs["alpha"])
+    check_invariant(cs["alpha"], [cs["beta"]])
 
 
 def testcase_endpoint_security():
@@ -330,6 +357,7 @@ ORDER = [
     "testcase_bad_input",
     "testcase_non_root_is_denied",
     "testcase_switch_loop",
+    "testcase_devnsctl",
     "testcase_endpoint_security",
     "testcase_silent_controller_is_forced",
     "testcase_hotplug",
