@@ -201,10 +201,14 @@ static void op_active_changed(void *ud, struct seat *s, struct seat_container *o
 
 	log_info("%s: active container %s -> %s", s->id, old ? old->name : "(none)",
 		 s->active ? s->active->name : "(none)");
-	if (old)
+	if (old) {
+		container_notify_activated(old->userdata, false);
 		container_dbus_emit_changed(old->userdata, "Active");
-	if (s->active)
+	}
+	if (s->active) {
+		container_notify_activated(s->active->userdata, true);
 		container_dbus_emit_changed(s->active->userdata, "Active");
+	}
 	seat_dbus_emit_changed(bs, "ActiveContainer");
 }
 

@@ -124,14 +124,6 @@ fail:
 	return r;
 }
 
-static void controller_clear(struct container *c)
-{
-	c->controller.track = sd_bus_track_unref(c->controller.track);
-	c->controller.bus = sd_bus_unref(c->controller.bus);
-	free(c->controller.sender);
-	c->controller.sender = NULL;
-}
-
 void container_free(struct container *c)
 {
 	struct broker_seat *bs;
@@ -143,9 +135,10 @@ void container_free(struct container *c)
 	registered = !list_empty(&c->link);
 	list_remove(&c->link);
 
-	if (c->sc)
+	if (c->sc) {
+		container_release_control(c);
 		seat_remove_container(c->sc);
-	controller_clear(c);
+	}
 	endpoint_free(c->endpoint);
 	endpoint_dir_remove(c);
 
@@ -170,155 +163,103 @@ bool container_is_active(const struct container *c)
 	return c->seat->seat->active == c->sc;
 }
 
-int container_check_controller(struct container *c, sd_bus *bus, const char *sender)
+bool container_controlled_by(const struct container *c, const struct controller_ops *ops,
+			     const void *data)
 {
-	if (!c->sc->controlled || c->controller.bus != bus)
-		return -ERRNO_NOT_IN_CONTROL;
-	if (!c->controller.sender != !sender)
-		return -ERRNO_NOT_IN_CONTROL;
-	if (sender && strcmp(sender, c->controller.sender) != 0)
-		return -ERRNO_NOT_IN_CONTROL;
-	return 0;
+	return c->controller_ops == ops && c->controller_data == data;
 }
 
-static void controller_release(struct container *c)
+void container_release_control(struct container *c)
 {
+	const struct controller_ops *ops = c->controller_ops;
+	void *data = c->controller_data;
+
+	if (!ops)
+		return;
+	c->controller_ops = NULL;
+	c->controller_data = NULL;
 	seat_container_release_control(c->sc);
-	controller_clear(c);
+	ops->released(c, data);
 	container_dbus_emit_changed(c, "Devices");
 	container_dbus_emit_changed(c, "Controlled");
 }
 
-static int on_controller_gone(sd_bus_track *track, void *userdata)
-{
-	struct container *c = userdata;
-
-	log_info("Controller of container %s left the bus", c->name);
-	controller_release(c);
-	return 0;
-}
-
-int container_take_control(struct container *c, sd_bus *bus, const char *sender, bool force)
+int container_take_control(struct container *c, const struct controller_ops *ops,
+			   void *data, bool force)
 {
 	int r;
 
-	if (c->sc->controlled) {
-		if (container_check_controller(c, bus, sender) == 0)
-			return 0;
+	if (c->controller_ops) {
 		if (!force)
 			return -ERRNO_ALREADY_CONTROLLED;
 		log_info("Controller of container %s replaced by force", c->name);
-		controller_release(c);
+		container_release_control(c);
 	}
-
-	if (sender) {
-		r = sd_bus_track_new(bus, &c->controller.track, on_controller_gone, c);
-		if (r >= 0)
-			r = sd_bus_track_add_name(c->controller.track, sender);
-		if (r >= 0)
-			r = (c->controller.sender = strdup(sender)) ? 0 : -ENOMEM;
-		if (r < 0) {
-			controller_clear(c);
-			return r;
-		}
-	}
-	c->controller.bus = sd_bus_ref(bus);
 	r = seat_container_take_control(c->sc);
-	if (r < 0) {
-		controller_clear(c);
+	if (r < 0)
 		return r;
-	}
+	c->controller_ops = ops;
+	c->controller_data = data;
+	log_debug("Container %s is controlled through %s", c->name, ops->name);
 	container_dbus_emit_changed(c, "Controlled");
 	return 0;
 }
 
-int container_release_control(struct container *c, sd_bus *bus, const char *sender)
+int container_take_device(struct container *c, dev_t devnum, struct seat_handle **ret)
 {
-	int r = container_check_controller(c, bus, sender);
+	int r = seat_container_take_device(c->sc, devnum, ret);
 
 	if (r < 0)
 		return r;
-	controller_release(c);
-	return 0;
-}
-
-void container_connection_gone(struct container *c, sd_bus *bus, const char *sender)
-{
-	if (container_check_controller(c, bus, sender) == 0) {
-		log_info("Controller of container %s disconnected", c->name);
-		controller_release(c);
-	}
-}
-
-int container_take_device(struct container *c, sd_bus *bus, const char *sender,
-			  dev_t devnum, int *ret_fd, bool *ret_inactive)
-{
-	struct seat_handle *h;
-	int r;
-
-	r = container_check_controller(c, bus, sender);
-	if (r < 0)
-		return r;
-	r = seat_container_take_device(c->sc, devnum, &h);
-	if (r < 0)
-		return r;
-	*ret_fd = h->fd;
-	*ret_inactive = h->state != SEAT_HANDLE_LIVE;
 	container_dbus_emit_changed(c, "Devices");
 	return 0;
 }
 
-static int find_own_handle(struct container *c, sd_bus *bus, const char *sender,
-			   dev_t devnum, struct seat_handle **ret)
+int container_release_device(struct container *c, dev_t devnum)
 {
-	int r = container_check_controller(c, bus, sender);
+	struct seat_handle *h = seat_container_find_handle(c->sc, devnum);
 
-	if (r < 0)
-		return r;
-	*ret = seat_container_find_handle(c->sc, devnum);
-	return *ret ? 0 : -ERRNO_DEVICE_NOT_TAKEN;
-}
-
-int container_release_device(struct container *c, sd_bus *bus, const char *sender,
-			     dev_t devnum)
-{
-	struct seat_handle *h;
-	int r = find_own_handle(c, bus, sender, devnum, &h);
-
-	if (r < 0)
-		return r;
+	if (!h)
+		return -ERRNO_DEVICE_NOT_TAKEN;
 	seat_handle_release(h);
 	container_dbus_emit_changed(c, "Devices");
 	return 0;
 }
 
-int container_pause_device_complete(struct container *c, sd_bus *bus,
-				    const char *sender, dev_t devnum)
+int container_pause_device_complete(struct container *c, dev_t devnum)
 {
-	struct seat_handle *h;
-	int r = find_own_handle(c, bus, sender, devnum, &h);
+	struct seat_handle *h = seat_container_find_handle(c->sc, devnum);
 
-	if (r < 0)
-		return r;
+	if (!h)
+		return -ERRNO_DEVICE_NOT_TAKEN;
 	seat_handle_pause_complete(h);
 	return 0;
+}
+
+void container_pause_complete_all(struct container *c)
+{
+	struct seat_handle *h, *tmp;
+
+	/* An acknowledgement may finish the switch; nothing here is freed. */
+	list_for_each_safe(h, tmp, &c->sc->handles, link)
+		seat_handle_pause_complete(h);
 }
 
 void container_notify_pause(struct container *c, struct seat_handle *h,
 			    enum seat_pause_type type)
 {
-	int r = container_dbus_send_pause(c, h->device->devnum, seat_pause_type_to_string(type));
-
-	if (r < 0)
-		log_warning_errno(r, "Cannot tell the controller of %s to pause %s",
-				  c->name, h->device->sysname);
+	if (c->controller_ops)
+		c->controller_ops->pause(c, c->controller_data, h, type);
 }
 
 void container_notify_resume(struct container *c, struct seat_handle *h)
 {
-	int r = container_dbus_send_resume(c, h->device->devnum, h->fd);
+	if (c->controller_ops)
+		c->controller_ops->resume(c, c->controller_data, h);
+}
 
-	if (r < 0)
-		log_warning_errno(r, "Cannot tell the controller of %s to resume %s",
-				  c->name, h->device->sysname);
+void container_notify_activated(struct container *c, bool active)
+{
+	if (c->controller_ops && c->controller_ops->activated)
+		c->controller_ops->activated(c, c->controller_data, active);
 }

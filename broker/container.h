@@ -14,12 +14,20 @@ struct broker;
 struct broker_seat;
 struct endpoint;
 
-/* Who controls a container: a connection on the broker's bus (sender set)
- * or a connection to the container's own endpoint (sender NULL). */
-struct controller {
-	sd_bus *bus;
-	char *sender;
-	sd_bus_track *track;
+/* The transport of a container's controller: the D-Bus session API (on the
+ * broker's bus or the container's endpoint) or the seatd protocol. The seat
+ * state machine is the same for both; only how a pause or resume reaches
+ * the controller differs. */
+struct controller_ops {
+	const char *name;
+	void (*pause)(struct container *c, void *data, struct seat_handle *h,
+		      enum seat_pause_type type);
+	void (*resume)(struct container *c, void *data, struct seat_handle *h);
+	/* The container became active (after every resume) or inactive. */
+	void (*activated)(struct container *c, void *data, bool active);
+	/* Control ended (released, replaced, disconnected, unregistered):
+	 * the transport forgets data. Called after the devices are gone. */
+	void (*released)(struct container *c, void *data);
 };
 
 struct container {
@@ -37,7 +45,8 @@ struct container {
 
 	char *endpoint_dir;
 	struct endpoint *endpoint;
-	struct controller controller;
+	const struct controller_ops *controller_ops; /* NULL: no controller */
+	void *controller_data;
 
 	struct list link; /* broker->containers */
 };
@@ -54,20 +63,25 @@ void container_free(struct container *c);
 
 bool container_is_active(const struct container *c);
 
-int container_take_control(struct container *c, sd_bus *bus, const char *sender, bool force);
-int container_release_control(struct container *c, sd_bus *bus, const char *sender);
-/* The connection went away: drop control if it held it. */
-void container_connection_gone(struct container *c, sd_bus *bus, const char *sender);
-int container_check_controller(struct container *c, sd_bus *bus, const char *sender);
+/* Makes (ops, data) the controller; -EBUSY if another one is, unless force
+ * replaces it. The caller has checked who is asking. */
+int container_take_control(struct container *c, const struct controller_ops *ops,
+			   void *data, bool force);
+/* Releases every device and ends control. No-op without a controller. */
+void container_release_control(struct container *c);
+bool container_controlled_by(const struct container *c, const struct controller_ops *ops,
+			     const void *data);
 
-int container_take_device(struct container *c, sd_bus *bus, const char *sender,
-			  dev_t devnum, int *ret_fd, bool *ret_inactive);
-int container_release_device(struct container *c, sd_bus *bus, const char *sender,
-			     dev_t devnum);
-int container_pause_device_complete(struct container *c, sd_bus *bus,
-				    const char *sender, dev_t devnum);
+/* Device requests of the controller; the caller checked it is the one. */
+int container_take_device(struct container *c, dev_t devnum, struct seat_handle **ret);
+int container_release_device(struct container *c, dev_t devnum);
+int container_pause_device_complete(struct container *c, dev_t devnum);
+/* Every device waiting for an acknowledgement is acknowledged (seatd's
+ * disable-seat acknowledgement covers all devices at once). */
+void container_pause_complete_all(struct container *c);
 
-/* To the controller only (broker/container.c sends, dbus/ marshals). */
+/* From the seat state machine, to the controller's transport. */
 void container_notify_pause(struct container *c, struct seat_handle *h,
 			    enum seat_pause_type type);
 void container_notify_resume(struct container *c, struct seat_handle *h);
+void container_notify_activated(struct container *c, bool active);

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/sysmacros.h>
 
+#include "common/log.h"
 #include "dbus/bus-error.h"
 #include "dbus/dbus.h"
 #include "dbus/endpoint.h"
@@ -53,6 +57,118 @@ static int property_get_devices(sd_bus *bus, const char *path, const char *inter
 	return sd_bus_message_close_container(reply);
 }
 
+/* A controller on D-Bus: a connection to the broker's bus (identified by its
+ * unique name, followed with sd_bus_track) or to the container's endpoint
+ * (the connection itself; no names there). */
+struct dbus_controller {
+	struct container *container;
+	sd_bus *bus;
+	char *sender;
+	sd_bus_track *track;
+};
+
+static void dbus_controller_free(struct dbus_controller *dc)
+{
+	if (!dc)
+		return;
+	sd_bus_track_unref(dc->track);
+	sd_bus_unref(dc->bus);
+	free(dc->sender);
+	free(dc);
+}
+
+/* Signals go to the controller only, as logind's do. */
+static int send_to_controller(struct dbus_controller *dc, const char *member,
+			      const char *types, ...)
+{
+	sd_bus_message *m = NULL;
+	va_list ap;
+	int r;
+
+	r = sd_bus_message_new_signal(dc->bus, &m, dc->container->path, CONTAINER_INTERFACE, member);
+	if (r < 0)
+		return r;
+	if (dc->sender) {
+		r = sd_bus_message_set_destination(m, dc->sender);
+		if (r < 0)
+			goto out;
+	}
+	va_start(ap, types);
+	r = sd_bus_message_appendv(m, types, ap);
+	va_end(ap);
+	if (r < 0)
+		goto out;
+	r = sd_bus_send(dc->bus, m, NULL);
+out:
+	sd_bus_message_unref(m);
+	return r;
+}
+
+static void dbus_controller_pause(struct container *c, void *data, struct seat_handle *h,
+				  enum seat_pause_type type)
+{
+	dev_t devnum = h->device->devnum;
+	int r = send_to_controller(data, "PauseDevice", "uus", major(devnum), minor(devnum),
+				   seat_pause_type_to_string(type));
+
+	if (r < 0)
+		log_warning_errno(r, "Cannot send PauseDevice for %s to the controller of %s",
+				  h->device->sysname, c->name);
+}
+
+static void dbus_controller_resume(struct container *c, void *data, struct seat_handle *h)
+{
+	dev_t devnum = h->device->devnum;
+	int r = send_to_controller(data, "ResumeDevice", "uuh", major(devnum), minor(devnum), h->fd);
+
+	if (r < 0)
+		log_warning_errno(r, "Cannot send ResumeDevice for %s to the controller of %s",
+				  h->device->sysname, c->name);
+}
+
+static void dbus_controller_released(struct container *c, void *data)
+{
+	dbus_controller_free(data);
+}
+
+static const struct controller_ops dbus_controller_ops = {
+	.name = "D-Bus",
+	.pause = dbus_controller_pause,
+	.resume = dbus_controller_resume,
+	.released = dbus_controller_released,
+};
+
+static int on_controller_gone(sd_bus_track *track, void *userdata)
+{
+	struct dbus_controller *dc = userdata;
+	struct container *c = dc->container;
+
+	if (container_controlled_by(c, &dbus_controller_ops, dc)) {
+		log_info("Controller of container %s left the bus", c->name);
+		container_release_control(c);
+	}
+	return 0;
+}
+
+static struct dbus_controller *dbus_controller_of(struct container *c, sd_bus *bus,
+						  const char *sender)
+{
+	struct dbus_controller *dc = c->controller_data;
+
+	if (c->controller_ops != &dbus_controller_ops || dc->bus != bus ||
+	    !dc->sender != !sender || (sender && strcmp(sender, dc->sender) != 0))
+		return NULL;
+	return dc;
+}
+
+void container_dbus_connection_gone(struct container *c, sd_bus *bus)
+{
+	if (dbus_controller_of(c, bus, NULL)) {
+		log_info("Controller of container %s disconnected", c->name);
+		container_release_control(c);
+	}
+}
+
 /* On the broker's bus, Container methods are for root; on the container's
  * own endpoint the connection was admitted by pid namespace already. */
 static int check_caller(struct container *c, sd_bus_message *m, sd_bus_error *error,
@@ -66,9 +182,24 @@ static int check_caller(struct container *c, sd_bus_message *m, sd_bus_error *er
 	return 0;
 }
 
+static int check_controller(struct container *c, sd_bus_message *m, sd_bus_error *error)
+{
+	const char *sender;
+	int r = check_caller(c, m, error, &sender);
+
+	if (r < 0)
+		return r;
+	if (!dbus_controller_of(c, sd_bus_message_get_bus(m), sender))
+		return bus_error_errnof(error, -ERRNO_NOT_IN_CONTROL,
+					"You are not the controller of container '%s'", c->name);
+	return 0;
+}
+
 static int method_take_control(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct container *c = userdata;
+	sd_bus *bus = sd_bus_message_get_bus(m);
+	struct dbus_controller *dc;
 	const char *sender;
 	int force, r;
 
@@ -78,26 +209,43 @@ static int method_take_control(sd_bus_message *m, void *userdata, sd_bus_error *
 	r = check_caller(c, m, error, &sender);
 	if (r < 0)
 		return r;
-	r = container_take_control(c, sd_bus_message_get_bus(m), sender, force);
-	if (r == -ERRNO_ALREADY_CONTROLLED)
-		return bus_error_errnof(error, r, "Container '%s' already has a controller; use force to replace it", c->name);
-	if (r < 0)
+	if (dbus_controller_of(c, bus, sender))
+		return sd_bus_reply_method_return(m, NULL);
+
+	dc = calloc(1, sizeof(*dc));
+	if (!dc)
+		return -ENOMEM;
+	dc->container = c;
+	dc->bus = sd_bus_ref(bus);
+	if (sender) {
+		r = sd_bus_track_new(bus, &dc->track, on_controller_gone, dc);
+		if (r >= 0)
+			r = sd_bus_track_add_name(dc->track, sender);
+		if (r >= 0 && !(dc->sender = strdup(sender)))
+			r = -ENOMEM;
+		if (r < 0) {
+			dbus_controller_free(dc);
+			return r;
+		}
+	}
+	r = container_take_control(c, &dbus_controller_ops, dc, force);
+	if (r < 0) {
+		dbus_controller_free(dc);
+		if (r == -ERRNO_ALREADY_CONTROLLED)
+			return bus_error_errnof(error, r, "Container '%s' already has a controller; use force to replace it", c->name);
 		return bus_error_errnof(error, r, "Cannot take control of container '%s'", c->name);
+	}
 	return sd_bus_reply_method_return(m, NULL);
 }
 
 static int method_release_control(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct container *c = userdata;
-	const char *sender;
-	int r;
+	int r = check_controller(c, m, error);
 
-	r = check_caller(c, m, error, &sender);
 	if (r < 0)
 		return r;
-	r = container_release_control(c, sd_bus_message_get_bus(m), sender);
-	if (r < 0)
-		return bus_error_errnof(error, r, "You are not the controller of container '%s'", c->name);
+	container_release_control(c);
 	return sd_bus_reply_method_return(m, NULL);
 }
 
@@ -117,8 +265,6 @@ static int device_error(struct container *c, sd_bus_error *error, int r, dev_t d
 	unsigned maj = major(devnum), min = minor(devnum);
 
 	switch (-r) {
-	case ERRNO_NOT_IN_CONTROL:
-		return bus_error_errnof(error, r, "You are not the controller of container '%s'", c->name);
 	case ERRNO_NO_SUCH_DEVICE:
 		return bus_error_errnof(error, r, "Device %u:%u is not a brokered DRM card or evdev node of %s", maj, min, c->seat->seat->id);
 	case ERRNO_DEVICE_IS_TAKEN:
@@ -133,38 +279,36 @@ static int device_error(struct container *c, sd_bus_error *error, int r, dev_t d
 static int method_take_device(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct container *c = userdata;
-	const char *sender;
-	dev_t devnum;
-	bool inactive;
-	int fd, r;
-
-	r = read_devnum(m, &devnum);
-	if (r < 0)
-		return r;
-	r = check_caller(c, m, error, &sender);
-	if (r < 0)
-		return r;
-	r = container_take_device(c, sd_bus_message_get_bus(m), sender, devnum, &fd, &inactive);
-	if (r < 0)
-		return device_error(c, error, r, devnum);
-	/* The reply carries a dup; the broker keeps its own reference. */
-	return sd_bus_reply_method_return(m, "hb", fd, inactive);
-}
-
-static int method_release_device(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-	struct container *c = userdata;
-	const char *sender;
+	struct seat_handle *h;
 	dev_t devnum;
 	int r;
 
 	r = read_devnum(m, &devnum);
 	if (r < 0)
 		return r;
-	r = check_caller(c, m, error, &sender);
+	r = check_controller(c, m, error);
 	if (r < 0)
 		return r;
-	r = container_release_device(c, sd_bus_message_get_bus(m), sender, devnum);
+	r = container_take_device(c, devnum, &h);
+	if (r < 0)
+		return device_error(c, error, r, devnum);
+	/* The reply carries a dup; the broker keeps its own reference. */
+	return sd_bus_reply_method_return(m, "hb", h->fd, h->state != SEAT_HANDLE_LIVE);
+}
+
+static int method_release_device(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct container *c = userdata;
+	dev_t devnum;
+	int r;
+
+	r = read_devnum(m, &devnum);
+	if (r < 0)
+		return r;
+	r = check_controller(c, m, error);
+	if (r < 0)
+		return r;
+	r = container_release_device(c, devnum);
 	if (r < 0)
 		return device_error(c, error, r, devnum);
 	return sd_bus_reply_method_return(m, NULL);
@@ -173,17 +317,16 @@ static int method_release_device(sd_bus_message *m, void *userdata, sd_bus_error
 static int method_pause_device_complete(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct container *c = userdata;
-	const char *sender;
 	dev_t devnum;
 	int r;
 
 	r = read_devnum(m, &devnum);
 	if (r < 0)
 		return r;
-	r = check_caller(c, m, error, &sender);
+	r = check_controller(c, m, error);
 	if (r < 0)
 		return r;
-	r = container_pause_device_complete(c, sd_bus_message_get_bus(m), sender, devnum);
+	r = container_pause_device_complete(c, devnum);
 	if (r < 0)
 		return device_error(c, error, r, devnum);
 	return sd_bus_reply_method_return(m, NULL);
@@ -242,40 +385,3 @@ void container_dbus_emit_changed(struct container *c, const char *property)
 	}
 }
 
-/* Signals go to the controller only, as logind's do. */
-static int send_to_controller(struct container *c, const char *member, const char *types, ...)
-{
-	sd_bus_message *m = NULL;
-	va_list ap;
-	int r;
-
-	if (!c->controller.bus)
-		return 0;
-	r = sd_bus_message_new_signal(c->controller.bus, &m, c->path, CONTAINER_INTERFACE, member);
-	if (r < 0)
-		return r;
-	if (c->controller.sender) {
-		r = sd_bus_message_set_destination(m, c->controller.sender);
-		if (r < 0)
-			goto out;
-	}
-	va_start(ap, types);
-	r = sd_bus_message_appendv(m, types, ap);
-	va_end(ap);
-	if (r < 0)
-		goto out;
-	r = sd_bus_send(c->controller.bus, m, NULL);
-out:
-	sd_bus_message_unref(m);
-	return r;
-}
-
-int container_dbus_send_pause(struct container *c, dev_t devnum, const char *type)
-{
-	return send_to_controller(c, "PauseDevice", "uus", major(devnum), minor(devnum), type);
-}
-
-int container_dbus_send_resume(struct container *c, dev_t devnum, int fd)
-{
-	return send_to_controller(c, "ResumeDevice", "uuh", major(devnum), minor(devnum), fd);
-}

@@ -26,8 +26,8 @@ void manager_dbus_emit_seat(struct broker_seat *bs, bool added);
 void seat_dbus_emit_changed(struct broker_seat *bs, const char *property);
 void container_dbus_emit_changed(struct container *c, const char *property);
 
-int container_dbus_send_pause(struct container *c, dev_t devnum, const char *type);
-int container_dbus_send_resume(struct container *c, dev_t devnum, int fd);
+/* An endpoint connection closed: control ends if it was the controller. */
+void container_dbus_connection_gone(struct container *c, sd_bus *bus);
 
 /* Method-call helpers shared by the vtables. */
 bool bus_is_broker_bus(struct broker *b, sd_bus_message *m);

@@ -126,7 +126,7 @@ static void conn_drop(struct endpoint_conn *conn)
 	list_remove(&conn->link);
 	conn->auth_source = sd_event_source_disable_unref(conn->auth_source);
 	if (conn->admitted)
-		container_connection_gone(c, conn->bus, NULL);
+		container_dbus_connection_gone(c, conn->bus);
 	sd_bus_detach_event(conn->bus);
 	conn->ep = NULL;
 	/* This may run inside the connection's own dispatch: free it once

@@ -79,7 +79,8 @@ stage2() {
 	$BB mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
 	$BB mount -t tmpfs -o mode=1777,nosuid,nodev shm /dev/shm
 	$BB mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
-	$BB mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
+	# /tmp stays the host's (through the overlay, so writes stay in the
+	# guest): a source tree or build directory may live there.
 	# cgroup2 is what container tooling in the guest expects to find.
 	[ -d /sys/fs/cgroup ] && $BB mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
 	$BB mkdir -p /mnt/out
