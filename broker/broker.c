@@ -307,10 +307,14 @@ struct container *broker_find_container(struct broker *b, const char *name)
 int broker_switch(struct broker_seat *bs, enum seat_switch_kind kind,
 		  struct container *target, sd_bus_message *m)
 {
-	int r = seat_switch(bs->seat, kind, target ? target->sc : NULL, m);
+	int r;
 
-	if (r >= 0 && m)
-		sd_bus_message_ref(m); /* released by op_switch_done */
+	/* Referenced before: the switch may complete, and op_switch_done
+	 * release it, before seat_switch() returns. */
+	sd_bus_message_ref(m);
+	r = seat_switch(bs->seat, kind, target ? target->sc : NULL, m);
+	if (r < 0)
+		sd_bus_message_unref(m);
 	return r;
 }
 

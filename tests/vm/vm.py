@@ -16,8 +16,8 @@ port named org.devns.hostctl, used by tests/vm/hostctl in the guest): it takes
 screendumps and types keys through QMP.
 
 Exit status: the guest command's; 1 with a message on timeout, on a guest
-that died without reporting a status, or on a QEMU failure; 77 (skip) when
-QEMU or a kernel is not available.
+that died without reporting a status, on a QEMU failure, and when QEMU or a
+kernel is not available: the vm suite is never skipped silently.
 """
 
 import argparse
@@ -42,7 +42,7 @@ GUEST_OUT = '/mnt/out'
 PORT_NAME = 'org.devns.hostctl'
 MARKER = '.devns-vm'
 GUEST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
-EXIT_SKIP = 77
+EXIT_MISSING = 1
 
 # HMP spellings that are not QMP qcodes.
 KEY_ALIASES = {
@@ -396,14 +396,14 @@ def run(a):
     qemu = os.environ.get('QEMU', 'qemu-system-x86_64')
     if not shutil.which(qemu):
         log('%s not found; skipping' % qemu)
-        return EXIT_SKIP
+        return EXIT_MISSING
     kver, kernel = find_kernel(a.kernel_version)
     if not kernel:
         log('no /boot/vmlinuz-*-amd64 with /lib/modules/<version>; skipping')
-        return EXIT_SKIP
+        return EXIT_MISSING
     if not os.access(kernel, os.R_OK):
         log('%s is not readable; skipping' % kernel)
-        return EXIT_SKIP
+        return EXIT_MISSING
 
     out = os.path.abspath(a.out)
     build = os.path.abspath(a.build_dir) if a.build_dir else None
