@@ -4,7 +4,9 @@ would, and prints what happened as JSON.
 
   endpoint-probe.py security MAJ:MIN   every refusal a controller can cause;
                                        MAJ:MIN is a device of another seat
-  endpoint-probe.py silent MAJ:MIN...  takes control and the devices, prints
+  endpoint-probe.py silent [--late] MAJ:MIN...
+                                       takes control and the devices (with
+                                       --late: after a line on stdin), prints
                                        {"ready": true}, never acknowledges a
                                        pause; on "status" prints whether each
                                        fd is master (DRM) or live (evdev);
@@ -65,6 +67,9 @@ def security(other_seat_dev):
     res["take_mem"] = err(lambda: c.TakeDevice(*u32(1, 1)))
     res["take_loop"] = err(lambda: c.TakeDevice(*u32(7, 0)))
     res["take_null"] = err(lambda: c.TakeDevice(*u32(1, 3)))
+    with open("/sys/block/vda/dev") as f:
+        dma, dmi = (int(x) for x in f.read().split(":"))
+    res["take_disk"] = err(lambda: c.TakeDevice(*u32(dma, dmi)))
     ma, mi = (int(x) for x in other_seat_dev.split(":"))
     res["take_other_seat"] = err(lambda: c.TakeDevice(*u32(ma, mi)))
     res["release_not_taken"] = err(lambda: c.ReleaseDevice(*u32(226, 0)))
@@ -101,6 +106,13 @@ def silent(*devs):
     raw = dbus.connection.Connection(ADDRESS)
     c = container(raw)
     c.TakeControl(False)
+    late = devs and devs[0] == "--late"
+    if late:
+        # Take the devices once told to: taken while the container is
+        # active, they are live at once (no ResumeDevice is read here).
+        devs = devs[1:]
+        print(json.dumps({"controlling": True}), flush=True)
+        sys.stdin.readline()
     held = []
     for dev in devs:
         ma, mi = (int(x) for x in dev.split(":"))

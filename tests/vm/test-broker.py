@@ -224,6 +224,7 @@ def testcase_endpoint_security():
             "take_mem": "org.devns.broker1.Error.NoSuchDevice",
             "take_loop": "org.devns.broker1.Error.NoSuchDevice",
             "take_null": "org.devns.broker1.Error.NoSuchDevice",
+            "take_disk": "org.devns.broker1.Error.NoSuchDevice",
             "take_other_seat": "org.devns.broker1.Error.NoSuchDevice",
             "release_not_taken": "org.devns.broker1.Error.DeviceNotTaken",
             "activate": "org.freedesktop.DBus.Error.AccessDenied",
@@ -332,10 +333,13 @@ def testcase_sigterm_cleans_up():
     clients()
     keys = state["keys"]
     ma, mi = keys.devnum()
-    holder = Container("holder", [sys.executable, PROBE, "silent", f"{DRM_MAJOR}:0", f"{ma}:{mi}"])
+    holder = Container("holder", [sys.executable, PROBE, "silent", "--late",
+                                  f"{DRM_MAJOR}:0", f"{ma}:{mi}"])
     try:
-        check(json.loads(holder.expect("{", timeout=60))["ready"], "holder ready")
+        check(json.loads(holder.expect("{", timeout=60))["controlling"], "holder controls")
         switch("holder")
+        holder.send("take")
+        check(json.loads(holder.expect("{", timeout=60))["ready"], "holder ready")
         holder.send("status")
         check(json.loads(holder.expect("{", timeout=30))["status"] == [True, True],
               "the active holder is master with live input")
