@@ -10,7 +10,9 @@
 
 #include "broker/broker.h"
 #include "broker/container.h"
+#include "broker/hotkeys.h"
 #include "broker/reaper.h"
+#include "broker/vt.h"
 #include "common/log.h"
 #include "dbus/dbus.h"
 #include "drm/drm.h"
@@ -241,10 +243,20 @@ struct broker_seat *broker_find_seat(struct broker *b, const char *id)
 static void broker_seat_free(struct broker_seat *bs)
 {
 	list_remove(&bs->link);
+	hotkeys_free(bs->hotkeys);
 	sd_event_source_disable_unref(bs->pause_timer);
 	seat_free(bs->seat);
 	free(bs->path);
 	free(bs);
+}
+
+static void seat_start_hotkeys(struct broker_seat *bs)
+{
+	int r = hotkeys_new(bs, &bs->hotkeys);
+
+	/* Switching still works over D-Bus without them. */
+	if (r < 0)
+		log_warning_errno(r, "Cannot watch the keyboards of %s for hotkeys", bs->seat->id);
 }
 
 int broker_get_seat(struct broker *b, const char *id, struct broker_seat **ret)
@@ -276,6 +288,8 @@ int broker_get_seat(struct broker *b, const char *id, struct broker_seat **ret)
 	sd_event_source_set_enabled(bs->pause_timer, SD_EVENT_OFF);
 
 	list_append(&b->seats, &bs->link);
+	if (b->udev)
+		seat_start_hotkeys(bs);
 	manager_dbus_emit_seat(bs, true);
 	*ret = bs;
 	return 0;
@@ -430,6 +444,15 @@ int broker_new(struct broker **ret, const struct broker_options *opts)
 		log_error_errno(r, "Cannot enumerate devices with udev");
 		goto fail;
 	}
+	{
+		struct broker_seat *bs;
+		list_for_each(bs, &b->seats, link)
+			if (!bs->hotkeys)
+				seat_start_hotkeys(bs);
+	}
+	r = vt_take(&b->config, &b->vt);
+	if (r < 0 && b->config.vt_mode == CONFIG_VT_NUMBER)
+		goto fail;
 	r = manager_dbus_register(b);
 	if (r < 0)
 		goto fail;
@@ -481,6 +504,7 @@ void broker_free(struct broker *b)
 	udev_unref(b->udev);
 	sd_event_unref(b->event);
 	reaper_free(b->reaper);
+	vt_restore(b->vt);
 	if (b->containers_dir)
 		(void)rmdir(b->containers_dir);
 	free(b->containers_dir);

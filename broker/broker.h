@@ -21,13 +21,16 @@
 #define CONTAINER_SELF_PATH CONTAINER_PATH_PREFIX "/self"
 
 struct container;
+struct hotkeys;
 struct reaper;
+struct vt;
 
 struct broker_seat {
 	struct broker *broker;
 	struct seat *seat;
 	char *path;
 	sd_event_source *pause_timer;
+	struct hotkeys *hotkeys;
 	struct list link; /* broker->seats */
 };
 
@@ -38,6 +41,7 @@ struct broker {
 	struct udev_monitor *monitor;
 	sd_event_source *monitor_source;
 	struct reaper *reaper;
+	struct vt *vt;
 
 	struct config config;
 	char *runtime_dir;

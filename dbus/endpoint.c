@@ -9,6 +9,7 @@
 #include "broker/broker.h"
 #include "broker/container.h"
 #include "common/log.h"
+#include "common/unix-socket.h"
 #include "dbus/bus-error.h"
 #include "dbus/dbus.h"
 #include "dbus/endpoint.h"
@@ -29,8 +30,13 @@ struct endpoint {
 	int fd;
 	sd_event_source *source;
 	struct list conns;
+	unsigned n_conns;
 	unsigned next_id;
 };
+
+/* A container's processes get this many connections at once; more would
+ * only let a hostile one pin the broker's memory and fds. */
+#define ENDPOINT_MAX_CONNECTIONS 64
 
 /* What a bus daemon would answer, so that clients written for a bus
  * (busctl --address, sd-bus with bus_client set) work on this socket. */
@@ -124,6 +130,7 @@ static void conn_drop(struct endpoint_conn *conn)
 	int r;
 
 	list_remove(&conn->link);
+	conn->ep->n_conns--;
 	conn->auth_source = sd_event_source_disable_unref(conn->auth_source);
 	if (conn->admitted)
 		container_dbus_connection_gone(c, conn->bus);
@@ -243,6 +250,7 @@ static int conn_new(struct endpoint *ep, int fd, bool admitted)
 		goto fail;
 
 	list_append(&ep->conns, &conn->link);
+	ep->n_conns++;
 	return 0;
 
 fail_fd:
@@ -269,6 +277,12 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
 			log_warning_errno(errno, "Endpoint of %s: accept failed", c->name);
 		return 0;
 	}
+	if (ep->n_conns >= ENDPOINT_MAX_CONNECTIONS) {
+		log_warning("Endpoint of %s: %u connections already; refusing another",
+			    c->name, ep->n_conns);
+		close(cfd);
+		return 0;
+	}
 	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
 		log_warning_errno(errno, "Endpoint of %s: cannot identify peer", c->name);
 		close(cfd);
@@ -286,30 +300,24 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
 
 int endpoint_new(struct container *c, const char *socket_path, struct endpoint **ret)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct endpoint *ep;
 	int r;
-
-	if (strlen(socket_path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, socket_path);
 
 	ep = calloc(1, sizeof(*ep));
 	if (!ep)
 		return -ENOMEM;
 	ep->container = c;
+	ep->fd = -1;
 	list_init(&ep->conns);
 	ep->path = strdup(socket_path);
-	ep->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (!ep->path || ep->fd < 0) {
-		r = ep->path ? -errno : -ENOMEM;
+	if (!ep->path) {
+		r = -ENOMEM;
 		goto fail;
 	}
-	(void)unlink(socket_path);
-	if (bind(ep->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    /* Anyone may connect; the peer's pid namespace decides. */
-	    chmod(socket_path, 0666) < 0 || listen(ep->fd, SOMAXCONN) < 0) {
-		r = -errno;
+	/* Anyone may connect; the peer's pid namespace decides. */
+	ep->fd = unix_socket_listen(socket_path);
+	if (ep->fd < 0) {
+		r = ep->fd;
 		goto fail;
 	}
 	r = sd_event_add_io(c->broker->event, &ep->source, ep->fd, EPOLLIN, on_accept, ep);
@@ -338,7 +346,7 @@ void endpoint_free(struct endpoint *ep)
 	sd_event_source_disable_unref(ep->source);
 	if (ep->fd >= 0) {
 		close(ep->fd);
-		(void)unlink(ep->path);
+		unix_socket_unlink(ep->path);
 	}
 	free(ep->path);
 	free(ep);

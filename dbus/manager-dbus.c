@@ -131,10 +131,10 @@ static int method_register_container(sd_bus_message *m, void *userdata, sd_bus_e
 	r = sd_bus_message_read(m, "ssu", &name, &seat_id, &leader);
 	if (r < 0)
 		return r;
-	r = read_options(m, &opts, error);
+	r = bus_check_privileged(b, m, error);
 	if (r < 0)
 		return r;
-	r = bus_check_privileged(b, m, error);
+	r = read_options(m, &opts, error);
 	if (r < 0)
 		return r;
 	if (!container_name_is_valid(name))

@@ -6,6 +6,7 @@
 #include "dbus/bus-error.h"
 #include "dbus/dbus.h"
 #include "dbus/endpoint.h"
+#include "seat/names.h"
 
 static int property_get_id(sd_bus *bus, const char *path, const char *interface,
 			   const char *property, sd_bus_message *reply,
@@ -116,6 +117,8 @@ static int method_switch_container(sd_bus_message *m, void *userdata, sd_bus_err
 	if (r < 0)
 		return r;
 	if (name[0]) {
+		if (!container_name_is_valid(name))
+			return bus_error_errnof(error, -EINVAL, "Invalid container name '%s'", name);
 		target = broker_find_container(bs->broker, name);
 		if (!target)
 			return bus_error_errnof(error, -ERRNO_NO_SUCH_CONTAINER, "No such container '%s'", name);

@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
 	# build
 	gcc meson ninja-build pkg-config scdoc
-	libsystemd-dev libudev-dev libdrm-dev libinput-dev libinih-dev
+	libsystemd-dev libudev-dev libdrm-dev libinput-dev libevdev-dev libinih-dev
 	# the vm suite: guest kernel, initramfs, emulator, guest userspace
 	qemu-system-x86 qemu-utils linux-image-amd64 busybox-static kmod
 	udev dbus util-linux python3 python3-dbus

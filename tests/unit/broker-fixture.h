@@ -5,12 +5,15 @@
  * Its bus is the server end of a socketpair; a client sd_bus sits on the
  * other end. Both, and every container endpoint, run on the broker's event
  * loop: fx_call() sends a method call and runs the loop until the answer
- * arrives. The runtime directory lives under a fresh temporary directory.
+ * arrives. The runtime directory is a fresh temporary directory, with a short
+ * name: socket paths below it must fit in sun_path.
  *
  * The broker decides who may change state by the peer's credentials, which
  * the kernel records when the socketpair is made. So a client that is not
  * root is the test itself when it runs as an ordinary user, and a socketpair
- * made by a child that setuid()s to nobody when it runs as root.
+ * made by a child that setuid()s to nobody when it runs as root. A test that
+ * needs a root client (ROOT_TEST) runs, for an ordinary user, in a child that
+ * is root of a new user namespace.
  *
  * Each test file is one executable, so everything here is static.
  */
@@ -49,7 +52,7 @@ struct fixture {
 	struct broker *b;
 	struct broker_seat *seat0;
 	sd_bus *client; /* on the broker's bus */
-	char dir[96];   /* temporary; the runtime directory is dir/run */
+	char dir[96];   /* temporary: the runtime directory */
 };
 
 static FX_UNUSED uint64_t fx_now(void)
@@ -235,7 +238,8 @@ fail:
 	return NULL;
 }
 
-/* Makes the broker's bus the server end of sv[0] and registers the objects. */
+/* Makes the broker's bus the server end of fd (taken), with seat0 and the
+ * objects registered. */
 static FX_UNUSED int fx_serve(struct fixture *f, int fd)
 {
 	struct broker *b = f->b;
@@ -276,7 +280,7 @@ static FX_UNUSED int fx_setup(struct fixture *f, bool unprivileged)
 	int r;
 
 	memset(f, 0, sizeof(*f));
-	snprintf(f->dir, sizeof(f->dir), "%s/devns-test-XXXXXX",
+	snprintf(f->dir, sizeof(f->dir), "%s/dns-XXXXXX",
 		 tmp && *tmp && strlen(tmp) < 48 ? tmp : "/tmp");
 	if (!mkdtemp(f->dir)) {
 		f->dir[0] = '\0';
@@ -288,15 +292,14 @@ static FX_UNUSED int fx_setup(struct fixture *f, bool unprivileged)
 	list_init(&b->seats);
 	list_init(&b->containers);
 	config_init(&b->config);
-	if (asprintf(&b->runtime_dir, "%s/run", f->dir) < 0) {
-		b->runtime_dir = NULL;
+	b->runtime_dir = strdup(f->dir);
+	if (!b->runtime_dir)
 		return -ENOMEM;
-	}
 	if (asprintf(&b->containers_dir, "%s/containers", b->runtime_dir) < 0) {
 		b->containers_dir = NULL;
 		return -ENOMEM;
 	}
-	if (mkdir(b->runtime_dir, 0755) < 0 || mkdir(b->containers_dir, 0755) < 0)
+	if (mkdir(b->containers_dir, 0755) < 0)
 		return -errno;
 	if ((r = reaper_new(&b->reaper)) < 0 || (r = sd_event_new(&b->event)) < 0)
 		return r;
@@ -331,9 +334,7 @@ static FX_UNUSED void fx_teardown(struct fixture *f)
 		f->b = NULL;
 	}
 	if (f->dir[0]) {
-		snprintf(path, sizeof(path), "%s/run/containers", f->dir);
-		(void)rmdir(path);
-		snprintf(path, sizeof(path), "%s/run", f->dir);
+		snprintf(path, sizeof(path), "%s/containers", f->dir);
 		if (rmdir(path) < 0 && errno != ENOENT)
 			printf("# cannot remove %s: %s\n", path, strerror(errno));
 		if (rmdir(f->dir) < 0)
@@ -569,6 +570,107 @@ static FX_UNUSED sd_bus *fx_endpoint_client(struct fixture *f, const char *name,
 	}
 	return bus;
 }
+
+static FX_UNUSED int fx_write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, text, strlen(text));
+	close(fd);
+	return n == (ssize_t)strlen(text) ? 0 : -EIO;
+}
+
+/* Makes the calling (single-threaded) process root of a new user namespace,
+ * our uid and gid mapped to 0. 0 or -errno. */
+static FX_UNUSED int fx_enter_userns_as_root(void)
+{
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	char map[64];
+	int r;
+
+	if (unshare(CLONE_NEWUSER) < 0)
+		return -errno;
+	snprintf(map, sizeof(map), "0 %u 1", (unsigned)uid);
+	if ((r = fx_write_file("/proc/self/setgroups", "deny")) < 0 ||
+	    (r = fx_write_file("/proc/self/uid_map", map)) < 0)
+		return r;
+	snprintf(map, sizeof(map), "0 %u 1", (unsigned)gid);
+	if ((r = fx_write_file("/proc/self/gid_map", map)) < 0)
+		return r;
+	return geteuid() == 0 ? 0 : -EPERM;
+}
+
+/*
+ * Runs body as root: directly when we are; otherwise in a child that is root
+ * of a new user namespace, where the broker sees the test's connections as
+ * root's too (peer credentials are translated into the reader's namespace).
+ * The test is skipped when neither is possible. The child's results reach
+ * the test through its exit status, its diagnostics through stdout.
+ */
+static FX_UNUSED void fx_as_root(void (*body)(void))
+{
+	static char reason[256];
+	int status, p[2];
+	ssize_t n;
+	pid_t pid;
+
+	if (geteuid() == 0) {
+		body();
+		return;
+	}
+	/* The child's skip reason comes back through a pipe. */
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		test_fail_at(__FILE__, __LINE__, "pipe: %s", strerror(errno));
+		return;
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0) {
+		test_fail_at(__FILE__, __LINE__, "fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		if (fx_enter_userns_as_root() < 0)
+			_exit(77);
+		body();
+		fflush(stdout);
+		if (!test_failed && test_skip_reason)
+			(void)!write(p[1], test_skip_reason, strlen(test_skip_reason));
+		_exit(test_failed ? 1 : 0);
+	}
+	close(p[1]);
+	n = read(p[0], reason, sizeof(reason) - 1);
+	close(p[0]);
+	reason[n > 0 ? n : 0] = '\0';
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			test_fail_at(__FILE__, __LINE__, "waitpid: %s", strerror(errno));
+			return;
+		}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
+		test_skip_reason = "needs root or a user namespace";
+	else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		test_fail_at(__FILE__, __LINE__, "the test failed in its user namespace (status %#x)",
+			     (unsigned)status);
+	else if (reason[0])
+		test_skip_reason = reason;
+}
+
+/* A test that changes the broker's state, so needs a root client. */
+#define ROOT_TEST(name)                                                 \
+	static void root_test_##name(void);                             \
+	TEST(name)                                                      \
+	{                                                               \
+		fx_as_root(root_test_##name);                           \
+	}                                                               \
+	static void root_test_##name(void)
 
 /*
  * A process in a new pid namespace below ours (as root, or in a new user

@@ -272,7 +272,6 @@ TEST(long_line_cut_short)
 	struct config c;
 	int r;
 
-	SKIP_KNOWN_BUG("a line longer than 200 characters is cut and its tail parsed as a line");
 	longpath[0] = '/';
 	memset(longpath + 1, 'x', 190);
 	strcpy(longpath + 191, "/a=b");
@@ -394,7 +393,6 @@ TEST(indented_keys)
 	struct config c;
 	int r;
 
-	SKIP_KNOWN_BUG("an indented line after a key is taken as a continuation of its value");
 	r = parse(&c, "[Broker]\n  Unknown=1\n  PauseTimeoutSec=5\n");
 	if (r != 0 || c.pause_timeout_usec != 5000000)
 		EXPECT_FAIL("indented PauseTimeoutSec after an unknown key: got %d and %ju us",
@@ -515,7 +513,6 @@ TEST(load_directory)
 	struct config c;
 	int r;
 
-	SKIP_KNOWN_BUG("config_load() of a directory returns 0 (defaults)");
 	ASSERT_NOT_NULL(make_tmpdir());
 	config_init(&c);
 	r = config_load(&c, tmpdir, 1);

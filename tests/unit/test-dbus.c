@@ -1,0 +1,1723 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The D-Bus API (org.devns.broker1(5)) against a broker built in-process:
+ * method dispatch, errors, properties and signals on the broker's bus, who
+ * may change state there, and each container's own endpoint.
+ *
+ * The broker's bus is a socketpair (see broker-fixture.h). Tests that need a
+ * root client (ROOT_TEST) run as root, or as root of a user namespace when
+ * the suite runs as an ordinary user; tests of refused callers use a client
+ * that is never root. Devices are fakes whose node is /dev/null (1:3), so
+ * TakeDevice opens a real file.
+ */
+#include <sys/sysmacros.h>
+
+#include "broker-fixture.h"
+#include "dbus/bus-error.h"
+
+#define MANAGER_PATH "/org/devns/broker1"
+#define SEAT0_PATH "/org/devns/broker1/seat/seat0"
+#define SELF_PATH "/org/devns/broker1/container/self"
+#define PROPS "org.freedesktop.DBus.Properties"
+#define NULL_MAJOR 1
+#define NULL_MINOR 3
+
+/* Signals seen by a connection, one line each. */
+#define REC_MAX 64
+
+struct recorder {
+	char lines[REC_MAX][200];
+	unsigned n;
+	int fd; /* a copy of the last ResumeDevice fd, -1 if none */
+	sd_bus_slot *slot;
+};
+
+static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct recorder *rec = userdata;
+	const char *member = sd_bus_message_get_member(m);
+	char line[200] = "";
+	uint32_t maj, min;
+	const char *s, *o;
+	int fd;
+
+	if (!member)
+		return 0;
+	if (sd_bus_message_is_signal(m, NULL, "PauseDevice") &&
+	    sd_bus_message_read(m, "uus", &maj, &min, &s) > 0) {
+		snprintf(line, sizeof(line), "%s PauseDevice %u %u %s",
+			 sd_bus_message_get_path(m), maj, min, s);
+	} else if (sd_bus_message_is_signal(m, NULL, "ResumeDevice") &&
+		   sd_bus_message_read(m, "uuh", &maj, &min, &fd) > 0) {
+		if (rec->fd >= 0)
+			close(rec->fd);
+		rec->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		snprintf(line, sizeof(line), "%s ResumeDevice %u %u",
+			 sd_bus_message_get_path(m), maj, min);
+	} else if (sd_bus_message_is_signal(m, PROPS, "PropertiesChanged") &&
+		   sd_bus_message_read(m, "s", &s) > 0 &&
+		   sd_bus_message_enter_container(m, 'a', "{sv}") > 0) {
+		size_t k = (size_t)snprintf(line, sizeof(line), "%s PropertiesChanged %s",
+					    sd_bus_message_get_path(m), s);
+		while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
+			if (sd_bus_message_read(m, "s", &o) <= 0)
+				break;
+			if (k < sizeof(line))
+				k += (size_t)snprintf(line + k, sizeof(line) - k, " %s", o);
+			sd_bus_message_skip(m, "v");
+			sd_bus_message_exit_container(m);
+		}
+	} else if (sd_bus_message_read(m, "so", &s, &o) > 0) {
+		snprintf(line, sizeof(line), "%s %s %s", member, s, o);
+	} else {
+		snprintf(line, sizeof(line), "%s", member);
+	}
+	if (rec->n < REC_MAX)
+		snprintf(rec->lines[rec->n++], sizeof(rec->lines[0]), "%s", line);
+	return 0;
+}
+
+static bool rec_start(struct recorder *rec, sd_bus *bus)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->fd = -1;
+	return sd_bus_match_signal(bus, &rec->slot, NULL, NULL, NULL, NULL, on_signal, rec) >= 0;
+}
+
+static void rec_stop(struct recorder *rec)
+{
+	rec->slot = sd_bus_slot_unref(rec->slot);
+	if (rec->fd >= 0)
+		close(rec->fd);
+	rec->fd = -1;
+}
+
+static bool rec_has(const struct recorder *rec, const char *line)
+{
+	for (unsigned i = 0; i < rec->n; i++)
+		if (strcmp(rec->lines[i], line) == 0)
+			return true;
+	return false;
+}
+
+static bool rec_wait(struct fixture *f, const struct recorder *rec, const char *line)
+{
+	uint64_t deadline = fx_now() + FX_TIMEOUT_USEC;
+
+	while (!rec_has(rec, line) && fx_now() < deadline)
+		if (sd_event_run(f->b->event, 100000) < 0)
+			break;
+	if (rec_has(rec, line))
+		return true;
+	printf("# no signal \"%s\"; seen:\n", line);
+	for (unsigned i = 0; i < rec->n; i++)
+		printf("#   %s\n", rec->lines[i]);
+	return false;
+}
+
+/* The object path of a container name, as the broker makes it. */
+static char *container_path(const char *name)
+{
+	char *path = NULL;
+
+	if (sd_bus_path_encode(CONTAINER_PATH_PREFIX, name, &path) < 0)
+		return NULL;
+	return path;
+}
+
+static bool path_exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+/* A fake device of a seat whose node is /dev/null. */
+static struct seat_device *add_null_device(struct broker_seat *bs, const char *sysname,
+					   enum seat_device_type type)
+{
+	struct seat_device *d;
+
+	if (seat_add_device(bs->seat, sysname, makedev(NULL_MAJOR, NULL_MINOR), type, &d) < 0)
+		return NULL;
+	d->userdata = strdup("/dev/null");
+	return d;
+}
+
+/* Makes c the active container of its seat: with SwitchContainer when we
+ * may (root), else directly. */
+static bool activate(struct fixture *f, struct container *c)
+{
+	if (geteuid() == 0) {
+		sd_bus_message *m = fx_call(f, f->client, MANAGER_PATH, MANAGER_INTERFACE,
+					    "SwitchContainer", "ss", c->seat->seat->id, c->name);
+		return fx_expect_at(__FILE__, __LINE__, "ok", m, "SwitchContainer");
+	}
+	if (broker_switch(c->seat, SEAT_SWITCH_TO, c, NULL) < 0)
+		return false;
+	fx_run_pending(f);
+	return container_is_active(c);
+}
+
+#define LONG_NAME "1234567890123456789012345678901234567890123456789012345678901234"
+#define UNIX_PATH_MAX sizeof(((struct sockaddr_un *)NULL)->sun_path)
+
+/* The directory part of path, in a static buffer. */
+static const char *dirname_of(const char *path)
+{
+	static char buf[PATH_MAX];
+	char *slash;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	slash = strrchr(buf, '/');
+	if (slash && slash != buf)
+		*slash = '\0';
+	return buf;
+}
+
+/* RegisterContainer(name, seat, leader, {}) on the broker's bus. */
+static sd_bus_message *register_container(struct fixture *f, const char *name, const char *seat,
+					  uint32_t leader)
+{
+	return fx_call(f, f->client, MANAGER_PATH, MANAGER_INTERFACE, "RegisterContainer",
+		       "ssua{sv}", name, seat, leader, 0);
+}
+
+/* ---- Manager ---- */
+
+TEST(manager_list_seats)
+{
+	struct fixture f;
+	sd_bus_message *m;
+	const char *id, *path;
+	unsigned n = 0;
+	bool seat0 = false;
+
+	FX_SETUP(&f, false);
+	m = fx_call(&f, f.client, MANAGER_PATH, MANAGER_INTERFACE, "ListSeats", NULL);
+	if (strcmp(fx_outcome(m), "ok") != 0) {
+		fx_expect_at(__FILE__, __LINE__, "ok", m, "ListSeats");
+		fx_teardown(&f);
+		return;
+	}
+	ASSERT_EQ_INT(1, sd_bus_message_enter_container(m, 'a', "(so)"));
+	while (sd_bus_message_read(m, "(so)", &id, &path) > 0) {
+		n++;
+		if (strcmp(id, "seat0") == 0) {
+			seat0 = true;
+			if (strcmp(path, SEAT0_PATH) != 0)
+				EXPECT_FAIL("seat0 at %s", path);
+		}
+	}
+	sd_bus_message_unref(m);
+	fx_teardown(&f);
+	ASSERT_TRUE(seat0);
+	ASSERT_EQ_INT(1, n);
+}
+
+TEST(manager_list_seats_two)
+{
+	struct fixture f;
+	struct broker_seat *bs;
+	sd_bus_message *m;
+	const char *id, *path;
+	char ids[64] = "";
+
+	FX_SETUP(&f, false);
+	ASSERT_EQ_INT(0, broker_get_seat(f.b, "seat1", &bs));
+	ASSERT_EQ_STR("/org/devns/broker1/seat/seat1", bs->path);
+	m = fx_call(&f, f.client, MANAGER_PATH, MANAGER_INTERFACE, "ListSeats", NULL);
+	if (m && !sd_bus_message_is_method_error(m, NULL) &&
+	    sd_bus_message_enter_container(m, 'a', "(so)") > 0)
+		while (sd_bus_message_read(m, "(so)", &id, &path) > 0)
+			snprintf(ids + strlen(ids), sizeof(ids) - strlen(ids), "%s%s=%s",
+				 ids[0] ? " " : "", id, path + strlen(SEAT_PATH_PREFIX) + 1);
+	sd_bus_message_unref(m);
+	fx_teardown(&f);
+	ASSERT_EQ_STR("seat0=seat0 seat1=seat1", ids);
+}
+
+TEST(manager_get_seat)
+{
+	struct fixture f;
+	sd_bus_message *m;
+	const char *path = NULL;
+
+	FX_SETUP(&f, false);
+	m = fx_call(&f, f.client, MANAGER_PATH, MANAGER_INTERFACE, "GetSeat", "s", "seat0");
+	if (m && !sd_bus_message_is_method_error(m, NULL))
+		sd_bus_message_read(m, "o", &path);
+	if (!path || strcmp(path, SEAT0_PATH) != 0)
+		EXPECT_FAIL("GetSeat(seat0): %s %s", fx_outcome(m), path ? path : "");
+	sd_bus_message_unref(m);
+
+	/* The empty id means seat0, as in RegisterContainer. */
+	path = NULL;
+	m = fx_call(&f, f.client, MANAGER_PATH, MANAGER_INTERFACE, "GetSeat", "s", "");
+	if (m && !sd_bus_message_is_method_error(m, NULL))
+		sd_bus_message_read(m, "o", &path);
+	if (!path || strcmp(path, SEAT0_PATH) != 0)
+		EXPECT_FAIL("GetSeat(\"\"): %s %s", fx_outcome(m), path ? path : "");
+	sd_bus_message_unref(m);
+
+	EXPECT_CALL(&f, BUS_ERROR_NO_SUCH_SEAT, f.client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "GetSeat", "s", "seat9");
+	EXPECT_CALL(&f, SD_BUS_ERROR_INVALID_ARGS, f.client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "GetSeat", "s", "bad");
+	EXPECT_CALL(&f, SD_BUS_ERROR_INVALID_ARGS, f.client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "GetSeat", "s", "seat/0");
+	/* A wrong signature is refused by sd-bus itself. */
+	EXPECT_CALL(&f, SD_BUS_ERROR_INVALID_ARGS, f.client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "GetSeat", "u", 0);
+	fx_teardown(&f);
+}
+
+TEST(manager_get_container_errors)
+{
+	struct fixture f;
+
+	FX_SETUP(&f, false);
+	EXPECT_CALL(&f, SD_BUS_ERROR_INVALID_ARGS, f.client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "GetContainer", "s", "bad/name");
+	EXPECT_CALL(&f, SD_BUS_ERROR_INVALID_ARGS, f.client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "GetContainer", "s", "");
+	EXPECT_CALL(&f, SD_BUS_ERROR_INVALID_ARGS, f.client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "GetContainer", "s", "-web");
+	EXPECT_CALL(&f, BUS_ERROR_NO_SUCH_CONTAINER, f.client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "GetContainer", "s", "nope");
+	fx_teardown(&f);
+}
+
+TEST(manager_get_and_list_containers)
+{
+	struct fixture f;
+	struct container *a, *b;
+	sd_bus_message *m;
+	const char *name, *seat, *path = NULL;
+	char got[256] = "";
+	int active;
+
+	FX_SETUP(&f, false);
+	a = fx_add_container(&f, "web-1", 0, false);
+	b = fx_add_container(&f, "db.2", 0, false);
+	if (!a || !b) {
+		fx_teardown(&f);
+		FAIL("cannot add containers");
+	}
+	m = fx_call(&f, f.client, MANAGER_PATH, MANAGER_INTERFACE, "GetContainer", "s", "web-1");
+	if (m && !sd_bus_message_is_method_error(m, NULL))
+		sd_bus_message_read(m, "o", &path);
+	if (!path || strcmp(path, "/org/devns/broker1/container/web_2d1") != 0)
+		EXPECT_FAIL("GetContainer(web-1): %s %s", fx_outcome(m), path ? path : "");
+	sd_bus_message_unref(m);
+
+	ASSERT_TRUE(activate(&f, b));
+	m = fx_call(&f, f.client, MANAGER_PATH, MANAGER_INTERFACE, "ListContainers", NULL);
+	if (m && !sd_bus_message_is_method_error(m, NULL) &&
+	    sd_bus_message_enter_container(m, 'a', "(ssbo)") > 0)
+		while (sd_bus_message_read(m, "(ssbo)", &name, &seat, &active, &path) > 0)
+			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s %s %d %s",
+				 got[0] ? "; " : "", name, seat, active,
+				 path + strlen(CONTAINER_PATH_PREFIX) + 1);
+	else
+		EXPECT_FAIL("ListContainers: %s", fx_outcome(m));
+	sd_bus_message_unref(m);
+	fx_teardown(&f);
+	/* Registration order. */
+	ASSERT_EQ_STR("web-1 seat0 0 web_2d1; db.2 seat0 1 db_2e2", got);
+}
+
+TEST(manager_properties)
+{
+	struct fixture f;
+	char *version, *runtime_dir;
+	int kernel;
+
+	FX_SETUP(&f, false);
+	version = fx_get_string(&f, f.client, MANAGER_PATH, MANAGER_INTERFACE, "Version");
+	runtime_dir = fx_get_string(&f, f.client, MANAGER_PATH, MANAGER_INTERFACE, "RuntimeDirectory");
+	kernel = fx_get_bool(&f, f.client, MANAGER_PATH, MANAGER_INTERFACE, "KernelDevns");
+	if (!version || strcmp(version, DEVNS_VERSION) != 0)
+		EXPECT_FAIL("Version: %s", version ? version : "(none)");
+	if (!runtime_dir || strcmp(runtime_dir, f.b->runtime_dir) != 0)
+		EXPECT_FAIL("RuntimeDirectory: %s, expected %s", runtime_dir ? runtime_dir : "(none)",
+			    f.b->runtime_dir);
+	/* The fixture's broker never opens /dev/devns. */
+	if (kernel != 0)
+		EXPECT_FAIL("KernelDevns: %d", kernel);
+	free(version);
+	free(runtime_dir);
+
+	EXPECT_CALL(&f, "ok", f.client, MANAGER_PATH, PROPS, "GetAll", "s", MANAGER_INTERFACE);
+	EXPECT_CALL(&f, SD_BUS_ERROR_PROPERTY_READ_ONLY, f.client, MANAGER_PATH, PROPS, "Set", "ssv",
+		    MANAGER_INTERFACE, "Version", "s", "9");
+	EXPECT_CALL(&f, SD_BUS_ERROR_UNKNOWN_PROPERTY, f.client, MANAGER_PATH, PROPS, "Get", "ss",
+		    MANAGER_INTERFACE, "NoSuchProperty");
+	fx_teardown(&f);
+}
+
+TEST(manager_standard_interfaces)
+{
+	struct fixture f;
+
+	FX_SETUP(&f, false);
+	EXPECT_CALL(&f, "ok", f.client, MANAGER_PATH, "org.freedesktop.DBus.Peer", "Ping", NULL);
+	EXPECT_CALL(&f, "ok", f.client, MANAGER_PATH, "org.freedesktop.DBus.Introspectable",
+		    "Introspect", NULL);
+	EXPECT_CALL(&f, "ok", f.client, SEAT0_PATH, "org.freedesktop.DBus.Introspectable",
+		    "Introspect", NULL);
+	EXPECT_CALL(&f, SD_BUS_ERROR_UNKNOWN_METHOD, f.client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "NoSuchMethod", NULL);
+	EXPECT_CALL(&f, SD_BUS_ERROR_UNKNOWN_OBJECT, f.client, "/org/devns/broker1/seat/seat9",
+		    SEAT_INTERFACE, "SwitchToNext", NULL);
+	EXPECT_CALL(&f, SD_BUS_ERROR_UNKNOWN_OBJECT, f.client, "/org/devns/broker1/container/nope",
+		    CONTAINER_INTERFACE, "TakeControl", "b", 0);
+	fx_teardown(&f);
+}
+
+/* ---- Seat ---- */
+
+TEST(seat_properties)
+{
+	struct fixture f;
+	sd_bus_message *m;
+	const char *s, *o;
+	char *id;
+	int graphical;
+
+	FX_SETUP(&f, false);
+	id = fx_get_string(&f, f.client, SEAT0_PATH, SEAT_INTERFACE, "Id");
+	if (!id || strcmp(id, "seat0") != 0)
+		EXPECT_FAIL("Id: %s", id ? id : "(none)");
+	free(id);
+
+	m = fx_get_property(&f, f.client, SEAT0_PATH, SEAT_INTERFACE, "ActiveContainer", "(so)");
+	if (!m || sd_bus_message_read(m, "(so)", &s, &o) <= 0 || strcmp(s, "") != 0 ||
+	    strcmp(o, "/") != 0)
+		EXPECT_FAIL("ActiveContainer is not (\"\", \"/\") without containers");
+	sd_bus_message_unref(m);
+
+	m = fx_get_property(&f, f.client, SEAT0_PATH, SEAT_INTERFACE, "Containers", "a(so)");
+	if (!m || sd_bus_message_enter_container(m, 'a', "(so)") <= 0 ||
+	    sd_bus_message_read(m, "(so)", &s, &o) != 0)
+		EXPECT_FAIL("Containers is not empty");
+	sd_bus_message_unref(m);
+
+	m = fx_get_property(&f, f.client, SEAT0_PATH, SEAT_INTERFACE, "Devices", "a(suus)");
+	if (!m || sd_bus_message_enter_container(m, 'a', "(suus)") <= 0 ||
+	    sd_bus_message_skip(m, "(suus)") != 0)
+		EXPECT_FAIL("Devices is not empty");
+	sd_bus_message_unref(m);
+
+	graphical = fx_get_bool(&f, f.client, SEAT0_PATH, SEAT_INTERFACE, "CanGraphical");
+	if (graphical != 0)
+		EXPECT_FAIL("CanGraphical: %d", graphical);
+	fx_teardown(&f);
+}
+
+TEST(seat_devices_and_can_graphical)
+{
+	struct fixture f;
+	sd_bus_message *m;
+	const char *sysname, *type;
+	uint32_t maj, min;
+	char got[256] = "";
+	int graphical;
+
+	FX_SETUP(&f, false);
+	ASSERT_NOT_NULL(add_null_device(f.seat0, "event3", SEAT_DEVICE_EVDEV));
+	graphical = fx_get_bool(&f, f.client, SEAT0_PATH, SEAT_INTERFACE, "CanGraphical");
+	if (graphical != 0)
+		EXPECT_FAIL("CanGraphical with an evdev node only: %d", graphical);
+
+	{
+		struct seat_device *d;
+
+		if (seat_add_device(f.seat0->seat, "card0", makedev(226, 0), SEAT_DEVICE_DRM, &d) < 0) {
+			fx_teardown(&f);
+			FAIL("seat_add_device");
+		}
+		d->userdata = strdup("/dev/dri/card0");
+	}
+	graphical = fx_get_bool(&f, f.client, SEAT0_PATH, SEAT_INTERFACE, "CanGraphical");
+	if (graphical != 1)
+		EXPECT_FAIL("CanGraphical with a card: %d", graphical);
+
+	m = fx_get_property(&f, f.client, SEAT0_PATH, SEAT_INTERFACE, "Devices", "a(suus)");
+	if (m && sd_bus_message_enter_container(m, 'a', "(suus)") > 0)
+		while (sd_bus_message_read(m, "(suus)", &sysname, &maj, &min, &type) > 0)
+			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s %u:%u %s",
+				 got[0] ? "; " : "", sysname, maj, min, type);
+	sd_bus_message_unref(m);
+	fx_teardown(&f);
+	ASSERT_EQ_STR("event3 1:3 evdev; card0 226:0 drm", got);
+}
+
+TEST(seat_removed_with_last_container)
+{
+	struct fixture f;
+	struct broker_seat *seat1;
+	struct container_options opts = { 0 };
+	struct container *c;
+	struct recorder rec;
+	sd_bus_message *m;
+	const char *name, *seat, *path;
+	int active;
+	char got[128] = "", line[128];
+
+	FX_SETUP(&f, false);
+	ASSERT_TRUE(rec_start(&rec, f.client));
+	ASSERT_EQ_INT(0, broker_get_seat(f.b, "seat1", &seat1));
+	snprintf(line, sizeof(line), "SeatNew seat1 %s/seat1", SEAT_PATH_PREFIX);
+	if (!rec_wait(&f, &rec, line))
+		EXPECT_FAIL("no SeatNew signal");
+	ASSERT_EQ_INT(0, container_new(f.b, "web-1", seat1, getpid(), &opts, &c));
+	m = fx_call(&f, f.client, MANAGER_PATH, MANAGER_INTERFACE, "ListContainers", NULL);
+	if (m && !sd_bus_message_is_method_error(m, NULL) &&
+	    sd_bus_message_enter_container(m, 'a', "(ssbo)") > 0)
+		while (sd_bus_message_read(m, "(ssbo)", &name, &seat, &active, &path) > 0)
+			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s %s %d", name, seat,
+				 active);
+	sd_bus_message_unref(m);
+	if (strcmp(got, "web-1 seat1 0") != 0)
+		EXPECT_FAIL("ListContainers: \"%s\"", got);
+
+	/* Neither devices nor containers left: seat1 goes, seat0 never does. */
+	container_free(c);
+	ASSERT_NULL(broker_find_seat(f.b, "seat1"));
+	ASSERT_NOT_NULL(broker_find_seat(f.b, "seat0"));
+	snprintf(line, sizeof(line), "SeatRemoved seat1 %s/seat1", SEAT_PATH_PREFIX);
+	if (!rec_wait(&f, &rec, line))
+		EXPECT_FAIL("no SeatRemoved signal");
+	rec_stop(&rec);
+	EXPECT_CALL(&f, BUS_ERROR_NO_SUCH_SEAT, f.client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "GetSeat", "s", "seat1");
+	EXPECT_CALL(&f, SD_BUS_ERROR_UNKNOWN_OBJECT, f.client, SEAT_PATH_PREFIX "/seat1",
+		    PROPS, "Get", "ss", SEAT_INTERFACE, "Id");
+	fx_teardown(&f);
+}
+
+/* ---- RegisterContainer and UnregisterContainer (root) ---- */
+
+ROOT_TEST(register_container)
+{
+	struct fixture f;
+	struct recorder rec;
+	sd_bus_message *m;
+	const char *path = NULL;
+	char *expected, sock[PATH_MAX];
+	struct container *c;
+
+	FX_SETUP(&f, false);
+	ASSERT_TRUE(rec_start(&rec, f.client));
+	m = register_container(&f, "web-1", "seat0", (uint32_t)getpid());
+	if (m && !sd_bus_message_is_method_error(m, NULL))
+		sd_bus_message_read(m, "o", &path);
+	expected = container_path("web-1");
+	if (!path || !expected || strcmp(path, expected) != 0 ||
+	    strcmp(path, "/org/devns/broker1/container/web_2d1") != 0)
+		EXPECT_FAIL("RegisterContainer: %s %s", fx_outcome(m), path ? path : "");
+	sd_bus_message_unref(m);
+
+	c = broker_find_container(f.b, "web-1");
+	if (!c) {
+		free(expected);
+		rec_stop(&rec);
+		fx_teardown(&f);
+		FAIL("web-1 is not registered");
+	}
+	if (c->leader != getpid() || c->seat != f.seat0 || c->allow_activate)
+		EXPECT_FAIL("web-1: leader %d, seat %s, allow_activate %d", (int)c->leader,
+			    c->seat->seat->id, c->allow_activate);
+	fx_endpoint_path(&f, "web-1", sock, sizeof(sock));
+	if (!path_exists(sock))
+		EXPECT_FAIL("no endpoint at %s", sock);
+
+	{
+		char line[256];
+
+		snprintf(line, sizeof(line), "ContainerNew web-1 %s", expected);
+		if (!rec_wait(&f, &rec, line))
+			EXPECT_FAIL("no ContainerNew signal");
+	}
+	free(expected);
+	rec_stop(&rec);
+
+	/* The empty seat means seat0; the option is taken. */
+	m = fx_call(&f, f.client, MANAGER_PATH, MANAGER_INTERFACE, "RegisterContainer", "ssua{sv}",
+		    "web_2", "", (uint32_t)getpid(), 1, "AllowActivate", "b", 1);
+	fx_expect_at(__FILE__, __LINE__, "ok", m, "RegisterContainer with AllowActivate");
+	c = broker_find_container(f.b, "web_2");
+	if (!c || c->seat != f.seat0 || !c->allow_activate)
+		EXPECT_FAIL("web_2 is not on seat0 with AllowActivate");
+	fx_teardown(&f);
+}
+
+ROOT_TEST(register_container_exists)
+{
+	struct fixture f;
+
+	FX_SETUP(&f, false);
+	EXPECT_CALL(&f, "ok", f.client, MANAGER_PATH, MANAGER_INTERFACE, "RegisterContainer",
+		    "ssua{sv}", "web-1", "seat0", (uint32_t)getpid(), 0);
+	EXPECT_CALL(&f, BUS_ERROR_CONTAINER_EXISTS, f.client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "RegisterContainer", "ssua{sv}", "web-1", "seat0", (uint32_t)getpid(), 0);
+	ASSERT_EQ_INT(1, list_length(&f.b->containers));
+	fx_teardown(&f);
+}
+
+ROOT_TEST(register_container_bad_options)
+{
+	struct fixture f;
+
+	FX_SETUP(&f, false);
+	EXPECT_CALL(&f, SD_BUS_ERROR_INVALID_ARGS, f.client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "RegisterContainer", "ssua{sv}", "web-1", "seat0", (uint32_t)getpid(),
+		    1, "NoSuchOption", "b", 1);
+	EXPECT_CALL(&f, SD_BUS_ERROR_INVALID_ARGS, f.client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "RegisterContainer", "ssua{sv}", "web-1", "seat0", (uint32_t)getpid(),
+		    2, "AllowActivate", "b", 1, "Other", "s", "x");
+	EXPECT_CALL(&f, SD_BUS_ERROR_INVALID_ARGS, f.client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "RegisterContainer", "ssua{sv}", "web-1", "seat0", (uint32_t)getpid(),
+		    1, "AllowActivate", "s", "yes");
+	EXPECT_CALL(&f, SD_BUS_ERROR_INVALID_ARGS, f.client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "RegisterContainer", "ssu", "web-1", "seat0", (uint32_t)getpid());
+	ASSERT_EQ_INT(0, list_length(&f.b->containers));
+	fx_teardown(&f);
+}
+
+ROOT_TEST(register_container_bad_names)
+{
+	static const char *const bad[] = {
+		"bad/name", "", "-web", ".web", "web 1", "web:1", "wéb", "web\n",
+		"12345678901234567890123456789012345678901234567890123456789012345",
+	};
+	struct fixture f;
+
+	FX_SETUP(&f, false);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		sd_bus_message *m = register_container(&f, bad[i], "seat0", (uint32_t)getpid());
+
+		if (strcmp(fx_outcome(m), SD_BUS_ERROR_INVALID_ARGS) != 0)
+			EXPECT_FAIL("RegisterContainer(\"%s\"): %s", bad[i], fx_outcome(m));
+		sd_bus_message_unref(m);
+	}
+	/* 64 characters are fine (see long_name_and_long_runtime_directory). */
+	if (strlen(f.b->containers_dir) + 1 + 64 + strlen("/seatd.sock") >= UNIX_PATH_MAX) {
+		printf("# the temporary directory is too long for a 64-character name\n");
+	} else {
+		EXPECT_CALL(&f, "ok", f.client, MANAGER_PATH, MANAGER_INTERFACE, "RegisterContainer",
+			    "ssua{sv}", LONG_NAME, "seat0", (uint32_t)getpid(), 0);
+		ASSERT_EQ_INT(1, list_length(&f.b->containers));
+	}
+	fx_teardown(&f);
+}
+
+/* A name of 64 characters is valid (api.md, org.devns.broker1(5)) and
+ * RuntimeDirectory= may be up to 200 characters (config.c), but
+ * <runtime>/containers/<name>/seatd.sock must fit in sun_path (108 bytes):
+ * with a RuntimeDirectory longer than 20 characters, registering such a
+ * name fails with org.freedesktop.DBus.Error.Failed ("File name too long"). */
+TEST(long_name_and_long_runtime_directory)
+{
+	struct fixture f;
+	struct container *c;
+	char *saved, deep[PATH_MAX];
+
+	FX_SETUP(&f, false);
+	/* A runtime directory of 40 characters or more. */
+	snprintf(deep, sizeof(deep), "%s/a-longer-runtime-directory/containers", f.dir);
+	saved = f.b->containers_dir;
+	f.b->containers_dir = deep;
+	if (mkdir(dirname_of(deep), 0755) < 0 || mkdir(deep, 0755) < 0) {
+		f.b->containers_dir = saved;
+		fx_teardown(&f);
+		FAIL("mkdir %s", deep);
+	}
+	c = fx_add_container(&f, LONG_NAME, 0, false);
+	if (!c)
+		EXPECT_FAIL("a 64-character name under %s cannot be registered", deep);
+	container_free(c);
+	rmdir(deep);
+	rmdir(dirname_of(deep));
+	f.b->containers_dir = saved;
+	fx_teardown(&f);
+}
+
+ROOT_TEST(register_container_bad_seat_or_leader)
+{
+	struct fixture f;
+	pid_t gone;
+
+	/* A pid that existed: a reaped child. */
+	gone = fork();
+	ASSERT_TRUE(gone >= 0);
+	if (gone == 0)
+		_exit(0);
+	ASSERT_EQ_INT(gone, waitpid(gone, NULL, 0));
+
+	FX_SETUP(&f, false);
+	EXPECT_CALL(&f, BUS_ERROR_NO_SUCH_SEAT, f.client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "RegisterContainer", "ssua{sv}", "web-1", "seat9", (uint32_t)getpid(), 0);
+	EXPECT_CALL(&f, SD_BUS_ERROR_INVALID_ARGS, f.client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "RegisterContainer", "ssua{sv}", "web-1", "nonsense", (uint32_t)getpid(), 0);
+	EXPECT_CALL(&f, SD_BUS_ERROR_INVALID_ARGS, f.client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "RegisterContainer", "ssua{sv}", "web-1", "seat0", 0u, 0);
+	EXPECT_CALL(&f, SD_BUS_ERROR_INVALID_ARGS, f.client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "RegisterContainer", "ssua{sv}", "web-1", "seat0", 0x80000000u, 0);
+	EXPECT_CALL(&f, SD_BUS_ERROR_INVALID_ARGS, f.client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "RegisterContainer", "ssua{sv}", "web-1", "seat0", 0x7ffffffeu, 0);
+	EXPECT_CALL(&f, SD_BUS_ERROR_INVALID_ARGS, f.client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "RegisterContainer", "ssua{sv}", "web-1", "seat0", (uint32_t)gone, 0);
+	ASSERT_EQ_INT(0, list_length(&f.b->containers));
+	/* Nothing left behind in the runtime directory. */
+	{
+		char dir[PATH_MAX];
+
+		snprintf(dir, sizeof(dir), "%s/web-1", f.b->containers_dir);
+		if (path_exists(dir))
+			EXPECT_FAIL("%s left behind", dir);
+	}
+	fx_teardown(&f);
+}
+
+ROOT_TEST(unregister_container)
+{
+	struct fixture f;
+	struct recorder rec;
+	char dir[PATH_MAX], line[256];
+
+	FX_SETUP(&f, false);
+	ASSERT_NOT_NULL(fx_add_container(&f, "web-1", 0, false));
+	ASSERT_TRUE(rec_start(&rec, f.client));
+	snprintf(dir, sizeof(dir), "%s/web-1", f.b->containers_dir);
+	ASSERT_TRUE(path_exists(dir));
+
+	EXPECT_CALL(&f, "ok", f.client, MANAGER_PATH, MANAGER_INTERFACE, "UnregisterContainer",
+		    "s", "web-1");
+	if (broker_find_container(f.b, "web-1"))
+		EXPECT_FAIL("web-1 is still registered");
+	if (path_exists(dir))
+		EXPECT_FAIL("%s is still there", dir);
+	snprintf(line, sizeof(line), "ContainerRemoved web-1 %s/web_2d1", CONTAINER_PATH_PREFIX);
+	if (!rec_wait(&f, &rec, line))
+		EXPECT_FAIL("no ContainerRemoved signal");
+	rec_stop(&rec);
+
+	EXPECT_CALL(&f, BUS_ERROR_NO_SUCH_CONTAINER, f.client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "UnregisterContainer", "s", "web-1");
+	EXPECT_CALL(&f, SD_BUS_ERROR_INVALID_ARGS, f.client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "UnregisterContainer", "s", "bad/name");
+	EXPECT_CALL(&f, BUS_ERROR_NO_SUCH_CONTAINER, f.client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "GetContainer", "s", "web-1");
+	fx_teardown(&f);
+}
+
+ROOT_TEST(unregister_active_container)
+{
+	struct fixture f;
+	struct container *c;
+	sd_bus_message *m;
+	const char *s, *o;
+
+	FX_SETUP(&f, false);
+	c = fx_add_container(&f, "web-1", 0, false);
+	ASSERT_NOT_NULL(c);
+	ASSERT_TRUE(activate(&f, c));
+	EXPECT_CALL(&f, "ok", f.client, MANAGER_PATH, MANAGER_INTERFACE, "UnregisterContainer",
+		    "s", "web-1");
+	ASSERT_NULL(f.seat0->seat->active);
+	m = fx_get_property(&f, f.client, SEAT0_PATH, SEAT_INTERFACE, "ActiveContainer", "(so)");
+	if (!m || sd_bus_message_read(m, "(so)", &s, &o) <= 0 || strcmp(s, "") != 0 ||
+	    strcmp(o, "/") != 0)
+		EXPECT_FAIL("ActiveContainer is not (\"\", \"/\") after unregistering the active one");
+	sd_bus_message_unref(m);
+	fx_teardown(&f);
+}
+
+/* ---- Switching (root) ---- */
+
+static char *active_name(struct fixture *f)
+{
+	sd_bus_message *m = fx_get_property(f, f->client, SEAT0_PATH, SEAT_INTERFACE,
+					    "ActiveContainer", "(so)");
+	const char *s = NULL, *o;
+	char *copy = NULL;
+
+	if (m && sd_bus_message_read(m, "(so)", &s, &o) > 0)
+		copy = strdup(s);
+	sd_bus_message_unref(m);
+	return copy;
+}
+
+#define ASSERT_ACTIVE(f, expected)                                      \
+	do {                                                            \
+		char *a_ = active_name(f);                              \
+		bool ok_ = a_ && strcmp(a_, (expected)) == 0;           \
+		if (!ok_)                                               \
+			EXPECT_FAIL("active: expected \"%s\", got \"%s\"", \
+				    (expected), a_ ? a_ : "(unknown)"); \
+		free(a_);                                               \
+		if (!ok_) {                                             \
+			fx_teardown(f);                                 \
+			return;                                         \
+		}                                                       \
+	} while (0)
+
+ROOT_TEST(manager_switch_container)
+{
+	struct fixture f;
+	struct container *a, *other;
+	struct broker_seat *seat1;
+	char *path;
+	int active;
+
+	FX_SETUP(&f, false);
+	a = fx_add_container(&f, "web-1", 0, false);
+	ASSERT_NOT_NULL(a);
+	ASSERT_EQ_INT(0, broker_get_seat(f.b, "seat1", &seat1));
+	{
+		struct container_options opts = { 0 };
+
+		ASSERT_EQ_INT(0, container_new(f.b, "other", seat1, getpid(), &opts, &other));
+	}
+
+	EXPECT_CALL(&f, "ok", f.client, MANAGER_PATH, MANAGER_INTERFACE, "SwitchContainer", "ss",
+		    "seat0", "web-1");
+	ASSERT_ACTIVE(&f, "web-1");
+	path = container_path("web-1");
+	active = fx_get_bool(&f, f.client, path, CONTAINER_INTERFACE, "Active");
+	free(path);
+	if (active != 1)
+		EXPECT_FAIL("Active of web-1: %d", active);
+
+	/* Again: nothing to do, and fine. */
+	EXPECT_CALL(&f, "ok", f.client, MANAGER_PATH, MANAGER_INTERFACE, "SwitchContainer", "ss",
+		    "", "web-1");
+	ASSERT_ACTIVE(&f, "web-1");
+
+	EXPECT_CALL(&f, BUS_ERROR_NO_SUCH_CONTAINER, f.client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "SwitchContainer", "ss", "seat0", "nope");
+	EXPECT_CALL(&f, SD_BUS_ERROR_INVALID_ARGS, f.client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "SwitchContainer", "ss", "seat0", "bad/name");
+	EXPECT_CALL(&f, BUS_ERROR_NO_SUCH_SEAT, f.client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "SwitchContainer", "ss", "seat9", "web-1");
+	/* A container of another seat. */
+	EXPECT_CALL(&f, SD_BUS_ERROR_INVALID_ARGS, f.client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "SwitchContainer", "ss", "seat0", "other");
+	ASSERT_ACTIVE(&f, "web-1");
+
+	/* The empty name: none active. */
+	EXPECT_CALL(&f, "ok", f.client, MANAGER_PATH, MANAGER_INTERFACE, "SwitchContainer", "ss",
+		    "seat0", "");
+	ASSERT_ACTIVE(&f, "");
+	if (container_is_active(a))
+		EXPECT_FAIL("web-1 is still active");
+	fx_teardown(&f);
+}
+
+ROOT_TEST(seat_switch_methods)
+{
+	struct fixture f;
+
+	FX_SETUP(&f, false);
+	/* No containers: nothing to do, and fine. */
+	EXPECT_CALL(&f, "ok", f.client, SEAT0_PATH, SEAT_INTERFACE, "SwitchToNext", NULL);
+	EXPECT_CALL(&f, "ok", f.client, SEAT0_PATH, SEAT_INTERFACE, "SwitchToPrevious", NULL);
+	ASSERT_ACTIVE(&f, "");
+
+	ASSERT_NOT_NULL(fx_add_container(&f, "a", 0, false));
+	ASSERT_NOT_NULL(fx_add_container(&f, "b", 0, false));
+	ASSERT_NOT_NULL(fx_add_container(&f, "c", 0, false));
+
+	EXPECT_CALL(&f, "ok", f.client, SEAT0_PATH, SEAT_INTERFACE, "SwitchToNext", NULL);
+	ASSERT_ACTIVE(&f, "a");
+	EXPECT_CALL(&f, "ok", f.client, SEAT0_PATH, SEAT_INTERFACE, "SwitchToNext", NULL);
+	ASSERT_ACTIVE(&f, "b");
+	EXPECT_CALL(&f, "ok", f.client, SEAT0_PATH, SEAT_INTERFACE, "SwitchToNext", NULL);
+	ASSERT_ACTIVE(&f, "c");
+	EXPECT_CALL(&f, "ok", f.client, SEAT0_PATH, SEAT_INTERFACE, "SwitchToNext", NULL);
+	ASSERT_ACTIVE(&f, "a");
+	EXPECT_CALL(&f, "ok", f.client, SEAT0_PATH, SEAT_INTERFACE, "SwitchToPrevious", NULL);
+	ASSERT_ACTIVE(&f, "c");
+	EXPECT_CALL(&f, "ok", f.client, SEAT0_PATH, SEAT_INTERFACE, "SwitchContainer", "s", "b");
+	ASSERT_ACTIVE(&f, "b");
+	EXPECT_CALL(&f, BUS_ERROR_NO_SUCH_CONTAINER, f.client, SEAT0_PATH, SEAT_INTERFACE,
+		    "SwitchContainer", "s", "nope");
+	ASSERT_ACTIVE(&f, "b");
+	EXPECT_CALL(&f, "ok", f.client, SEAT0_PATH, SEAT_INTERFACE, "SwitchContainer", "s", "");
+	ASSERT_ACTIVE(&f, "");
+	/* From none: previous is the last. */
+	EXPECT_CALL(&f, "ok", f.client, SEAT0_PATH, SEAT_INTERFACE, "SwitchToPrevious", NULL);
+	ASSERT_ACTIVE(&f, "c");
+	fx_teardown(&f);
+}
+
+/* api.md: a container name outside [A-Za-z0-9_.-]{1,64} (or starting with
+ * '.' or '-') is InvalidArgs. The Manager's SwitchContainer checks it; the
+ * Seat's looks the name up as it is and answers NoSuchContainer. */
+ROOT_TEST(seat_switch_container_bad_name)
+{
+	struct fixture f;
+
+	FX_SETUP(&f, false);
+	EXPECT_CALL(&f, SD_BUS_ERROR_INVALID_ARGS, f.client, SEAT0_PATH, SEAT_INTERFACE,
+		    "SwitchContainer", "s", "bad/name");
+	EXPECT_CALL(&f, SD_BUS_ERROR_INVALID_ARGS, f.client, SEAT0_PATH, SEAT_INTERFACE,
+		    "SwitchContainer", "s", "-web");
+	fx_teardown(&f);
+}
+
+ROOT_TEST(switch_signals)
+{
+	struct fixture f;
+	struct recorder rec;
+	struct container *a, *b;
+	char line[256];
+
+	FX_SETUP(&f, false);
+	a = fx_add_container(&f, "a", 0, false);
+	b = fx_add_container(&f, "b", 0, false);
+	ASSERT_TRUE(a && b);
+	ASSERT_TRUE(activate(&f, a));
+	ASSERT_TRUE(rec_start(&rec, f.client));
+	EXPECT_CALL(&f, "ok", f.client, MANAGER_PATH, MANAGER_INTERFACE, "SwitchContainer", "ss",
+		    "seat0", "b");
+	snprintf(line, sizeof(line), "%s PropertiesChanged %s Active", a->path, CONTAINER_INTERFACE);
+	if (!rec_wait(&f, &rec, line))
+		EXPECT_FAIL("no change of Active of a");
+	snprintf(line, sizeof(line), "%s PropertiesChanged %s Active", b->path, CONTAINER_INTERFACE);
+	if (!rec_wait(&f, &rec, line))
+		EXPECT_FAIL("no change of Active of b");
+	snprintf(line, sizeof(line), "%s PropertiesChanged %s ActiveContainer", SEAT0_PATH,
+		 SEAT_INTERFACE);
+	if (!rec_wait(&f, &rec, line))
+		EXPECT_FAIL("no change of ActiveContainer");
+	rec_stop(&rec);
+	fx_teardown(&f);
+}
+
+/* ---- Container objects on the broker's bus ---- */
+
+TEST(container_properties)
+{
+	struct fixture f;
+	struct container *c;
+	sd_bus_message *m;
+	const char *s, *o;
+	uint32_t leader = 0;
+	char *name;
+
+	FX_SETUP(&f, false);
+	c = fx_add_container(&f, "web-1", 0, false);
+	ASSERT_NOT_NULL(c);
+	name = fx_get_string(&f, f.client, c->path, CONTAINER_INTERFACE, "Name");
+	if (!name || strcmp(name, "web-1") != 0)
+		EXPECT_FAIL("Name: %s", name ? name : "(none)");
+	free(name);
+
+	m = fx_get_property(&f, f.client, c->path, CONTAINER_INTERFACE, "Seat", "(so)");
+	if (!m || sd_bus_message_read(m, "(so)", &s, &o) <= 0 || strcmp(s, "seat0") != 0 ||
+	    strcmp(o, SEAT0_PATH) != 0)
+		EXPECT_FAIL("Seat is not (seat0, %s)", SEAT0_PATH);
+	sd_bus_message_unref(m);
+
+	m = fx_get_property(&f, f.client, c->path, CONTAINER_INTERFACE, "Leader", "u");
+	if (!m || sd_bus_message_read(m, "u", &leader) <= 0 || leader != (uint32_t)getpid())
+		EXPECT_FAIL("Leader: %u, expected %d", leader, (int)getpid());
+	sd_bus_message_unref(m);
+
+	if (fx_get_bool(&f, f.client, c->path, CONTAINER_INTERFACE, "Active") != 0)
+		EXPECT_FAIL("Active is not false");
+	if (fx_get_bool(&f, f.client, c->path, CONTAINER_INTERFACE, "Controlled") != 0)
+		EXPECT_FAIL("Controlled is not false");
+	m = fx_get_property(&f, f.client, c->path, CONTAINER_INTERFACE, "Devices", "a(uusb)");
+	if (!m || sd_bus_message_enter_container(m, 'a', "(uusb)") <= 0 ||
+	    sd_bus_message_skip(m, "(uusb)") != 0)
+		EXPECT_FAIL("Devices is not empty");
+	sd_bus_message_unref(m);
+
+	/* The seat lists it. */
+	m = fx_get_property(&f, f.client, SEAT0_PATH, SEAT_INTERFACE, "Containers", "a(so)");
+	if (!m || sd_bus_message_enter_container(m, 'a', "(so)") <= 0 ||
+	    sd_bus_message_read(m, "(so)", &s, &o) <= 0 || strcmp(s, "web-1") != 0 ||
+	    strcmp(o, c->path) != 0)
+		EXPECT_FAIL("Containers of seat0 does not list web-1");
+	sd_bus_message_unref(m);
+	fx_teardown(&f);
+}
+
+ROOT_TEST(container_methods_on_bus_as_root)
+{
+	struct fixture f;
+	struct container *c;
+
+	FX_SETUP(&f, false);
+	c = fx_add_container(&f, "web-1", 0, false);
+	ASSERT_NOT_NULL(c);
+	EXPECT_CALL(&f, "ok", f.client, c->path, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+	if (fx_get_bool(&f, f.client, c->path, CONTAINER_INTERFACE, "Controlled") != 1)
+		EXPECT_FAIL("Controlled is not true");
+	EXPECT_CALL(&f, BUS_ERROR_NO_SUCH_DEVICE, f.client, c->path, CONTAINER_INTERFACE,
+		    "TakeDevice", "uu", 99u, 99u);
+	EXPECT_CALL(&f, "ok", f.client, c->path, CONTAINER_INTERFACE, "ReleaseControl", NULL);
+	EXPECT_CALL(&f, BUS_ERROR_NOT_IN_CONTROL, f.client, c->path, CONTAINER_INTERFACE,
+		    "ReleaseControl", NULL);
+	/* Registered without AllowActivate. */
+	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, f.client, c->path, CONTAINER_INTERFACE,
+		    "Activate", NULL);
+	fx_teardown(&f);
+}
+
+/* ---- Callers that are not root ---- */
+
+TEST(unprivileged_caller)
+{
+	struct fixture f;
+	struct container *c;
+	char *version, path[256];
+
+	FX_SETUP(&f, true);
+	c = fx_add_container(&f, "web-1", 0, true);
+	ASSERT_NOT_NULL(c);
+	/* A copy: c is gone should a call wrongly unregister it. */
+	snprintf(path, sizeof(path), "%s", c->path);
+
+	/* State changes are refused... */
+	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, f.client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "RegisterContainer", "ssua{sv}", "web-2", "seat0", (uint32_t)getpid(), 0);
+	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, f.client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "UnregisterContainer", "s", "web-1");
+	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, f.client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "SwitchContainer", "ss", "seat0", "web-1");
+	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, f.client, SEAT0_PATH, SEAT_INTERFACE,
+		    "SwitchContainer", "s", "web-1");
+	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, f.client, SEAT0_PATH, SEAT_INTERFACE,
+		    "SwitchToNext", NULL);
+	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, f.client, SEAT0_PATH, SEAT_INTERFACE,
+		    "SwitchToPrevious", NULL);
+	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, f.client, path, CONTAINER_INTERFACE,
+		    "TakeControl", "b", 1);
+	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, f.client, path, CONTAINER_INTERFACE,
+		    "ReleaseControl", NULL);
+	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, f.client, path, CONTAINER_INTERFACE,
+		    "TakeDevice", "uu", NULL_MAJOR, NULL_MINOR);
+	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, f.client, path, CONTAINER_INTERFACE,
+		    "ReleaseDevice", "uu", NULL_MAJOR, NULL_MINOR);
+	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, f.client, path, CONTAINER_INTERFACE,
+		    "PauseDeviceComplete", "uu", NULL_MAJOR, NULL_MINOR);
+	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, f.client, path, CONTAINER_INTERFACE,
+		    "Activate", NULL);
+
+	/* ...and nothing changed. */
+	c = broker_find_container(f.b, "web-1");
+	if (list_length(&f.b->containers) != 1 || !c)
+		EXPECT_FAIL("the containers changed");
+	if (f.seat0->seat->active)
+		EXPECT_FAIL("a container became active");
+	if (c && c->sc->controlled)
+		EXPECT_FAIL("web-1 became controlled");
+
+	/* Reading is open to all. */
+	EXPECT_CALL(&f, "ok", f.client, MANAGER_PATH, MANAGER_INTERFACE, "ListSeats", NULL);
+	EXPECT_CALL(&f, "ok", f.client, MANAGER_PATH, MANAGER_INTERFACE, "ListContainers", NULL);
+	EXPECT_CALL(&f, "ok", f.client, MANAGER_PATH, MANAGER_INTERFACE, "GetSeat", "s", "seat0");
+	EXPECT_CALL(&f, "ok", f.client, MANAGER_PATH, MANAGER_INTERFACE, "GetContainer", "s", "web-1");
+	EXPECT_CALL(&f, "ok", f.client, MANAGER_PATH, "org.freedesktop.DBus.Introspectable",
+		    "Introspect", NULL);
+	EXPECT_CALL(&f, "ok", f.client, path, PROPS, "GetAll", "s", CONTAINER_INTERFACE);
+	EXPECT_CALL(&f, "ok", f.client, SEAT0_PATH, PROPS, "GetAll", "s", SEAT_INTERFACE);
+	version = fx_get_string(&f, f.client, MANAGER_PATH, MANAGER_INTERFACE, "Version");
+	if (!version)
+		EXPECT_FAIL("cannot read Version");
+	free(version);
+	fx_teardown(&f);
+}
+
+/* ---- Container lifetime ---- */
+
+TEST(leader_exit_unregisters)
+{
+	struct fixture f;
+	struct recorder rec;
+	char dir[PATH_MAX], line[256];
+	uint64_t deadline;
+	pid_t leader;
+
+	leader = fork();
+	ASSERT_TRUE(leader >= 0);
+	if (leader == 0) {
+		for (;;)
+			pause();
+	}
+	if (fx_setup(&f, false) < 0) {
+		kill(leader, SIGKILL);
+		waitpid(leader, NULL, 0);
+		fx_teardown(&f);
+		FAIL("broker fixture");
+	}
+	if (!fx_add_container(&f, "web-1", leader, false)) {
+		kill(leader, SIGKILL);
+		waitpid(leader, NULL, 0);
+		fx_teardown(&f);
+		FAIL("cannot add web-1");
+	}
+	snprintf(dir, sizeof(dir), "%s/web-1", f.b->containers_dir);
+	rec_start(&rec, f.client);
+	fx_run_pending(&f);
+	if (!broker_find_container(f.b, "web-1"))
+		EXPECT_FAIL("web-1 went away while its leader runs");
+
+	kill(leader, SIGKILL);
+	deadline = fx_now() + FX_TIMEOUT_USEC;
+	while (broker_find_container(f.b, "web-1") && fx_now() < deadline)
+		sd_event_run(f.b->event, 100000);
+	waitpid(leader, NULL, 0);
+	if (broker_find_container(f.b, "web-1"))
+		EXPECT_FAIL("web-1 is still registered after its leader exited");
+	if (path_exists(dir))
+		EXPECT_FAIL("%s is still there", dir);
+	snprintf(line, sizeof(line), "ContainerRemoved web-1 %s/web_2d1", CONTAINER_PATH_PREFIX);
+	if (!rec_wait(&f, &rec, line))
+		EXPECT_FAIL("no ContainerRemoved signal");
+	rec_stop(&rec);
+	fx_teardown(&f);
+}
+
+ROOT_TEST(register_container_of_other_pidns)
+{
+	struct fixture f;
+	struct fx_nsproc p;
+	struct container *c;
+	struct pidns_id ours;
+	int r;
+
+	r = fx_nsproc_start(&p);
+	if (r == -EPERM)
+		SKIP("cannot make a pid namespace here");
+	ASSERT_EQ_INT(0, r);
+	if (fx_setup(&f, false) < 0) {
+		fx_nsproc_stop(&p);
+		fx_teardown(&f);
+		FAIL("broker fixture");
+	}
+	EXPECT_CALL(&f, "ok", f.client, MANAGER_PATH, MANAGER_INTERFACE, "RegisterContainer",
+		    "ssua{sv}", "inner", "seat0", (uint32_t)p.inner, 0);
+	c = broker_find_container(f.b, "inner");
+	if (!c || pidns_of_pid(getpid(), &ours) < 0)
+		EXPECT_FAIL("inner is not registered");
+	else if (c->pidns.ino == ours.ino && c->pidns.dev == ours.dev)
+		EXPECT_FAIL("the container's pid namespace is ours, not its leader's");
+	fx_nsproc_stop(&p);
+	fx_teardown(&f);
+}
+
+/* ---- The container's endpoint ---- */
+
+/* Sets up a fixture with container "web-1" (leader: us, so our connections
+ * are admitted) and a client of its endpoint. */
+#define ENDPOINT_SETUP(f, c, ep, allow_activate)                        \
+	do {                                                            \
+		FX_SETUP(f, false);                                     \
+		c = fx_add_container(f, "web-1", 0, allow_activate);    \
+		ep = c ? fx_endpoint_client(f, "web-1", false) : NULL;  \
+		if (!ep) {                                              \
+			fx_teardown(f);                                 \
+			FAIL("cannot reach the endpoint of web-1");     \
+		}                                                       \
+	} while (0)
+
+TEST(endpoint_hello)
+{
+	struct fixture f;
+	struct container *c;
+	sd_bus *ep, *client;
+	sd_bus_message *m;
+	const char *s = NULL, *unique = NULL;
+	int b = -1;
+
+	ENDPOINT_SETUP(&f, c, ep, false);
+	/* A client that never sends Hello is served... */
+	EXPECT_CALL(&f, "ok", ep, SELF_PATH, PROPS, "Get", "ss", CONTAINER_INTERFACE, "Name");
+
+	/* ...and Hello is answered. */
+	m = fx_call(&f, ep, "/org/freedesktop/DBus", "org.freedesktop.DBus", "Hello", NULL);
+	if (!m || sd_bus_message_is_method_error(m, NULL) || sd_bus_message_read(m, "s", &s) <= 0 ||
+	    strncmp(s, ":1.", 3) != 0)
+		EXPECT_FAIL("Hello: %s %s", fx_outcome(m), s ? s : "");
+	sd_bus_message_unref(m);
+
+	m = fx_call(&f, ep, "/org/freedesktop/DBus", "org.freedesktop.DBus", "GetNameOwner", "s",
+		    BROKER_BUS_NAME);
+	s = NULL;
+	if (!m || sd_bus_message_is_method_error(m, NULL) || sd_bus_message_read(m, "s", &s) <= 0)
+		EXPECT_FAIL("GetNameOwner(%s): %s", BROKER_BUS_NAME, fx_outcome(m));
+	sd_bus_message_unref(m);
+	EXPECT_CALL(&f, "org.freedesktop.DBus.Error.NameHasNoOwner", ep, "/org/freedesktop/DBus",
+		    "org.freedesktop.DBus", "GetNameOwner", "s", "org.example.None");
+	m = fx_call(&f, ep, "/org/freedesktop/DBus", "org.freedesktop.DBus", "NameHasOwner", "s",
+		    BROKER_BUS_NAME);
+	if (!m || sd_bus_message_is_method_error(m, NULL) || sd_bus_message_read(m, "b", &b) <= 0 ||
+	    b != 1)
+		EXPECT_FAIL("NameHasOwner(%s): %s %d", BROKER_BUS_NAME, fx_outcome(m), b);
+	sd_bus_message_unref(m);
+	EXPECT_CALL(&f, "ok", ep, "/org/freedesktop/DBus", "org.freedesktop.DBus", "AddMatch", "s",
+		    "type='signal'");
+	EXPECT_CALL(&f, "ok", ep, "/org/freedesktop/DBus", "org.freedesktop.DBus", "ListNames", NULL);
+	sd_bus_flush_close_unref(ep);
+
+	/* A client that sends Hello first, as busctl --address does. */
+	client = fx_endpoint_client(&f, "web-1", true);
+	if (!client) {
+		fx_teardown(&f);
+		FAIL("a bus client cannot connect");
+	}
+	if (sd_bus_get_unique_name(client, &unique) < 0 || strncmp(unique, ":1.", 3) != 0)
+		EXPECT_FAIL("unique name: %s", unique ? unique : "(none)");
+	EXPECT_CALL(&f, "ok", client, SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+	sd_bus_flush_close_unref(client);
+	fx_teardown(&f);
+}
+
+TEST(endpoint_objects)
+{
+	struct fixture f;
+	struct container *c, *other;
+	sd_bus *ep;
+	char *name;
+
+	ENDPOINT_SETUP(&f, c, ep, false);
+	other = fx_add_container(&f, "other", 0, false);
+	if (!other) {
+		sd_bus_flush_close_unref(ep);
+		fx_teardown(&f);
+		FAIL("cannot add other");
+	}
+	/* The container at its path and at .../self. */
+	name = fx_get_string(&f, ep, c->path, CONTAINER_INTERFACE, "Name");
+	if (!name || strcmp(name, "web-1") != 0)
+		EXPECT_FAIL("Name at %s: %s", c->path, name ? name : "(none)");
+	free(name);
+	name = fx_get_string(&f, ep, SELF_PATH, CONTAINER_INTERFACE, "Name");
+	if (!name || strcmp(name, "web-1") != 0)
+		EXPECT_FAIL("Name at %s: %s", SELF_PATH, name ? name : "(none)");
+	free(name);
+	if (fx_get_bool(&f, ep, SELF_PATH, CONTAINER_INTERFACE, "Active") != 0)
+		EXPECT_FAIL("Active at self is not false");
+	EXPECT_CALL(&f, "ok", ep, SELF_PATH, "org.freedesktop.DBus.Introspectable", "Introspect", NULL);
+	EXPECT_CALL(&f, "ok", ep, c->path, "org.freedesktop.DBus.Peer", "Ping", NULL);
+
+	/* Its seat, readable. */
+	name = fx_get_string(&f, ep, SEAT0_PATH, SEAT_INTERFACE, "Id");
+	if (!name || strcmp(name, "seat0") != 0)
+		EXPECT_FAIL("Id of the seat on the endpoint: %s", name ? name : "(none)");
+	free(name);
+	EXPECT_CALL(&f, "ok", ep, SEAT0_PATH, PROPS, "GetAll", "s", SEAT_INTERFACE);
+
+	/* Neither the Manager nor other containers. */
+	EXPECT_CALL(&f, SD_BUS_ERROR_UNKNOWN_OBJECT, ep, MANAGER_PATH, MANAGER_INTERFACE,
+		    "ListSeats", NULL);
+	EXPECT_CALL(&f, SD_BUS_ERROR_UNKNOWN_OBJECT, ep, other->path, CONTAINER_INTERFACE,
+		    "TakeControl", "b", 0);
+	sd_bus_flush_close_unref(ep);
+	fx_teardown(&f);
+}
+
+TEST(endpoint_seat_read_only)
+{
+	struct fixture f;
+	struct container *c;
+	sd_bus *ep;
+
+	ENDPOINT_SETUP(&f, c, ep, false);
+	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, ep, SEAT0_PATH, SEAT_INTERFACE,
+		    "SwitchContainer", "s", "web-1");
+	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, ep, SEAT0_PATH, SEAT_INTERFACE,
+		    "SwitchContainer", "s", "");
+	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, ep, SEAT0_PATH, SEAT_INTERFACE,
+		    "SwitchToNext", NULL);
+	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, ep, SEAT0_PATH, SEAT_INTERFACE,
+		    "SwitchToPrevious", NULL);
+	if (f.seat0->seat->active)
+		EXPECT_FAIL("a container became active");
+	sd_bus_flush_close_unref(ep);
+	fx_teardown(&f);
+}
+
+TEST(endpoint_control)
+{
+	struct fixture f;
+	struct container *c;
+	sd_bus *a, *b;
+
+	ENDPOINT_SETUP(&f, c, a, false);
+	b = fx_endpoint_client(&f, "web-1", false);
+	if (!b) {
+		sd_bus_flush_close_unref(a);
+		fx_teardown(&f);
+		FAIL("second connection");
+	}
+	/* Nobody in control: device calls are refused. */
+	EXPECT_CALL(&f, BUS_ERROR_NOT_IN_CONTROL, a, SELF_PATH, CONTAINER_INTERFACE, "ReleaseControl", NULL);
+	EXPECT_CALL(&f, BUS_ERROR_NOT_IN_CONTROL, a, SELF_PATH, CONTAINER_INTERFACE, "TakeDevice",
+		    "uu", 99u, 99u);
+
+	EXPECT_CALL(&f, "ok", a, SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+	if (fx_get_bool(&f, b, SELF_PATH, CONTAINER_INTERFACE, "Controlled") != 1)
+		EXPECT_FAIL("Controlled is not true");
+	/* Again from the controller: fine. */
+	EXPECT_CALL(&f, "ok", a, c->path, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+
+	EXPECT_CALL(&f, BUS_ERROR_ALREADY_CONTROLLED, b, SELF_PATH, CONTAINER_INTERFACE,
+		    "TakeControl", "b", 0);
+	EXPECT_CALL(&f, BUS_ERROR_NOT_IN_CONTROL, b, SELF_PATH, CONTAINER_INTERFACE,
+		    "ReleaseControl", NULL);
+	EXPECT_CALL(&f, BUS_ERROR_NOT_IN_CONTROL, b, SELF_PATH, CONTAINER_INTERFACE, "TakeDevice",
+		    "uu", 99u, 99u);
+	EXPECT_CALL(&f, BUS_ERROR_NOT_IN_CONTROL, b, SELF_PATH, CONTAINER_INTERFACE, "ReleaseDevice",
+		    "uu", 99u, 99u);
+	EXPECT_CALL(&f, BUS_ERROR_NOT_IN_CONTROL, b, SELF_PATH, CONTAINER_INTERFACE,
+		    "PauseDeviceComplete", "uu", 99u, 99u);
+	/* A controller on the broker's bus is another connection too. */
+	EXPECT_CALL(&f, geteuid() == 0 ? BUS_ERROR_ALREADY_CONTROLLED : SD_BUS_ERROR_ACCESS_DENIED,
+		    f.client, c->path, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+
+	/* The controller's device calls. */
+	EXPECT_CALL(&f, BUS_ERROR_NO_SUCH_DEVICE, a, SELF_PATH, CONTAINER_INTERFACE, "TakeDevice",
+		    "uu", 99u, 99u);
+	EXPECT_CALL(&f, BUS_ERROR_NO_SUCH_DEVICE, a, SELF_PATH, CONTAINER_INTERFACE, "TakeDevice",
+		    "uu", NULL_MAJOR, NULL_MINOR);
+	EXPECT_CALL(&f, BUS_ERROR_DEVICE_NOT_TAKEN, a, SELF_PATH, CONTAINER_INTERFACE,
+		    "ReleaseDevice", "uu", 99u, 99u);
+	EXPECT_CALL(&f, BUS_ERROR_DEVICE_NOT_TAKEN, a, SELF_PATH, CONTAINER_INTERFACE,
+		    "PauseDeviceComplete", "uu", 99u, 99u);
+
+	EXPECT_CALL(&f, "ok", a, SELF_PATH, CONTAINER_INTERFACE, "ReleaseControl", NULL);
+	if (fx_get_bool(&f, b, SELF_PATH, CONTAINER_INTERFACE, "Controlled") != 0)
+		EXPECT_FAIL("Controlled is not false after ReleaseControl");
+	EXPECT_CALL(&f, BUS_ERROR_NOT_IN_CONTROL, a, SELF_PATH, CONTAINER_INTERFACE,
+		    "ReleaseControl", NULL);
+	/* Now b may. */
+	EXPECT_CALL(&f, "ok", b, SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+	sd_bus_flush_close_unref(a);
+	sd_bus_flush_close_unref(b);
+	fx_teardown(&f);
+}
+
+TEST(endpoint_take_control_force)
+{
+	struct fixture f;
+	struct container *c;
+	sd_bus *a, *b;
+
+	ENDPOINT_SETUP(&f, c, a, false);
+	b = fx_endpoint_client(&f, "web-1", false);
+	if (!b) {
+		sd_bus_flush_close_unref(a);
+		fx_teardown(&f);
+		FAIL("second connection");
+	}
+	EXPECT_CALL(&f, "ok", a, SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+	EXPECT_CALL(&f, "ok", b, SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 1);
+	EXPECT_CALL(&f, BUS_ERROR_NOT_IN_CONTROL, a, SELF_PATH, CONTAINER_INTERFACE,
+		    "ReleaseControl", NULL);
+	EXPECT_CALL(&f, BUS_ERROR_ALREADY_CONTROLLED, a, SELF_PATH, CONTAINER_INTERFACE,
+		    "TakeControl", "b", 0);
+	EXPECT_CALL(&f, "ok", b, SELF_PATH, CONTAINER_INTERFACE, "ReleaseControl", NULL);
+	sd_bus_flush_close_unref(a);
+	sd_bus_flush_close_unref(b);
+	fx_teardown(&f);
+}
+
+TEST(endpoint_controller_disconnects)
+{
+	struct fixture f;
+	struct container *c;
+	sd_bus *a, *b;
+	uint64_t deadline;
+
+	ENDPOINT_SETUP(&f, c, a, false);
+	b = fx_endpoint_client(&f, "web-1", false);
+	if (!b) {
+		sd_bus_flush_close_unref(a);
+		fx_teardown(&f);
+		FAIL("second connection");
+	}
+	ASSERT_NOT_NULL(add_null_device(f.seat0, "event9", SEAT_DEVICE_EVDEV));
+	ASSERT_TRUE(activate(&f, c));
+	EXPECT_CALL(&f, "ok", a, SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+	EXPECT_CALL(&f, "ok", a, SELF_PATH, CONTAINER_INTERFACE, "TakeDevice", "uu",
+		    NULL_MAJOR, NULL_MINOR);
+	ASSERT_EQ_INT(1, list_length(&c->sc->handles));
+	sd_bus_flush_close_unref(a);
+
+	deadline = fx_now() + FX_TIMEOUT_USEC;
+	while (c->sc->controlled && fx_now() < deadline)
+		sd_event_run(f.b->event, 100000);
+	if (c->sc->controlled)
+		EXPECT_FAIL("still controlled after the controller disconnected");
+	if (!list_empty(&c->sc->handles))
+		EXPECT_FAIL("the devices of the controller were not released");
+	if (fx_get_bool(&f, b, SELF_PATH, CONTAINER_INTERFACE, "Controlled") != 0)
+		EXPECT_FAIL("Controlled is not false");
+	EXPECT_CALL(&f, "ok", b, SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+	sd_bus_flush_close_unref(b);
+	fx_teardown(&f);
+}
+
+TEST(endpoint_take_device)
+{
+	struct fixture f;
+	struct container *c;
+	sd_bus *ep;
+	sd_bus_message *m;
+	struct stat st;
+	uint32_t maj, min;
+	const char *type;
+	int fd = -1, inactive = -1, paused = -1;
+	char got[128] = "";
+
+	ENDPOINT_SETUP(&f, c, ep, false);
+	ASSERT_NOT_NULL(add_null_device(f.seat0, "event9", SEAT_DEVICE_EVDEV));
+	ASSERT_TRUE(activate(&f, c));
+	EXPECT_CALL(&f, "ok", ep, SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+
+	m = fx_call(&f, ep, SELF_PATH, CONTAINER_INTERFACE, "TakeDevice", "uu",
+		    NULL_MAJOR, NULL_MINOR);
+	if (m && !sd_bus_message_is_method_error(m, NULL) &&
+	    sd_bus_message_read(m, "hb", &fd, &inactive) > 0)
+		fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	else
+		EXPECT_FAIL("TakeDevice: %s", fx_outcome(m));
+	sd_bus_message_unref(m);
+	if (fd < 0) {
+		sd_bus_flush_close_unref(ep);
+		fx_teardown(&f);
+		FAIL("no fd");
+	}
+	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) ||
+	    st.st_rdev != makedev(NULL_MAJOR, NULL_MINOR))
+		EXPECT_FAIL("the fd is not the device 1:3");
+	if (inactive != 0)
+		EXPECT_FAIL("inactive is %d for the active container", inactive);
+	close(fd);
+
+	m = fx_get_property(&f, ep, SELF_PATH, CONTAINER_INTERFACE, "Devices", "a(uusb)");
+	if (m && sd_bus_message_enter_container(m, 'a', "(uusb)") > 0)
+		while (sd_bus_message_read(m, "(uusb)", &maj, &min, &type, &paused) > 0)
+			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%u:%u %s %d",
+				 got[0] ? "; " : "", maj, min, type, paused);
+	sd_bus_message_unref(m);
+	if (strcmp(got, "1:3 evdev 0") != 0)
+		EXPECT_FAIL("Devices: \"%s\", expected \"1:3 evdev 0\"", got);
+
+	EXPECT_CALL(&f, BUS_ERROR_DEVICE_IS_TAKEN, ep, SELF_PATH, CONTAINER_INTERFACE, "TakeDevice",
+		    "uu", NULL_MAJOR, NULL_MINOR);
+	EXPECT_CALL(&f, "ok", ep, SELF_PATH, CONTAINER_INTERFACE, "ReleaseDevice", "uu",
+		    NULL_MAJOR, NULL_MINOR);
+	EXPECT_CALL(&f, BUS_ERROR_DEVICE_NOT_TAKEN, ep, SELF_PATH, CONTAINER_INTERFACE,
+		    "ReleaseDevice", "uu", NULL_MAJOR, NULL_MINOR);
+
+	got[0] = '\0';
+	m = fx_get_property(&f, ep, SELF_PATH, CONTAINER_INTERFACE, "Devices", "a(uusb)");
+	if (!m || sd_bus_message_enter_container(m, 'a', "(uusb)") <= 0 ||
+	    sd_bus_message_skip(m, "(uusb)") != 0)
+		EXPECT_FAIL("Devices is not empty after ReleaseDevice");
+	sd_bus_message_unref(m);
+
+	/* Taken again after the release. */
+	EXPECT_CALL(&f, "ok", ep, SELF_PATH, CONTAINER_INTERFACE, "TakeDevice", "uu",
+		    NULL_MAJOR, NULL_MINOR);
+	sd_bus_flush_close_unref(ep);
+	fx_teardown(&f);
+}
+
+TEST(endpoint_take_device_of_other_seat)
+{
+	struct fixture f;
+	struct container *c;
+	struct broker_seat *seat1;
+	sd_bus *ep;
+
+	ENDPOINT_SETUP(&f, c, ep, false);
+	ASSERT_EQ_INT(0, broker_get_seat(f.b, "seat1", &seat1));
+	ASSERT_NOT_NULL(add_null_device(seat1, "event9", SEAT_DEVICE_EVDEV));
+	ASSERT_TRUE(activate(&f, c));
+	EXPECT_CALL(&f, "ok", ep, SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+	EXPECT_CALL(&f, BUS_ERROR_NO_SUCH_DEVICE, ep, SELF_PATH, CONTAINER_INTERFACE, "TakeDevice",
+		    "uu", NULL_MAJOR, NULL_MINOR);
+	sd_bus_flush_close_unref(ep);
+	fx_teardown(&f);
+}
+
+TEST(endpoint_activate)
+{
+	struct fixture f;
+	struct container *c, *other;
+	sd_bus *ep, *ep2;
+
+	ENDPOINT_SETUP(&f, c, ep, true);
+	other = fx_add_container(&f, "other", 0, false);
+	ep2 = other ? fx_endpoint_client(&f, "other", false) : NULL;
+	if (!ep2) {
+		sd_bus_flush_close_unref(ep);
+		fx_teardown(&f);
+		FAIL("cannot reach the endpoint of other");
+	}
+	EXPECT_CALL(&f, "ok", ep, SELF_PATH, CONTAINER_INTERFACE, "Activate", NULL);
+	if (!container_is_active(c))
+		EXPECT_FAIL("web-1 is not active after Activate");
+	if (fx_get_bool(&f, ep, SELF_PATH, CONTAINER_INTERFACE, "Active") != 1)
+		EXPECT_FAIL("Active is not true");
+	/* Without AllowActivate. */
+	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, ep2, SELF_PATH, CONTAINER_INTERFACE,
+		    "Activate", NULL);
+	if (!container_is_active(c))
+		EXPECT_FAIL("web-1 is no longer active");
+	sd_bus_flush_close_unref(ep);
+	sd_bus_flush_close_unref(ep2);
+	fx_teardown(&f);
+}
+
+TEST(endpoint_pause_and_resume)
+{
+	struct fixture f;
+	struct container *a, *b;
+	struct recorder rec;
+	sd_bus *ea, *eb;
+	sd_bus_message *m;
+	struct stat st;
+	char line[256];
+	int fd = -1, inactive = -1;
+
+	FX_SETUP(&f, false);
+	a = fx_add_container(&f, "a", 0, true);
+	b = fx_add_container(&f, "b", 0, true);
+	ea = a ? fx_endpoint_client(&f, "a", false) : NULL;
+	eb = b ? fx_endpoint_client(&f, "b", false) : NULL;
+	if (!ea || !eb) {
+		sd_bus_flush_close_unref(ea);
+		sd_bus_flush_close_unref(eb);
+		fx_teardown(&f);
+		FAIL("cannot reach the endpoints");
+	}
+	ASSERT_NOT_NULL(add_null_device(f.seat0, "event9", SEAT_DEVICE_EVDEV));
+	ASSERT_TRUE(rec_start(&rec, ea));
+	EXPECT_CALL(&f, "ok", ea, SELF_PATH, CONTAINER_INTERFACE, "Activate", NULL);
+	EXPECT_CALL(&f, "ok", ea, SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+	m = fx_call(&f, ea, SELF_PATH, CONTAINER_INTERFACE, "TakeDevice", "uu", NULL_MAJOR, NULL_MINOR);
+	if (!m || sd_bus_message_is_method_error(m, NULL) ||
+	    sd_bus_message_read(m, "hb", &fd, &inactive) <= 0 || inactive != 0)
+		EXPECT_FAIL("TakeDevice: %s, inactive %d", fx_outcome(m), inactive);
+	sd_bus_message_unref(m);
+
+	/* b takes over: a's evdev device is paused at once ("force"). */
+	EXPECT_CALL(&f, "ok", eb, SELF_PATH, CONTAINER_INTERFACE, "Activate", NULL);
+	snprintf(line, sizeof(line), "%s PauseDevice 1 3 force", a->path);
+	if (!rec_wait(&f, &rec, line))
+		EXPECT_FAIL("no PauseDevice to the controller of a");
+	if (fx_get_bool(&f, ea, SELF_PATH, CONTAINER_INTERFACE, "Active") != 0)
+		EXPECT_FAIL("a is still active");
+	{
+		sd_bus_message *d = fx_get_property(&f, ea, SELF_PATH, CONTAINER_INTERFACE,
+						    "Devices", "a(uusb)");
+		uint32_t maj = 0, min = 0;
+		const char *type = "";
+		int paused = -1;
+
+		if (!d || sd_bus_message_read(d, "a(uusb)", 1, &maj, &min, &type, &paused) <= 0 ||
+		    paused != 1)
+			EXPECT_FAIL("the device of a is not listed as paused (%u:%u %s %d)",
+				    maj, min, type, paused);
+		sd_bus_message_unref(d);
+	}
+
+	/* Back to a: a fresh fd in ResumeDevice. */
+	EXPECT_CALL(&f, "ok", ea, SELF_PATH, CONTAINER_INTERFACE, "Activate", NULL);
+	snprintf(line, sizeof(line), "%s ResumeDevice 1 3", a->path);
+	if (!rec_wait(&f, &rec, line))
+		EXPECT_FAIL("no ResumeDevice to the controller of a");
+	else if (rec.fd < 0 || fstat(rec.fd, &st) < 0 ||
+		 st.st_rdev != makedev(NULL_MAJOR, NULL_MINOR))
+		EXPECT_FAIL("ResumeDevice carries no fd of 1:3");
+
+	/* b's connection, not the controller of a, saw none of it. */
+	{
+		struct recorder rb;
+
+		ASSERT_TRUE(rec_start(&rb, eb));
+		fx_run_for(&f, 50000);
+		for (unsigned i = 0; i < rb.n; i++)
+			if (strstr(rb.lines[i], "PauseDevice") || strstr(rb.lines[i], "ResumeDevice"))
+				EXPECT_FAIL("b saw \"%s\"", rb.lines[i]);
+		rec_stop(&rb);
+	}
+	rec_stop(&rec);
+	sd_bus_flush_close_unref(ea);
+	sd_bus_flush_close_unref(eb);
+	fx_teardown(&f);
+}
+
+TEST(endpoint_properties_changed)
+{
+	struct fixture f;
+	struct container *c;
+	struct recorder rec;
+	sd_bus *ep;
+	char line[256];
+
+	ENDPOINT_SETUP(&f, c, ep, true);
+	ASSERT_TRUE(rec_start(&rec, ep));
+	EXPECT_CALL(&f, "ok", ep, SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+	snprintf(line, sizeof(line), "%s PropertiesChanged %s Controlled", SELF_PATH,
+		 CONTAINER_INTERFACE);
+	if (!rec_wait(&f, &rec, line))
+		EXPECT_FAIL("no change of Controlled at self");
+	snprintf(line, sizeof(line), "%s PropertiesChanged %s Controlled", c->path,
+		 CONTAINER_INTERFACE);
+	if (!rec_wait(&f, &rec, line))
+		EXPECT_FAIL("no change of Controlled at the full path");
+	EXPECT_CALL(&f, "ok", ep, SELF_PATH, CONTAINER_INTERFACE, "Activate", NULL);
+	snprintf(line, sizeof(line), "%s PropertiesChanged %s ActiveContainer", SEAT0_PATH,
+		 SEAT_INTERFACE);
+	if (!rec_wait(&f, &rec, line))
+		EXPECT_FAIL("no change of the seat's ActiveContainer");
+	snprintf(line, sizeof(line), "%s PropertiesChanged %s Active", SELF_PATH, CONTAINER_INTERFACE);
+	if (!rec_wait(&f, &rec, line))
+		EXPECT_FAIL("no change of Active at self");
+	rec_stop(&rec);
+	sd_bus_flush_close_unref(ep);
+	fx_teardown(&f);
+}
+
+TEST(endpoint_closed_on_unregister)
+{
+	struct fixture f;
+	struct container *c;
+	struct recorder rec;
+	sd_bus *ep;
+	char sock[PATH_MAX];
+
+	ENDPOINT_SETUP(&f, c, ep, false);
+	fx_endpoint_path(&f, "web-1", sock, sizeof(sock));
+	ASSERT_TRUE(path_exists(sock));
+	ASSERT_TRUE(rec_start(&rec, ep));
+	EXPECT_CALL(&f, "ok", ep, SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+	if (geteuid() == 0)
+		EXPECT_CALL(&f, "ok", f.client, MANAGER_PATH, MANAGER_INTERFACE,
+			    "UnregisterContainer", "s", "web-1");
+	else
+		container_free(c);
+	if (!rec_wait(&f, &rec, "Disconnected"))
+		EXPECT_FAIL("the endpoint connection stayed open");
+	if (path_exists(sock))
+		EXPECT_FAIL("%s is still there", sock);
+	rec_stop(&rec);
+	sd_bus_flush_close_unref(ep);
+	fx_teardown(&f);
+}
+
+TEST(endpoint_refuses_other_pidns)
+{
+	struct fixture f;
+	struct fx_nsproc p;
+	struct container *c;
+	sd_bus *ep;
+	char path[PATH_MAX];
+	int r, fd;
+
+	r = fx_nsproc_start(&p);
+	if (r == -EPERM)
+		SKIP("cannot make a pid namespace here");
+	ASSERT_EQ_INT(0, r);
+	if (fx_setup(&f, false) < 0) {
+		fx_nsproc_stop(&p);
+		fx_teardown(&f);
+		FAIL("broker fixture");
+	}
+	/* The container is the new namespace; we are outside it. */
+	c = fx_add_container(&f, "inner", p.inner, false);
+	if (!c) {
+		fx_nsproc_stop(&p);
+		fx_teardown(&f);
+		FAIL("cannot add inner");
+	}
+	fx_endpoint_path(&f, "inner", path, sizeof(path));
+	fd = fx_connect(path);
+	ep = fd >= 0 ? fx_client_on_fd(&f, fd, false) : NULL;
+	if (!ep || !fx_wait_ready(&f, ep)) {
+		sd_bus_flush_close_unref(ep);
+		fx_nsproc_stop(&p);
+		fx_teardown(&f);
+		FAIL("no connection to the endpoint of inner");
+	}
+	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, ep, "/org/freedesktop/DBus",
+		    "org.freedesktop.DBus", "Hello", NULL);
+	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, ep, SELF_PATH, PROPS, "Get", "ss",
+		    CONTAINER_INTERFACE, "Name");
+	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, ep, SELF_PATH, CONTAINER_INTERFACE,
+		    "TakeControl", "b", 1);
+	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, ep, c->path, "org.freedesktop.DBus.Peer",
+		    "Ping", NULL);
+	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, ep, SEAT0_PATH, "org.freedesktop.DBus.Introspectable",
+		    "Introspect", NULL);
+	if (c->sc->controlled)
+		EXPECT_FAIL("a refused peer took control");
+	sd_bus_flush_close_unref(ep);
+
+	/* A process of the namespace itself is admitted. */
+	fd = fx_nsproc_connect(&p, path);
+	ep = fd >= 0 ? fx_client_on_fd(&f, fd, false) : NULL;
+	if (!ep || !fx_wait_ready(&f, ep)) {
+		EXPECT_FAIL("no connection from inside");
+	} else {
+		EXPECT_CALL(&f, "ok", ep, SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+	}
+	sd_bus_flush_close_unref(ep);
+	fx_nsproc_stop(&p);
+	fx_teardown(&f);
+}
+
+TEST(endpoint_admits_pidns_below)
+{
+	struct fixture f;
+	struct fx_nsproc p;
+	struct container *c;
+	sd_bus *ep;
+	char path[PATH_MAX];
+	int r, fd;
+
+	r = fx_nsproc_start(&p);
+	if (r == -EPERM)
+		SKIP("cannot make a pid namespace here");
+	ASSERT_EQ_INT(0, r);
+	if (fx_setup(&f, false) < 0) {
+		fx_nsproc_stop(&p);
+		fx_teardown(&f);
+		FAIL("broker fixture");
+	}
+	/* The container is our namespace; the peer is in one below it. */
+	c = fx_add_container(&f, "web-1", 0, false);
+	if (!c) {
+		fx_nsproc_stop(&p);
+		fx_teardown(&f);
+		FAIL("cannot add web-1");
+	}
+	fx_endpoint_path(&f, "web-1", path, sizeof(path));
+	fd = fx_nsproc_connect(&p, path);
+	ep = fd >= 0 ? fx_client_on_fd(&f, fd, false) : NULL;
+	if (!ep || !fx_wait_ready(&f, ep)) {
+		sd_bus_flush_close_unref(ep);
+		fx_nsproc_stop(&p);
+		fx_teardown(&f);
+		FAIL("no connection from the namespace below");
+	}
+	EXPECT_CALL(&f, "ok", ep, SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+	if (!c->sc->controlled)
+		EXPECT_FAIL("not controlled");
+	sd_bus_flush_close_unref(ep);
+	fx_nsproc_stop(&p);
+	fx_teardown(&f);
+}
+
+TEST_MAIN
