@@ -11,6 +11,7 @@
 #include "broker/broker.h"
 #include "broker/container.h"
 #include "broker/hotkeys.h"
+#include "broker/kernel-devns.h"
 #include "broker/reaper.h"
 #include "broker/vt.h"
 #include "common/log.h"
@@ -135,9 +136,21 @@ static int op_handle_reopen(void *ud, struct seat_handle *h)
 	return 0;
 }
 
+/* Step 3: the module's framebuffer, LED and backlight multiplexers follow
+ * the seat's active container. */
 static int op_kernel_activate(void *ud, struct seat *s, struct seat_container *c)
 {
-	return 0;
+	struct broker *b = ud;
+	uint32_t id = c ? ((struct container *)c->userdata)->kernel_id : 0;
+	int r;
+
+	if (!b->kernel)
+		return 0;
+	r = kernel_devns_activate(b->kernel, s->id, id);
+	if (r < 0)
+		log_error_errno(r, "%s: the devns module refused to activate %s", s->id,
+				c ? c->name : "none");
+	return r;
 }
 
 static void op_notify_pause(void *ud, struct seat_handle *h, enum seat_pause_type type)
@@ -453,6 +466,12 @@ int broker_new(struct broker **ret, const struct broker_options *opts)
 	r = vt_take(&b->config, &b->vt);
 	if (r < 0 && b->config.vt_mode == CONFIG_VT_NUMBER)
 		goto fail;
+	/* The module is used where it is loaded; devnsd loads nothing. */
+	r = kernel_devns_open(&b->kernel);
+	if (r < 0 && r != -ENOENT)
+		log_warning_errno(r, "Cannot open /dev/devns; going on without the devns module");
+	if (b->kernel)
+		log_info("Using the devns kernel module");
 	r = manager_dbus_register(b);
 	if (r < 0)
 		goto fail;
@@ -504,6 +523,7 @@ void broker_free(struct broker *b)
 	udev_unref(b->udev);
 	sd_event_unref(b->event);
 	reaper_free(b->reaper);
+	kernel_devns_close(b->kernel);
 	vt_restore(b->vt);
 	if (b->containers_dir)
 		(void)rmdir(b->containers_dir);

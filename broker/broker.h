@@ -22,6 +22,7 @@
 
 struct container;
 struct hotkeys;
+struct kernel_devns;
 struct reaper;
 struct vt;
 
@@ -42,6 +43,7 @@ struct broker {
 	sd_event_source *monitor_source;
 	struct reaper *reaper;
 	struct vt *vt;
+	struct kernel_devns *kernel; /* NULL without the devns module */
 
 	struct config config;
 	char *runtime_dir;

@@ -9,6 +9,7 @@
 
 #include "broker/broker.h"
 #include "broker/container.h"
+#include "broker/kernel-devns.h"
 #include "common/log.h"
 #include "dbus/bus-error.h"
 #include "dbus/dbus.h"
@@ -111,6 +112,13 @@ int container_new(struct broker *b, const char *name, struct broker_seat *seat,
 	r = sd_event_add_io(b->event, &c->leader_source, c->pidfd, EPOLLIN, on_leader_exit, c);
 	if (r < 0)
 		goto fail;
+	if (b->kernel) {
+		r = kernel_devns_create(b->kernel, name, seat->seat->id, leader, &c->kernel_id);
+		if (r < 0) {
+			log_error_errno(r, "The devns module cannot make a device namespace for %s", name);
+			goto fail;
+		}
+	}
 
 	list_append(&b->containers, &c->link);
 	log_info("Registered container %s on %s, leader %d", name, seat->seat->id, (int)leader);
@@ -147,6 +155,8 @@ void container_free(struct container *c)
 		manager_dbus_emit_container(c, false);
 		seat_dbus_emit_changed(bs, "Containers");
 	}
+	if (c->kernel_id)
+		(void)kernel_devns_destroy(c->broker->kernel, c->kernel_id);
 	sd_event_source_disable_unref(c->leader_source);
 	if (c->pidfd >= 0)
 		close(c->pidfd);

@@ -39,6 +39,7 @@ struct container {
 
 	pid_t leader;
 	int pidfd;
+	uint32_t kernel_id; /* the devns module's namespace, 0 for none */
 	sd_event_source *leader_source;
 	struct pidns_id pidns;
 	bool allow_activate;

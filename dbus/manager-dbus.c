@@ -51,8 +51,9 @@ static int property_get_kernel_devns(sd_bus *bus, const char *path, const char *
 				     const char *property, sd_bus_message *reply,
 				     void *userdata, sd_bus_error *error)
 {
-	/* Set once the kernel module is used (see api.md, "Kernel module"). */
-	return sd_bus_message_append(reply, "b", false);
+	struct broker *b = userdata;
+
+	return sd_bus_message_append(reply, "b", b->kernel != NULL);
 }
 
 static int property_get_version(sd_bus *bus, const char *path, const char *interface,

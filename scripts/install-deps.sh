@@ -12,7 +12,7 @@ packages=(
 	qemu-system-x86 qemu-utils linux-image-amd64 busybox-static kmod
 	udev dbus util-linux python3 python3-dbus
 	# the kernel module
-	linux-headers-amd64
+	linux-headers-amd64 make
 )
 
 missing=()

@@ -3,6 +3,7 @@
  * RuntimeDirectory values, and loading from a file. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/input.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -520,6 +521,103 @@ TEST(load_directory)
 	rmdir(tmpdir);
 	if (r >= 0)
 		FAIL("config_load() of a directory returned %d", r);
+}
+
+
+/* ---- [Hotkeys] and VT= ---- */
+
+TEST(chord_defaults)
+{
+	struct config c;
+
+	config_init(&c);
+	ASSERT_EQ_INT(HOTKEY_MOD_CTRL | HOTKEY_MOD_ALT, c.next.modifiers);
+	ASSERT_EQ_INT(KEY_RIGHT, c.next.key);
+	ASSERT_EQ_INT(KEY_LEFT, c.previous.key);
+	ASSERT_EQ_INT(KEY_F1, c.container[0].key);
+	ASSERT_EQ_INT(KEY_F10, c.container[9].key);
+	ASSERT_EQ_INT(KEY_F11, c.container[10].key);
+	ASSERT_EQ_INT(KEY_F12, c.container[11].key);
+	ASSERT_EQ_INT(CONFIG_VT_AUTO, c.vt_mode);
+	config_done(&c);
+}
+
+TEST(chord_parse)
+{
+	struct chord ch;
+	char buf[64];
+
+	ASSERT_EQ_INT(0, config_parse_chord("Ctrl+Alt+Right", &ch));
+	ASSERT_EQ_INT(HOTKEY_MOD_CTRL | HOTKEY_MOD_ALT, ch.modifiers);
+	ASSERT_EQ_INT(KEY_RIGHT, ch.key);
+	ASSERT_EQ_INT(0, config_parse_chord("super+shift+f3", &ch));
+	ASSERT_EQ_INT(HOTKEY_MOD_SUPER | HOTKEY_MOD_SHIFT, ch.modifiers);
+	ASSERT_EQ_INT(KEY_F3, ch.key);
+	ASSERT_EQ_INT(0, config_parse_chord("a", &ch));
+	ASSERT_EQ_INT(0, ch.modifiers);
+	ASSERT_EQ_INT(KEY_A, ch.key);
+	ASSERT_EQ_INT(0, config_parse_chord("Control+Meta+PageDown", &ch));
+	ASSERT_EQ_INT(HOTKEY_MOD_CTRL | HOTKEY_MOD_SUPER, ch.modifiers);
+	ASSERT_EQ_INT(KEY_PAGEDOWN, ch.key);
+	ASSERT_EQ_INT(0, config_format_chord(&ch, buf, sizeof(buf)));
+	ASSERT_EQ_STR("Ctrl+Super+PAGEDOWN", buf);
+	ASSERT_EQ_INT(0, config_parse_chord("none", &ch));
+	ASSERT_EQ_INT(0, ch.key);
+	ASSERT_EQ_INT(0, config_parse_chord("", &ch));
+	ASSERT_EQ_INT(0, ch.key);
+	ASSERT_EQ_INT(0, config_format_chord(&ch, buf, sizeof(buf)));
+	ASSERT_EQ_STR("none", buf);
+}
+
+TEST(chord_rejects)
+{
+	struct chord ch = { 7, 7 };
+
+	ASSERT_EQ_INT(-EINVAL, config_parse_chord("Ctrl+Alt", &ch));
+	ASSERT_EQ_INT(-EINVAL, config_parse_chord("Ctrl+NoSuchKey", &ch));
+	ASSERT_EQ_INT(-EINVAL, config_parse_chord("Right+Ctrl", &ch));
+	ASSERT_EQ_INT(-EINVAL, config_parse_chord("Ctrl++", &ch));
+	ASSERT_EQ_INT(-EINVAL, config_parse_chord("Ctrl+Alt+Right+Left", &ch));
+	ASSERT_EQ_INT(-EINVAL, config_parse_chord(
+		"Ctrl+Alt+Shift+Super+Ctrl+Alt+Shift+Super+Ctrl+Alt+Shift+Super+Right", &ch));
+	/* Nothing was written by a rejected chord. */
+	ASSERT_EQ_INT(7, ch.modifiers);
+	ASSERT_EQ_INT(7, ch.key);
+}
+
+TEST(hotkeys_section)
+{
+	struct config c;
+
+	config_init(&c);
+	ASSERT_EQ_INT(0, config_parse_string(&c,
+		"[Hotkeys]\nNext=Super+Tab\nPrevious=none\nContainer3=Ctrl+Alt+3\n"
+		"Container13=Ctrl+F1\nBogus=Ctrl+A\n", NAME));
+	ASSERT_EQ_INT(HOTKEY_MOD_SUPER, c.next.modifiers);
+	ASSERT_EQ_INT(KEY_TAB, c.next.key);
+	ASSERT_EQ_INT(0, c.previous.key);
+	ASSERT_EQ_INT(KEY_3, c.container[2].key);
+	ASSERT_EQ_INT(KEY_F1, c.container[0].key); /* unknown keys ignored */
+	ASSERT_EQ_INT(-EINVAL, config_parse_string(&c, "[Hotkeys]\nNext=Ctrl+Nope\n", NAME));
+	config_done(&c);
+}
+
+TEST(vt_setting)
+{
+	struct config c;
+
+	config_init(&c);
+	ASSERT_EQ_INT(0, config_parse_string(&c, "[Broker]\nVT=no\n", NAME));
+	ASSERT_EQ_INT(CONFIG_VT_NO, c.vt_mode);
+	ASSERT_EQ_INT(0, config_parse_string(&c, "[Broker]\nVT=7\n", NAME));
+	ASSERT_EQ_INT(CONFIG_VT_NUMBER, c.vt_mode);
+	ASSERT_EQ_INT(7, c.vt_number);
+	ASSERT_EQ_INT(0, config_parse_string(&c, "[Broker]\nVT=auto\n", NAME));
+	ASSERT_EQ_INT(CONFIG_VT_AUTO, c.vt_mode);
+	ASSERT_EQ_INT(-EINVAL, config_parse_string(&c, "[Broker]\nVT=0\n", NAME));
+	ASSERT_EQ_INT(-EINVAL, config_parse_string(&c, "[Broker]\nVT=64\n", NAME));
+	ASSERT_EQ_INT(-EINVAL, config_parse_string(&c, "[Broker]\nVT=tty2\n", NAME));
+	config_done(&c);
 }
 
 TEST_MAIN
