@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -13,6 +14,7 @@
 #include "broker/hotkeys.h"
 #include "broker/kernel-devns.h"
 #include "broker/reaper.h"
+#include "broker/state.h"
 #include "broker/vt.h"
 #include "common/log.h"
 #include "dbus/dbus.h"
@@ -225,6 +227,7 @@ static void op_active_changed(void *ud, struct seat *s, struct seat_container *o
 		container_dbus_emit_changed(s->active->userdata, "Active");
 	}
 	seat_dbus_emit_changed(bs, "ActiveContainer");
+	broker_state_changed(bs->broker);
 }
 
 static const struct seat_ops broker_seat_ops = {
@@ -319,6 +322,55 @@ void broker_seat_gc(struct broker_seat *bs)
 		return;
 	manager_dbus_emit_seat(bs, false);
 	broker_seat_free(bs);
+}
+
+static int on_save_state(sd_event_source *s, void *userdata)
+{
+	struct broker *b = userdata;
+
+	broker_state_save(b);
+	return 0;
+}
+
+void broker_state_changed(struct broker *b)
+{
+	int r;
+
+	if (!b->event)
+		return;
+	if (!b->save_source) {
+		r = sd_event_add_defer(b->event, &b->save_source, on_save_state, b);
+		if (r < 0) {
+			broker_state_save(b);
+			return;
+		}
+	}
+	sd_event_source_set_enabled(b->save_source, SD_EVENT_ONESHOT);
+}
+
+/* Endpoint directories of containers of a previous run that were not
+ * picked up. */
+static void remove_stale_endpoints(struct broker *b)
+{
+	DIR *d = opendir(b->containers_dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char path[PATH_MAX];
+
+		if (de->d_name[0] == '.' || broker_find_container(b, de->d_name))
+			continue;
+		for (const char *const *f = (const char *const[]) { "bus", "seatd.sock", NULL }; *f; f++) {
+			snprintf(path, sizeof(path), "%s/%s/%s", b->containers_dir, de->d_name, *f);
+			(void)unlink(path);
+		}
+		snprintf(path, sizeof(path), "%s/%s", b->containers_dir, de->d_name);
+		if (rmdir(path) < 0)
+			log_warning_errno(errno, "Cannot remove stale endpoint %s", path);
+	}
+	closedir(d);
 }
 
 struct container *broker_find_container(struct broker *b, const char *name)
@@ -475,6 +527,12 @@ int broker_new(struct broker **ret, const struct broker_options *opts)
 	r = manager_dbus_register(b);
 	if (r < 0)
 		goto fail;
+	/* After a crash: the containers whose leaders still run, and the
+	 * device files they hold. */
+	r = broker_state_restore(b);
+	if (r < 0)
+		goto fail;
+	remove_stale_endpoints(b);
 	/* The name last: a client that sees it finds everything in place. */
 	r = sd_bus_request_name(b->bus, BROKER_BUS_NAME, 0);
 	if (r < 0) {
@@ -490,6 +548,7 @@ fail:
 
 int broker_run(struct broker *b)
 {
+	b->served = true;
 	sd_notify(0, "READY=1\nSTATUS=Serving seats");
 	log_info("devnsd %s ready, runtime directory %s", DEVNS_VERSION, b->runtime_dir);
 	return sd_event_loop(b->event);
@@ -506,6 +565,14 @@ void broker_free(struct broker *b)
 	/* Releasing a device takes master and input from the client too. */
 	list_for_each_safe(c, ctmp, &b->containers, link)
 		container_free(c);
+	/* A clean stop leaves nothing to pick up; a failed start keeps what
+	 * a previous run left. */
+	if (b->served && b->runtime_dir) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "%s/state", b->runtime_dir);
+		(void)unlink(path);
+	}
+	b->save_source = sd_event_source_disable_unref(b->save_source);
 	list_for_each_safe(bs, btmp, &b->seats, link) {
 		struct seat_device *d, *dtmp;
 		list_for_each_safe(d, dtmp, &bs->seat->devices, link) {

@@ -112,7 +112,8 @@ int container_new(struct broker *b, const char *name, struct broker_seat *seat,
 	r = sd_event_add_io(b->event, &c->leader_source, c->pidfd, EPOLLIN, on_leader_exit, c);
 	if (r < 0)
 		goto fail;
-	if (b->kernel) {
+	c->kernel_id = opts->kernel_id;
+	if (b->kernel && !c->kernel_id) {
 		r = kernel_devns_create(b->kernel, name, seat->seat->id, leader, &c->kernel_id);
 		if (r < 0) {
 			log_error_errno(r, "The devns module cannot make a device namespace for %s", name);
@@ -124,6 +125,7 @@ int container_new(struct broker *b, const char *name, struct broker_seat *seat,
 	log_info("Registered container %s on %s, leader %d", name, seat->seat->id, (int)leader);
 	manager_dbus_emit_container(c, true);
 	seat_dbus_emit_changed(seat, "Containers");
+	broker_state_changed(b);
 	*ret = c;
 	return 0;
 
@@ -154,6 +156,7 @@ void container_free(struct container *c)
 		log_info("Unregistered container %s", c->name);
 		manager_dbus_emit_container(c, false);
 		seat_dbus_emit_changed(bs, "Containers");
+		broker_state_changed(c->broker);
 	}
 	if (c->kernel_id)
 		(void)kernel_devns_destroy(c->broker->kernel, c->kernel_id);

@@ -54,6 +54,8 @@ struct container {
 
 struct container_options {
 	bool allow_activate;
+	/* After a restart: the devns module's namespace made before it. */
+	uint32_t kernel_id;
 };
 
 int container_new(struct broker *b, const char *name, struct broker_seat *seat,

@@ -149,11 +149,52 @@ static int on_match_installed(sd_bus_message *m, void *userdata, sd_bus_error *r
 	return 0;
 }
 
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct demo *demo = userdata;
+	int r;
+
+	/* Not from the old connection's own callback: it can go now. */
+	demo->pause_slot = sd_bus_slot_unref(demo->pause_slot);
+	demo->resume_slot = sd_bus_slot_unref(demo->resume_slot);
+	demo->bus = sd_bus_flush_close_unref(demo->bus);
+
+	r = broker_reconnect(demo);
+	if (r >= 0) {
+		demo_event(demo, "reconnected");
+		return 0;
+	}
+	demo->bus = sd_bus_flush_close_unref(demo->bus);
+	if (demo_now_ns() > demo->retry_until_ns) {
+		fprintf(stderr, "devns-demo-client: the broker did not come back\n");
+		demo_quit(demo, 1);
+		return 0;
+	}
+	sd_event_source_set_time_relative(s, 50 * 1000);
+	return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
+
 static int on_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
 	struct demo *demo = userdata;
+	int r;
 
 	demo->controlling = false;
+	if (demo->reconnect && !demo->quitting) {
+		/* Keep every device: master and input live in the open files,
+		 * and a restarted broker takes them over. */
+		demo_event(demo, "disconnected");
+		demo->retry_until_ns = demo_now_ns() + 60ULL * 1000000000ULL;
+		if (demo->retry)
+			r = sd_event_source_set_time_relative(demo->retry, 50 * 1000);
+		else
+			r = sd_event_add_time_relative(demo->event, &demo->retry, CLOCK_MONOTONIC,
+						       50 * 1000, 0, on_retry, demo);
+		if (r >= 0)
+			r = sd_event_source_set_enabled(demo->retry, SD_EVENT_ONESHOT);
+		if (r >= 0)
+			return 0;
+	}
 	if (!demo->quitting)
 		fprintf(stderr, "devns-demo-client: the broker closed the connection\n");
 	demo_quit(demo, demo->quitting ? 0 : 1);
@@ -201,7 +242,9 @@ int broker_connect(struct demo *demo)
 	return 0;
 
 fail:
-	fprintf(stderr, "devns-demo-client: cannot connect to %s: %s\n", demo->address, strerror(-r));
+	/* While waiting for a broker to come back, refusals are expected. */
+	if (!demo->retry)
+		fprintf(stderr, "devns-demo-client: cannot connect to %s: %s\n", demo->address, strerror(-r));
 	return r;
 }
 
@@ -293,6 +336,67 @@ int broker_take_devices(struct demo *demo)
 	}
 	if (!have_drm)
 		fprintf(stderr, "devns-demo-client: seat %s has no DRM card; counting keys only\n", seat_id);
+	return 0;
+}
+
+/* The device again after a reconnect: a broker that kept running or took
+ * the files over hands back the same DRM file (still master if we are in
+ * front); an evdev file may be a new one. */
+static int reclaim_device(struct demo *demo, struct demo_device *dev)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	int fd, nfd, inactive, r;
+
+	r = sd_bus_call_method(demo->bus, NULL, BROKER_CONTAINER_PATH, BROKER_CONTAINER_IFACE,
+			       "TakeDevice", &error, &reply, "uu", dev->major, dev->minor);
+	if (r >= 0)
+		r = sd_bus_message_read(reply, "hb", &fd, &inactive);
+	if (r < 0)
+		return bus_failure("TakeDevice after reconnecting", &error, r);
+	nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (nfd < 0)
+		return -errno;
+	if (dev->type == DEMO_DEVICE_DRM) {
+		if (same_file(nfd, dev->fd)) {
+			close(nfd);
+		} else {
+			display_teardown(&demo->display);
+			close(dev->fd);
+			dev->fd = nfd;
+		}
+		dev->paused = inactive;
+		return inactive ? 0 : demo_show(demo);
+	}
+	input_stop(dev);
+	if (same_file(nfd, dev->fd))
+		close(nfd);
+	else {
+		demo_retire_fd(demo, dev->fd);
+		dev->fd = nfd;
+	}
+	dev->paused = inactive;
+	return inactive ? 0 : input_start(dev);
+}
+
+int broker_reconnect(struct demo *demo)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	int r;
+
+	r = broker_connect(demo);
+	if (r < 0)
+		return r;
+	r = sd_bus_call_method(demo->bus, NULL, BROKER_CONTAINER_PATH, BROKER_CONTAINER_IFACE,
+			       "TakeControl", &error, NULL, "b", 0);
+	if (r < 0)
+		return bus_failure("TakeControl after reconnecting", &error, r);
+	demo->controlling = true;
+	for (size_t i = 0; i < demo->n_devices; i++) {
+		r = reclaim_device(demo, demo->devices[i]);
+		if (r < 0)
+			return r;
+	}
 	return 0;
 }
 

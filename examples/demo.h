@@ -51,6 +51,9 @@ struct demo {
 	sd_bus *bus; /* NULL with --direct */
 	sd_bus_slot *pause_slot, *resume_slot;
 	bool direct, control;
+	bool reconnect; /* --reconnect: outlive a broker restart */
+	sd_event_source *retry;
+	uint64_t retry_until_ns;
 	bool controlling; /* TakeControl succeeded and not yet released */
 	bool quitting;
 	const char *address;
@@ -113,5 +116,8 @@ int direct_open_devices(struct demo *demo);
 
 /* demo-broker.c */
 int broker_connect(struct demo *demo);
+/* After the broker went away: connect again, take control and the same
+ * devices (a restarted broker hands back the files it took over). */
+int broker_reconnect(struct demo *demo);
 int broker_take_devices(struct demo *demo);
 void broker_release(struct demo *demo);

@@ -19,6 +19,10 @@
  *                          is live again (DRM: after the modeset); T_NS is
  *                          CLOCK_MONOTONIC in nanoseconds at that point
  *   key SYSNAME CODE       an EV_KEY press (value 1) from an evdev device
+ *   disconnected           (--reconnect) the broker went away; the devices
+ *                          are kept
+ *   reconnected            (--reconnect) control and every device taken
+ *                          again from the broker
  *
  * Commands, one per line on stdin, with --control only:
  *
@@ -359,6 +363,8 @@ static void help(void)
 	       "  -i --input SYSNAME  take only this evdev device (repeatable)\n"
 	       "  -d --direct         open /dev/dri/card0 and /dev/input/event* without a broker\n"
 	       "  -C --control        read commands from stdin (status, quit)\n"
+	       "  -R --reconnect      keep the devices when the broker goes away, and\n"
+	       "                      connect again when it is back\n"
 	       "  -h --help           show this help\n"
 	       "  -V --version        show the version\n");
 }
@@ -383,6 +389,7 @@ static int parse_args(struct demo *demo, int argc, char **argv, bool *color_set)
 		{ "input", required_argument, NULL, 'i' },
 		{ "direct", no_argument, NULL, 'd' },
 		{ "control", no_argument, NULL, 'C' },
+		{ "reconnect", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{}
@@ -391,7 +398,7 @@ static int parse_args(struct demo *demo, int argc, char **argv, bool *color_set)
 	char **inputs;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "a:c:l:i:dChV", options, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "a:c:l:i:dCRhV", options, NULL)) >= 0) {
 		switch (c) {
 		case 'a':
 			demo->address = optarg;
@@ -419,6 +426,9 @@ static int parse_args(struct demo *demo, int argc, char **argv, bool *color_set)
 			break;
 		case 'C':
 			demo->control = true;
+			break;
+		case 'R':
+			demo->reconnect = true;
 			break;
 		case 'h':
 			help();

@@ -244,6 +244,24 @@ struct seat_handle *seat_container_find_handle(struct seat_container *c, dev_t d
 	return NULL;
 }
 
+/* A handle adopted after a restart becomes the controller's: the same open
+ * file the container had before, brought to the container's state. */
+static int seat_handle_claim(struct seat_handle *h, bool live)
+{
+	struct seat *s = h->container->seat;
+	int r;
+
+	if (live && h->state != SEAT_HANDLE_LIVE) {
+		r = h->device->type == SEAT_DEVICE_DRM ? s->ops->handle_set_master(s->ud, h) :
+							  s->ops->handle_reopen(s->ud, h);
+		if (r < 0)
+			return r;
+		h->state = SEAT_HANDLE_LIVE;
+	}
+	h->adopted = false;
+	return 0;
+}
+
 int seat_container_take_device(struct seat_container *c, dev_t devnum,
 			       struct seat_handle **ret)
 {
@@ -258,8 +276,16 @@ int seat_container_take_device(struct seat_container *c, dev_t devnum,
 	d = seat_find_device(s, devnum);
 	if (!d)
 		return -ENODEV;
-	if (seat_container_find_handle(c, devnum))
-		return -EALREADY;
+	h = seat_container_find_handle(c, devnum);
+	if (h) {
+		if (!h->adopted)
+			return -EALREADY;
+		r = seat_handle_claim(h, live);
+		if (r < 0)
+			return r;
+		*ret = h;
+		return 0;
+	}
 
 	h = calloc(1, sizeof(*h));
 	if (!h)
@@ -276,6 +302,34 @@ int seat_container_take_device(struct seat_container *c, dev_t devnum,
 	list_append(&c->handles, &h->link);
 	*ret = h;
 	return 0;
+}
+
+int seat_container_adopt(struct seat_container *c, struct seat_device *d, int fd,
+			 enum seat_handle_state state, struct seat_handle **ret)
+{
+	struct seat_handle *h;
+
+	if (d->seat != c->seat || state == SEAT_HANDLE_PAUSING)
+		return -EINVAL;
+	if (seat_container_find_handle(c, d->devnum))
+		return -EALREADY;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->container = c;
+	h->device = d;
+	h->fd = fd;
+	h->state = state;
+	h->adopted = true;
+	list_append(&c->handles, &h->link);
+	if (ret)
+		*ret = h;
+	return 0;
+}
+
+void seat_restore_active(struct seat *s, struct seat_container *c)
+{
+	s->active = c;
 }
 
 static void seat_finish_switch(struct seat *s);

@@ -67,6 +67,9 @@ struct seat_handle {
 	struct seat_device *device;
 	enum seat_handle_state state;
 	int fd; /* the open file; managed by the ops, -1 when none */
+	/* Taken back from the container after a restart and not claimed by
+	 * a controller since: TakeDevice hands out this same file. */
+	bool adopted;
 	struct list link; /* container->handles */
 	void *userdata;
 };
@@ -150,8 +153,16 @@ bool seat_container_is_live(const struct seat_container *c);
 int seat_container_take_control(struct seat_container *c);
 void seat_container_release_control(struct seat_container *c);
 
+/* A new handle opened through ops->handle_open, or the adopted one. */
 int seat_container_take_device(struct seat_container *c, dev_t devnum,
 			       struct seat_handle **ret);
+/* After a restart: a file the container still has open becomes a handle
+ * again (without a controller), in the state the broker brought it to. */
+int seat_container_adopt(struct seat_container *c, struct seat_device *d, int fd,
+			 enum seat_handle_state state, struct seat_handle **ret);
+/* After a restart: the active container as it was, no switch run; the
+ * caller has brought every adopted handle to the matching state. */
+void seat_restore_active(struct seat *s, struct seat_container *c);
 struct seat_handle *seat_container_find_handle(struct seat_container *c, dev_t devnum);
 void seat_handle_release(struct seat_handle *h);
 /* The controller acknowledged a "pause"; other calls are ignored. */

@@ -1882,4 +1882,92 @@ TEST(remove_pausing_device_not_resumed_in_target)
 	CHECK_SEAT(f);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Restart: adopted handles */
+
+/* c adopts devnum as a file the fake knows as open in that state. */
+static struct seat_handle *adopt(struct fake *f, struct seat_container *c, dev_t devnum,
+				 enum seat_handle_state state)
+{
+	struct seat_handle *h = NULL;
+
+	if (seat_container_adopt(c, seat_find_device(f->seat, devnum), f->next_fd, state, &h) < 0)
+		return NULL;
+	f->next_fd++;
+	f->open[f->n_open++] = (struct fake_open){ h, state == SEAT_HANDLE_LIVE };
+	return h;
+}
+
+TEST(adopt_without_controller_then_switch_pauses_it)
+{
+	FAKE(f);
+	struct seat_container *old;
+
+	ASSERT_EQ_INT(0, seat_add_container(f->seat, "c1", &f->c1));
+	ASSERT_EQ_INT(0, seat_add_container(f->seat, "c2", &f->c2));
+	/* c1 was active before the restart and still holds live files. */
+	ASSERT_NOT_NULL(adopt(f, f->c1, CARD0, SEAT_HANDLE_LIVE));
+	ASSERT_NOT_NULL(adopt(f, f->c1, EV3, SEAT_HANDLE_LIVE));
+	seat_restore_active(f->seat, f->c1);
+	ASSERT_FALSE(f->c1->controlled);
+	EXPECT_NO_CALLS(f);
+
+	/* Nobody answers the pause: no controller; the timeout forces it. */
+	old = f->seat->active;
+	ASSERT_EQ_INT(0, sw(f, f->c2, "r1"));
+	ASSERT_EQ_PTR(old, f->seat->active);
+	seat_pause_timeout(f->seat);
+	ASSERT_EQ_PTR(f->c2, f->seat->active);
+	EXPECT_CALLS_IN_ORDER(f, "revoke c1/event3", "drop c1/card0", "kernel c2", "done r1 0");
+	ASSERT_EQ_INT(SEAT_HANDLE_PAUSED, H(f->c1, CARD0)->state);
+	ASSERT_EQ_INT(SEAT_HANDLE_PAUSED, H(f->c1, EV3)->state);
+}
+
+TEST(adopted_handle_is_claimed_not_reopened)
+{
+	FAKE(f);
+	struct seat_handle *card, *h = NULL;
+
+	ASSERT_EQ_INT(0, seat_add_container(f->seat, "c1", &f->c1));
+	card = adopt(f, f->c1, CARD0, SEAT_HANDLE_PAUSED);
+	ASSERT_NOT_NULL(card);
+	/* Without control: refused as ever. */
+	ASSERT_EQ_INT(-ENOTCONN, seat_container_take_device(f->c1, CARD0, &h));
+	ASSERT_EQ_INT(0, seat_container_take_control(f->c1));
+	ASSERT_EQ_INT(0, seat_container_take_device(f->c1, CARD0, &h));
+	ASSERT_EQ_PTR(card, h);
+	ASSERT_FALSE(h->adopted);
+	EXPECT_NOT_CALLED(f, "open c1/card0 paused");
+	/* Claimed once; a second take is the usual error. */
+	ASSERT_EQ_INT(-EALREADY, seat_container_take_device(f->c1, CARD0, &h));
+}
+
+TEST(adopted_paused_evdev_reopened_when_claimed_live)
+{
+	FAKE(f);
+	struct seat_handle *h = NULL;
+
+	ASSERT_EQ_INT(0, seat_add_container(f->seat, "c1", &f->c1));
+	/* Active before the restart, but its evdev file was revoked already. */
+	ASSERT_NOT_NULL(adopt(f, f->c1, EV3, SEAT_HANDLE_PAUSED));
+	seat_restore_active(f->seat, f->c1);
+	ASSERT_EQ_INT(0, seat_container_take_control(f->c1));
+	ASSERT_EQ_INT(0, seat_container_take_device(f->c1, EV3, &h));
+	ASSERT_EQ_INT(SEAT_HANDLE_LIVE, h->state);
+	EXPECT_CALLS(f, "reopen c1/event3");
+}
+
+TEST(adopt_refuses_bad_input)
+{
+	FAKE(f);
+	struct seat_handle *h = NULL;
+
+	ASSERT_EQ_INT(0, seat_add_container(f->seat, "c1", &f->c1));
+	ASSERT_EQ_INT(-EINVAL, seat_container_adopt(f->c1, seat_find_device(f->seat, CARD0), 5,
+						     SEAT_HANDLE_PAUSING, &h));
+	ASSERT_NOT_NULL(adopt(f, f->c1, CARD0, SEAT_HANDLE_PAUSED));
+	ASSERT_EQ_INT(-EALREADY, seat_container_adopt(f->c1, seat_find_device(f->seat, CARD0), 6,
+						       SEAT_HANDLE_PAUSED, &h));
+}
+
 TEST_MAIN

@@ -114,7 +114,7 @@ def dbus_error_name(fn):
 class Broker:
     def __init__(self, config=None, log_name="devnsd.log"):
         self.log_path = os.path.join(OUT, log_name)
-        args = [DEVNSD]
+        args = [os.environ.get("DEVNS_DEVNSD", DEVNSD)] + os.environ.get("DEVNS_DEVNSD_ARGS", "").split()
         if config:
             os.makedirs("/etc/devns", exist_ok=True)
             with open("/etc/devns/test.conf", "w") as f:
@@ -137,6 +137,12 @@ class Broker:
                 self.proc.wait()
         self.logf.close()
         return self.proc.returncode
+
+    def crash(self):
+        """kill -9: nothing is cleaned up, as after a crash."""
+        self.proc.kill()
+        self.proc.wait()
+        self.logf.close()
 
     def fd_count(self):
         return len(os.listdir(f"/proc/{self.proc.pid}/fd"))

@@ -1,0 +1,368 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What devnsd needs to pick up after a crash or restart: its containers
+ * (with their leaders) and the active one of each seat, in
+ * <runtime>/state, rewritten after every change. On start, containers whose
+ * leader still runs are registered again, and the device files they still
+ * hold (DRM master and evdev state live in the open files, not in devnsd)
+ * are taken back with pidfd_getfd(), so the next switch pauses them like
+ * any other and no background container keeps master or live input.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <limits.h>
+#include <linux/kcmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "broker/broker.h"
+#include "broker/container.h"
+#include "broker/state.h"
+#include "common/log.h"
+#include "drm/drm.h"
+#include "input/evdev.h"
+#include "seat/names.h"
+
+#define STATE_FILE "state"
+
+/* Field 22 of /proc/PID/stat: tells a process from a later one that got
+ * the same pid. */
+int process_start_time(pid_t pid, unsigned long long *ret)
+{
+	char path[64], buf[1024];
+	const char *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	/* The command name may hold spaces and parentheses; fields count
+	 * from the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p)
+		return -EIO;
+	for (int field = 2; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p + 1, "%llu", ret) != 1)
+		return -EIO;
+	return 0;
+}
+
+static int state_path(struct broker *b, char *buf, size_t size, const char *suffix)
+{
+	return snprintf(buf, size, "%s/" STATE_FILE "%s", b->runtime_dir, suffix) < (int)size ?
+		0 : -ENAMETOOLONG;
+}
+
+int broker_state_save(struct broker *b)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+	struct broker_seat *bs;
+	struct container *c;
+	FILE *f;
+	int r;
+
+	if ((r = state_path(b, path, sizeof(path), "")) < 0 ||
+	    (r = state_path(b, tmp, sizeof(tmp), ".new")) < 0)
+		return r;
+	f = fopen(tmp, "we");
+	if (!f)
+		return log_warning_errno(errno, "Cannot write %s", tmp);
+	fprintf(f, "# devnsd's containers, for picking them up after a restart.\n");
+	list_for_each(c, &b->containers, link) {
+		unsigned long long start = 0;
+
+		(void)process_start_time(c->leader, &start);
+		fprintf(f, "\n[Container %s]\nSeat=%s\nLeader=%d\nLeaderStart=%llu\n"
+			   "AllowActivate=%s\nKernelId=%u\n",
+			c->name, c->seat->seat->id, (int)c->leader, start,
+			c->allow_activate ? "yes" : "no", c->kernel_id);
+	}
+	list_for_each(bs, &b->seats, link)
+		if (bs->seat->active)
+			fprintf(f, "\n[Seat %s]\nActive=%s\n", bs->seat->id, bs->seat->active->name);
+	r = fflush(f) == 0 && !ferror(f) ? 0 : -EIO;
+	fclose(f);
+	if (r >= 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0) {
+		(void)unlink(tmp);
+		return log_warning_errno(r, "Cannot save state to %s", path);
+	}
+	return 0;
+}
+
+struct saved_container {
+	char name[CONTAINER_NAME_MAX + 1];
+	char seat[65];
+	pid_t leader;
+	unsigned long long start;
+	bool allow_activate;
+	uint32_t kernel_id;
+};
+
+struct saved_state {
+	struct saved_container containers[256];
+	size_t n;
+	struct {
+		char seat[65];
+		char active[CONTAINER_NAME_MAX + 1];
+	} seats[16];
+	size_t n_seats;
+};
+
+static int on_state_entry(void *user, const char *section, const char *key, const char *value)
+{
+	struct saved_state *st = user;
+
+	if (strncmp(section, "Container ", 10) == 0) {
+		struct saved_container *sc;
+
+		if (!container_name_is_valid(section + 10))
+			return 0;
+		if (st->n == 0 || strcmp(st->containers[st->n - 1].name, section + 10) != 0) {
+			if (st->n == ARRAY_SIZE(st->containers))
+				return 0;
+			sc = &st->containers[st->n++];
+			*sc = (struct saved_container) { 0 };
+			snprintf(sc->name, sizeof(sc->name), "%s", section + 10);
+		}
+		sc = &st->containers[st->n - 1];
+		if (strcmp(key, "Seat") == 0)
+			snprintf(sc->seat, sizeof(sc->seat), "%s", value);
+		else if (strcmp(key, "Leader") == 0)
+			sc->leader = (pid_t)strtol(value, NULL, 10);
+		else if (strcmp(key, "LeaderStart") == 0)
+			sc->start = strtoull(value, NULL, 10);
+		else if (strcmp(key, "AllowActivate") == 0)
+			sc->allow_activate = strcmp(value, "yes") == 0;
+		else if (strcmp(key, "KernelId") == 0)
+			sc->kernel_id = (uint32_t)strtoul(value, NULL, 10);
+		return 1;
+	}
+	if (strncmp(section, "Seat ", 5) == 0 && strcmp(key, "Active") == 0) {
+		if (st->n_seats == ARRAY_SIZE(st->seats))
+			return 0;
+		snprintf(st->seats[st->n_seats].seat, sizeof(st->seats[0].seat), "%s", section + 5);
+		snprintf(st->seats[st->n_seats].active, sizeof(st->seats[0].active), "%s", value);
+		st->n_seats++;
+		return 1;
+	}
+	return 1;
+}
+
+static bool same_file(int a, int b)
+{
+	pid_t self = getpid();
+
+	return syscall(SYS_kcmp, self, self, KCMP_FILE, a, b) == 0;
+}
+
+/* The better of two open files of one device: DRM, the master; evdev,
+ * the live one. Closes the other. */
+static int keep_better(struct seat_device *d, int kept, int fd)
+{
+	bool fd_better;
+
+	if (kept < 0)
+		return fd;
+	if (same_file(kept, fd)) {
+		close(fd);
+		return kept;
+	}
+	fd_better = d->type == SEAT_DEVICE_DRM ? drm_is_master(fd) && !drm_is_master(kept) :
+						 evdev_is_live(fd) && !evdev_is_live(kept);
+	close(fd_better ? kept : fd);
+	return fd_better ? fd : kept;
+}
+
+static size_t device_index(struct seat *s, struct seat_device *d)
+{
+	struct seat_device *e;
+	size_t i = 0;
+
+	list_for_each(e, &s->devices, link) {
+		if (e == d)
+			return i;
+		i++;
+	}
+	return i;
+}
+
+/* Every file of a brokered device that a process of c has open, the best
+ * one per device, indexed like the seat's device list. */
+static void collect_files(struct container *c, int *files, size_t n_files)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *de;
+
+	if (!proc)
+		return;
+	while ((de = readdir(proc))) {
+		char path[64];
+		pid_t pid = (pid_t)strtol(de->d_name, NULL, 10);
+		struct dirent *fe;
+		int pidfd, fddir;
+		DIR *fds;
+
+		if (pid <= 0 || pid_is_in_pidns(pid, &c->pidns) <= 0)
+			continue;
+		pidfd = pidfd_open(pid, 0);
+		if (pidfd < 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+		fddir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		fds = fddir >= 0 ? fdopendir(fddir) : NULL;
+		while (fds && (fe = readdir(fds))) {
+			struct seat_device *d;
+			struct stat st;
+			size_t i;
+			int target = (int)strtol(fe->d_name, NULL, 10), fd;
+
+			if (fe->d_name[0] == '.' || fstatat(fddir, fe->d_name, &st, 0) < 0 ||
+			    !S_ISCHR(st.st_mode))
+				continue;
+			d = seat_find_device(c->seat->seat, st.st_rdev);
+			if (!d)
+				continue;
+			fd = pidfd_getfd(pidfd, target, 0);
+			if (fd < 0)
+				continue;
+			i = device_index(c->seat->seat, d);
+			if (i < n_files)
+				files[i] = keep_better(d, files[i], fd);
+			else
+				close(fd);
+		}
+		if (fds)
+			closedir(fds);
+		else if (fddir >= 0)
+			close(fddir);
+		close(pidfd);
+	}
+	closedir(proc);
+}
+
+/* Takes back c's device files and brings each to the state the container
+ * must be in: master and live input only if it is the active one. */
+static void adopt_files(struct container *c, bool active)
+{
+	struct seat *s = c->seat->seat;
+	size_t n = list_length(&s->devices), i = 0;
+	int *files = calloc(n ? n : 1, sizeof(int));
+	struct seat_device *d;
+
+	if (!files)
+		return;
+	for (size_t k = 0; k < n; k++)
+		files[k] = -1;
+	collect_files(c, files, n);
+	list_for_each(d, &s->devices, link) {
+		int fd = files[i++];
+		enum seat_handle_state state = SEAT_HANDLE_PAUSED;
+
+		if (fd < 0)
+			continue;
+		if (d->type == SEAT_DEVICE_DRM) {
+			if (active && (drm_is_master(fd) || drm_set_master(fd) == 0))
+				state = SEAT_HANDLE_LIVE;
+			else
+				drm_drop_master(fd);
+		} else if (active && evdev_is_live(fd)) {
+			state = SEAT_HANDLE_LIVE;
+		} else {
+			evdev_revoke(fd);
+		}
+		if (seat_container_adopt(c->sc, d, fd, state, NULL) < 0) {
+			close(fd);
+			continue;
+		}
+		log_info("Took back %s of %s (%s)", d->sysname, c->name,
+			 state == SEAT_HANDLE_LIVE ? "live" : "paused");
+	}
+	free(files);
+}
+
+static const char *saved_active(const struct saved_state *st, const char *seat)
+{
+	for (size_t i = 0; i < st->n_seats; i++)
+		if (strcmp(st->seats[i].seat, seat) == 0)
+			return st->seats[i].active;
+	return NULL;
+}
+
+int broker_state_restore(struct broker *b)
+{
+	struct saved_state *st;
+	char path[PATH_MAX];
+	struct broker_seat *bs;
+	FILE *f;
+	int r;
+
+	r = state_path(b, path, sizeof(path), "");
+	if (r < 0)
+		return r;
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? 0 : log_warning_errno(errno, "Cannot read %s", path);
+	st = calloc(1, sizeof(*st));
+	if (!st) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	r = ini_parse_file(f, on_state_entry, st);
+	fclose(f);
+	if (r != 0)
+		log_warning("%s:%d: cannot parse; containers from there on are forgotten", path, r);
+
+	for (size_t i = 0; i < st->n; i++) {
+		struct saved_container *sc = &st->containers[i];
+		struct container_options opts = {
+			.allow_activate = sc->allow_activate,
+			.kernel_id = sc->kernel_id,
+		};
+		unsigned long long start;
+		struct container *c;
+		const char *active;
+
+		if (sc->leader <= 0 || process_start_time(sc->leader, &start) < 0 ||
+		    start != sc->start) {
+			log_info("Container %s: leader %d is gone; not picked up", sc->name, (int)sc->leader);
+			continue;
+		}
+		r = broker_get_seat(b, seat_id_is_valid(sc->seat) ? sc->seat : "seat0", &bs);
+		if (r < 0)
+			continue;
+		r = container_new(b, sc->name, bs, sc->leader, &opts, &c);
+		if (r < 0) {
+			log_warning_errno(r, "Cannot pick up container %s", sc->name);
+			continue;
+		}
+		active = saved_active(st, bs->seat->id);
+		adopt_files(c, active && strcmp(active, c->name) == 0);
+		if (active && strcmp(active, c->name) == 0)
+			seat_restore_active(bs->seat, c->sc);
+		log_info("Picked up container %s after a restart", c->name);
+	}
+	free(st);
+
+	/* The kernel's active namespaces follow what was picked up. */
+	list_for_each(bs, &b->seats, link)
+		if (bs->seat->active)
+			bs->seat->ops->kernel_activate(bs->seat->ud, bs->seat, bs->seat->active);
+	return broker_state_save(b);
+}

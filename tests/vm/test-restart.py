@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""devnsd killed with SIGKILL and started again: it picks up its containers
+and the device files they hold, so the active container keeps working and
+no background container holds master or live input.
+
+Run by test-restart.sh in the guest."""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from devnstest import (  # noqa: E402
+    DRM_MAJOR, RUNTIME, SEAT, Broker, Container, UinputKeyboard, check,
+    demo_client, get_prop, log, manager, run_testcases, seat_devices,
+    seat_path, switch_and_wait, system_bus, wait_until)
+
+ROUNDS = int(os.environ.get("DEVNS_RESTART_ROUNDS", "20"))
+PROBE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "endpoint-probe.py")
+COLOURS = {"alpha": "cc2222", "beta": "2255cc"}
+state = {}
+
+
+def active():
+    bus = system_bus()
+    return str(get_prop(bus, seat_path(bus), SEAT, "ActiveContainer")[0])
+
+
+def check_invariant(cs, name):
+    for n, c in cs.items():
+        st = c.status()
+        if n == name:
+            check(st["drm_master"] == "1" and st["evdev"] == "live",
+                  f"{n} is active and must be master with live input: {st}")
+        else:
+            check(st["drm_master"] == "0" and st["evdev"] == "revoked",
+                  f"{n} is in the background and must hold nothing: {st}")
+
+
+def restart(cs):
+    """Kills devnsd, starts it again, waits for the clients to come back."""
+    state["broker"].crash()
+    for c in cs.values():
+        c.expect("disconnected", timeout=30)
+    state["broker"] = Broker()
+    for c in cs.values():
+        c.expect("reconnected", timeout=60)
+
+
+def testcase_restart_rounds():
+    keys = UinputKeyboard("devns-test-restart")
+    wait_until("keyboard on seat0", lambda: any(d[0] == keys.sysname for d in seat_devices(system_bus())))
+    cs = state["clients"] = {n: demo_client(n, col, ["--reconnect"]) for n, col in COLOURS.items()}
+    for c in cs.values():
+        c.expect("ready", timeout=60)
+    name, other = list(cs)
+    switch_and_wait(cs[name])
+    for i in range(ROUNDS):
+        restart(cs)
+        check(active() == name, f"round {i}: {active()} is active after the restart, not {name}")
+        check_invariant(cs, name)
+        # Still a working seat: switch away, and type into the new one.
+        switch_and_wait(cs[other])
+        check_invariant(cs, other)
+        keys.press(30)
+        cs[other].expect(f"key {keys.sysname} 30", timeout=30)
+        name, other = other, name
+    log(f"{ROUNDS} restarts, each with the seat intact")
+    keys.destroy()
+
+
+def testcase_files_taken_back_without_the_client():
+    """A controller that never reconnects: the restarted broker still takes
+    master and input from it on the next switch."""
+    cs = state["clients"]
+    holder = Container("holder", [sys.executable, PROBE, "silent", "--late", f"{DRM_MAJOR}:0"])
+    try:
+        check(json.loads(holder.expect("{", timeout=60))["controlling"], "holder controls")
+        manager().SwitchContainer("seat0", "holder")
+        holder.send("take")
+        check(json.loads(holder.expect("{", timeout=60))["ready"], "holder ready")
+        holder.send("status")
+        check(json.loads(holder.expect("{", timeout=30))["status"] == [True], "holder is master")
+        restart(cs)
+        check(active() == "holder", f"{active()} active after the restart")
+        holder.send("status")
+        check(json.loads(holder.expect("{", timeout=30))["status"] == [True],
+              "the active holder is still master right after the restart")
+        switch_and_wait(cs["alpha"])
+        holder.send("status")
+        check(json.loads(holder.expect("{", timeout=30))["status"] == [False],
+              "the restarted broker took master from the holder")
+        check_invariant(cs, "alpha")
+    finally:
+        holder.stop()
+
+
+def testcase_dead_leader_not_picked_up():
+    short = Container("short", ["sleep", "infinity"])
+    state["broker"].crash()
+    os.kill(short.leader, 9)
+    short.stop()
+    state["broker"] = Broker()
+    for c in state["clients"].values():
+        c.expect("reconnected", timeout=60)
+    names = [str(n) for n, *_ in manager().ListContainers()]
+    check("short" not in names and "alpha" in names, f"containers after the restart: {names}")
+    check(not os.path.exists(f"{RUNTIME}/containers/short"), "its endpoint is gone")
+
+
+ORDER = [
+    "testcase_restart_rounds",
+    "testcase_files_taken_back_without_the_client",
+    "testcase_dead_leader_not_picked_up",
+]
+
+
+def main():
+    import subprocess
+    for mod in ("bochs", "uinput"):
+        subprocess.run(["modprobe", mod], check=True)
+    wait_until("/dev/dri/card0", lambda: os.path.exists("/dev/dri/card0"), timeout=60)
+    subprocess.run(["udevadm", "settle", "--timeout=60"], check=False)
+    state["broker"] = Broker()
+    try:
+        return run_testcases(globals(), ORDER)
+    finally:
+        for c in state.get("clients", {}).values():
+            c.stop()
+        state["broker"].stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
