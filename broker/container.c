@@ -55,6 +55,14 @@ static void endpoint_dir_remove(struct container *c)
 		log_warning_errno(errno, "Cannot remove %s", c->endpoint_dir);
 }
 
+static bool leader_shares_our_pidns(const struct container *c)
+{
+	struct pidns_id ours;
+
+	return pidns_of_pid(getpid(), &ours) >= 0 && ours.dev == c->pidns.dev &&
+	       ours.ino == c->pidns.ino;
+}
+
 int container_new(struct broker *b, const char *name, struct broker_seat *seat,
 		  pid_t leader, const struct container_options *opts,
 		  struct container **ret)
@@ -115,7 +123,13 @@ int container_new(struct broker *b, const char *name, struct broker_seat *seat,
 	c->kernel_id = opts->kernel_id;
 	if (b->kernel && !c->kernel_id) {
 		r = kernel_devns_create(b->kernel, name, seat->seat->id, leader, &c->kernel_id);
-		if (r < 0) {
+		if (r < 0 && leader_shares_our_pidns(c)) {
+			/* The module binds pid namespaces, and the host's cannot
+			 * be one: such a container goes without. */
+			log_warning("Container %s shares devnsd's pid namespace; no kernel device namespace for it",
+				    name);
+			c->kernel_id = 0;
+		} else if (r < 0) {
 			log_error_errno(r, "The devns module cannot make a device namespace for %s", name);
 			goto fail;
 		}

@@ -296,9 +296,11 @@ static int method_take_device(sd_bus_message *m, void *userdata, sd_bus_error *e
 	return sd_bus_reply_method_return(m, "hb", h->fd, h->state != SEAT_HANDLE_LIVE);
 }
 
-static int method_release_device(sd_bus_message *m, void *userdata, sd_bus_error *error)
+/* ReleaseDevice and PauseDeviceComplete: a device number from the
+ * controller, an action on it, an empty reply. */
+static int device_method(sd_bus_message *m, struct container *c, sd_bus_error *error,
+			 int (*action)(struct container *c, dev_t devnum))
 {
-	struct container *c = userdata;
 	dev_t devnum;
 	int r;
 
@@ -308,28 +310,20 @@ static int method_release_device(sd_bus_message *m, void *userdata, sd_bus_error
 	r = check_controller(c, m, error);
 	if (r < 0)
 		return r;
-	r = container_release_device(c, devnum);
+	r = action(c, devnum);
 	if (r < 0)
 		return device_error(c, error, r, devnum);
 	return sd_bus_reply_method_return(m, NULL);
 }
 
+static int method_release_device(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	return device_method(m, userdata, error, container_release_device);
+}
+
 static int method_pause_device_complete(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	struct container *c = userdata;
-	dev_t devnum;
-	int r;
-
-	r = read_devnum(m, &devnum);
-	if (r < 0)
-		return r;
-	r = check_controller(c, m, error);
-	if (r < 0)
-		return r;
-	r = container_pause_device_complete(c, devnum);
-	if (r < 0)
-		return device_error(c, error, r, devnum);
-	return sd_bus_reply_method_return(m, NULL);
+	return device_method(m, userdata, error, container_pause_device_complete);
 }
 
 static int method_activate(sd_bus_message *m, void *userdata, sd_bus_error *error)

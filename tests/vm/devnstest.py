@@ -356,6 +356,26 @@ def expect_screen(name, colour, min_fraction=0.8, timeout=30.0):
 
 # ---------------------------------------------------------------- runner
 
+def run_with_broker(module_globals, order, state, modules=("bochs", "uinput")):
+    """The usual test program: loads modules, waits for the card, starts
+    devnsd as state["broker"], runs the testcases, and stops what the
+    testcases left in state (clients in state["clients"], anything with a
+    destroy() in state["devices"]) and devnsd."""
+    for mod in modules:
+        subprocess.run(["modprobe", mod], check=True)
+    wait_until("/dev/dri/card0", lambda: os.path.exists("/dev/dri/card0"), timeout=60)
+    subprocess.run(["udevadm", "settle", "--timeout=60"], check=False)
+    state["broker"] = Broker()
+    try:
+        return run_testcases(module_globals, order)
+    finally:
+        for c in state.get("clients", {}).values():
+            c.stop()
+        state["broker"].stop()
+        for d in state.get("devices", []):
+            d.destroy()
+
+
 def run_testcases(module_globals, order=None):
     names = order or sorted(n for n in module_globals if n.startswith("testcase_"))
     only = os.environ.get("DEVNS_TESTCASES")

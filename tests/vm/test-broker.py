@@ -15,10 +15,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from devnstest import (  # noqa: E402
-    BUILD, DRM_MAJOR, MANAGER, OUT, RUNTIME, SEAT, CONTAINER, Broker, Container,
+    BUILD, DRM_MAJOR, MANAGER, OUT, RUNTIME, SEAT, CONTAINER, Container,
     UinputKeyboard, check, dbus_error_name, demo_client, devices_held,
     expect_screen, get_prop, in_container, log, manager, run_probe,
-    run_testcases, seat_devices, seat_path, switch_and_wait, system_bus,
+    run_with_broker, seat_devices, seat_path, switch_and_wait, system_bus,
     wait_until)
 
 PROBE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "endpoint-probe.py")
@@ -45,6 +45,7 @@ def clients():
     keyboard (the PS/2 one and a uinput one made for this test)."""
     if "clients" not in state:
         state["keys"] = UinputKeyboard("devns-test-keys")
+        state.setdefault("devices", []).append(state["keys"])
         wait_until("uinput keyboard on seat0",
                    lambda: any(d[0] == state["keys"].sysname for d in seat_devices(bus())))
         cs = {}
@@ -372,20 +373,7 @@ ORDER = [
 
 
 def main():
-    for mod in ("bochs", "uinput", "loop"):
-        subprocess.run(["modprobe", mod], check=True)
-    wait_until("/dev/dri/card0", lambda: os.path.exists("/dev/dri/card0"), timeout=60)
-    subprocess.run(["udevadm", "settle", "--timeout=60"], check=False)
-    state["broker"] = Broker()
-    try:
-        rc = run_testcases(globals(), ORDER)
-    finally:
-        for c in state.get("clients", {}).values():
-            c.stop()
-        state["broker"].stop()
-        if "keys" in state:
-            state["keys"].destroy()
-    return rc
+    return run_with_broker(globals(), ORDER, state, modules=("bochs", "uinput", "loop"))
 
 
 if __name__ == "__main__":

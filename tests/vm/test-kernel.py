@@ -387,7 +387,6 @@ def testcase_ctl_errors():
     a, b = containers("err-a", "err-b")
     try:
         ida = a.register(ctl)
-        base = struct.pack(CREATE_FMT, 120, 0, a.pid, 0, b"x", b"seat0")
         # Sizes: below version 1, above a page, a longer struct with a
         # non-zero tail, a longer one with a zero tail (accepted).
         expect_errno(errno.EINVAL, ctl.create, "e1", a.pid, "seat0", 0, 119)

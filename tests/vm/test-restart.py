@@ -11,7 +11,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from devnstest import (  # noqa: E402
     DRM_MAJOR, RUNTIME, SEAT, Broker, Container, UinputKeyboard, check,
-    demo_client, get_prop, log, manager, run_testcases, seat_devices,
+    demo_client, get_prop, log, manager, run_with_broker, seat_devices,
     seat_path, switch_and_wait, system_bus, wait_until)
 
 ROUNDS = int(os.environ.get("DEVNS_RESTART_ROUNDS", "20"))
@@ -115,18 +115,7 @@ ORDER = [
 
 
 def main():
-    import subprocess
-    for mod in ("bochs", "uinput"):
-        subprocess.run(["modprobe", mod], check=True)
-    wait_until("/dev/dri/card0", lambda: os.path.exists("/dev/dri/card0"), timeout=60)
-    subprocess.run(["udevadm", "settle", "--timeout=60"], check=False)
-    state["broker"] = Broker()
-    try:
-        return run_testcases(globals(), ORDER)
-    finally:
-        for c in state.get("clients", {}).values():
-            c.stop()
-        state["broker"].stop()
+    return run_with_broker(globals(), ORDER, state, modules=("bochs", "uinput"))
 
 
 if __name__ == "__main__":

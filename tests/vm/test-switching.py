@@ -12,8 +12,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from devnstest import (  # noqa: E402
-    VM_DIR, Broker, check, demo_client, expect_screen, get_prop, manager,
-    run_testcases, seat_path, switch_and_wait, system_bus, wait_until)
+    VM_DIR, check, demo_client, expect_screen, get_prop,
+    run_with_broker, seat_path, switch_and_wait, system_bus, wait_until)
 
 COLOURS = {"alpha": "cc2222", "beta": "2255cc", "gamma": "22aa44"}
 KDGETMODE = 0x4B3B
@@ -120,16 +120,7 @@ ORDER = [
 
 
 def main():
-    subprocess.run(["modprobe", "bochs"], check=True)
-    wait_until("/dev/dri/card0", lambda: os.path.exists("/dev/dri/card0"), timeout=60)
-    subprocess.run(["udevadm", "settle", "--timeout=60"], check=False)
-    state["broker"] = Broker()
-    try:
-        return run_testcases(globals(), ORDER)
-    finally:
-        for c in state.get("clients", {}).values():
-            c.stop()
-        state["broker"].stop()
+    return run_with_broker(globals(), ORDER, state, modules=("bochs",))
 
 
 if __name__ == "__main__":
