@@ -11,6 +11,7 @@
 #include "broker/container.h"
 #include "broker/kernel-devns.h"
 #include "common/log.h"
+#include "compat/seatd-server.h"
 #include "dbus/bus-error.h"
 #include "dbus/dbus.h"
 #include "dbus/endpoint.h"
@@ -50,6 +51,8 @@ static void endpoint_dir_remove(struct container *c)
 	if (!c->endpoint_dir)
 		return;
 	snprintf(path, sizeof(path), "%s/bus", c->endpoint_dir);
+	(void)unlink(path);
+	snprintf(path, sizeof(path), "%s/" SEATD_SOCKET_NAME, c->endpoint_dir);
 	(void)unlink(path);
 	if (rmdir(c->endpoint_dir) < 0 && errno != ENOENT)
 		log_warning_errno(errno, "Cannot remove %s", c->endpoint_dir);
@@ -117,6 +120,12 @@ int container_new(struct broker *b, const char *name, struct broker_seat *seat,
 		log_error_errno(r, "Cannot listen on %s", socket_path);
 		goto fail;
 	}
+	snprintf(socket_path, sizeof(socket_path), "%s/" SEATD_SOCKET_NAME, c->endpoint_dir);
+	r = seatd_server_new(c, socket_path, &c->seatd);
+	if (r < 0) {
+		log_error_errno(r, "Cannot listen on %s", socket_path);
+		goto fail;
+	}
 	r = sd_event_add_io(b->event, &c->leader_source, c->pidfd, EPOLLIN, on_leader_exit, c);
 	if (r < 0)
 		goto fail;
@@ -164,6 +173,7 @@ void container_free(struct container *c)
 		seat_remove_container(c->sc);
 	}
 	endpoint_free(c->endpoint);
+	seatd_server_free(c->seatd);
 	endpoint_dir_remove(c);
 
 	if (registered) {

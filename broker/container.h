@@ -13,6 +13,7 @@
 struct broker;
 struct broker_seat;
 struct endpoint;
+struct seatd_server;
 
 /* The transport of a container's controller: the D-Bus session API (on the
  * broker's bus or the container's endpoint) or the seatd protocol. The seat
@@ -46,6 +47,7 @@ struct container {
 
 	char *endpoint_dir;
 	struct endpoint *endpoint;
+	struct seatd_server *seatd; /* endpoint_dir/seatd.sock */
 	const struct controller_ops *controller_ops; /* NULL: no controller */
 	void *controller_data;
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* devnsctl: inspects and drives devnsd over D-Bus, the way loginctl does
  * for logind. Every command is one or a few method calls; nothing here
- * touches devices or the broker's files. */
+ * touches devices or the broker's files. "run" (ctl/run.c) also starts a
+ * command in namespaces of its own, as seatd-launch does for seatd. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -16,6 +17,7 @@
 
 #include "common/macro.h"
 #include "ctl/props.h"
+#include "ctl/run.h"
 #include "ctl/table.h"
 
 #define EXIT_USAGE 2
@@ -36,6 +38,7 @@ static bool arg_none;
 static uint32_t arg_leader;
 static bool arg_allow_activate;
 static unsigned arg_given; /* OPT_* bits seen on the command line */
+static char **arg_command; /* run: what follows "--", NULL-terminated */
 
 static void manager_info_clearp(struct manager_info *i)
 {
@@ -526,46 +529,37 @@ static int verb_prev(sd_bus *bus, int argc, char **argv)
 	return switch_cycle(bus, "SwitchToPrevious", "previous");
 }
 
+static struct register_options register_options(const char *name)
+{
+	return (struct register_options) {
+		.name = name,
+		.seat = arg_seat,
+		.allow_activate = (arg_given & OPT_ALLOW_ACTIVATE) ?
+					  arg_allow_activate : -1,
+	};
+}
+
 static int verb_register(sd_bus *bus, int argc, char **argv)
 {
 	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-	const char *name = argv[1], *path;
+	const struct register_options o = register_options(argv[1]);
+	_cleanup_free_ char *path = NULL;
 	int r;
 
-	r = sd_bus_message_new_method_call(bus, &m, DEVNS_BUS_NAME,
-					   DEVNS_MANAGER_PATH,
-					   DEVNS_MANAGER_IFACE,
-					   "RegisterContainer");
+	r = register_container(bus, &o, arg_leader, &path, &error);
 	if (r < 0)
-		goto fail;
-	r = sd_bus_message_append(m, "ssu", name, arg_seat ? arg_seat : "",
-				  arg_leader);
-	if (r < 0)
-		goto fail;
-	/* Options go out only when given, so the broker's defaults apply. */
-	if (arg_given & OPT_ALLOW_ACTIVATE)
-		r = sd_bus_message_append(m, "a{sv}", 1, "AllowActivate", "b",
-					  (int)arg_allow_activate);
-	else
-		r = sd_bus_message_append(m, "a{sv}", 0);
-	if (r < 0)
-		goto fail;
-
-	r = sd_bus_call(bus, m, 0, &error, &reply);
-	if (r < 0)
-		goto fail;
-
-	r = sd_bus_message_read_basic(reply, 'o', &path);
-	if (r < 0)
-		goto fail;
-
+		return log_fail(r, &error, "Failed to register container %s",
+				argv[1]);
 	printf("%s\n", path);
 	return 0;
+}
 
-fail:
-	return log_fail(r, &error, "Failed to register container %s", name);
+/* Returns the exit status itself: the command's. */
+static int verb_run(sd_bus *bus, int argc, char **argv)
+{
+	const struct register_options o = register_options(argv[1]);
+
+	return run_container(bus, &o, arg_command);
 }
 
 static int verb_unregister(sd_bus *bus, int argc, char **argv)
@@ -605,6 +599,7 @@ static const struct verb verbs[] = {
 	{ "register", 2, 2, OPT_SEAT | OPT_LEADER | OPT_ALLOW_ACTIVATE,
 	  verb_register },
 	{ "unregister", 2, 2, 0, verb_unregister },
+	{ "run", 2, 2, OPT_SEAT | OPT_ALLOW_ACTIVATE, verb_run },
 };
 
 static void help(void)
@@ -625,6 +620,9 @@ static void help(void)
 	       "  register NAME --leader PID [--seat S] [--allow-activate]\n"
 	       "                           Register a container, print its object path\n"
 	       "  unregister NAME          Unregister a container\n"
+	       "  run NAME [--seat S] [--allow-activate] -- COMMAND...\n"
+	       "                           Run a command as a container, with the\n"
+	       "                           container's endpoint at /run/devns\n"
 	       "\n"
 	       "Options:\n"
 	       "  -h --help                Show this help\n"
@@ -633,13 +631,16 @@ static void help(void)
 	       "                           the system bus\n"
 	       "     --no-legend           Do not print the header and footer of tables\n"
 	       "     --no-pager            Accepted for compatibility; output is never paged\n"
-	       "     --seat=SEAT           Seat for switch, next, prev, register, devices\n"
-	       "                           (default: seat0, or the container's own seat)\n"
+	       "     --seat=SEAT           Seat for switch, next, prev, register, run and\n"
+	       "                           devices (default: seat0, or the container's\n"
+	       "                           own seat)\n"
 	       "     --none                With switch: make no container active\n"
 	       "     --leader=PID          With register: a process of the container\n"
-	       "     --allow-activate      With register: let the container activate itself\n"
+	       "     --allow-activate      With register, run: let the container activate\n"
+	       "                           itself\n"
 	       "\n"
-	       "Exit status: 0 on success, 1 when a call failed, 2 on usage errors.\n");
+	       "Exit status: 0 on success, 1 when a call failed, 2 on usage errors;\n"
+	       "run returns the command's.\n");
 }
 
 static const char *option_name(unsigned opt)
@@ -761,15 +762,35 @@ int main(int argc, char **argv)
 	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
 	const struct verb *verb = NULL;
 	char *default_argv[] = { (char *)"list", NULL };
+	_cleanup_free_ char **positional = NULL;
 	char **args;
-	int n, r;
+	int cut = argc, n = 0, r;
 
-	r = parse_argv(argc, argv);
+	/* Options end at the first "--". What follows is the command of
+	 * run, and more arguments for every other verb. */
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0) {
+			cut = i;
+			break;
+		}
+
+	r = parse_argv(cut, argv);
 	if (r <= 0)
 		return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
 
-	args = argv + optind;
-	n = argc - optind;
+	positional = calloc(argc + 1, sizeof(*positional));
+	if (!positional) {
+		log_fail(-ENOMEM, NULL, "Failed to parse the command line");
+		return EXIT_FAILURE;
+	}
+	for (int i = optind; i < cut; i++)
+		positional[n++] = argv[i];
+	if (cut < argc && n > 0 && strcmp(positional[0], "run") == 0)
+		arg_command = argv + cut + 1;
+	else
+		for (int i = cut + 1; i < argc; i++)
+			positional[n++] = argv[i];
+	args = positional;
 	if (n == 0) {
 		args = default_argv;
 		n = 1;
@@ -811,6 +832,11 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	if (verb->run == verb_run && (!arg_command || !arg_command[0])) {
+		log_usage("run needs the command to run after '--': "
+			  "devnsctl run NAME -- COMMAND...");
+		return EXIT_USAGE;
+	}
 	if (verb->run == verb_register && !(arg_given & OPT_LEADER)) {
 		log_usage("register needs --leader PID");
 		return EXIT_USAGE;
@@ -825,5 +851,7 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE;
 
 	r = verb->run(bus, n, args);
+	if (verb->run == verb_run)
+		return r < 0 ? EXIT_FAILURE : r;
 	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

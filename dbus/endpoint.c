@@ -18,6 +18,10 @@ struct endpoint_conn {
 	struct endpoint *ep;
 	sd_bus *bus;
 	bool admitted;
+	/* A client written for a bus (sd-bus with bus_client set) takes any
+	 * message before the answer to its Hello as an error: no signal goes
+	 * out before the client has called something. */
+	bool spoke;
 	unsigned id;
 	sd_event_source *free_source;
 	sd_event_source *auth_source;
@@ -165,6 +169,15 @@ static int deny_all(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	return 1;
 }
 
+static int note_first_call(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct endpoint_conn *conn = userdata;
+
+	if (sd_bus_message_is_method_call(m, NULL, NULL))
+		conn->spoke = true;
+	return 0;
+}
+
 static int conn_add_objects(struct endpoint_conn *conn)
 {
 	struct container *c = conn->ep->container;
@@ -176,6 +189,9 @@ static int conn_add_objects(struct endpoint_conn *conn)
 		return r;
 	if (!conn->admitted)
 		return sd_bus_add_filter(conn->bus, NULL, deny_all, conn);
+	r = sd_bus_add_filter(conn->bus, NULL, note_first_call, conn);
+	if (r < 0)
+		return r;
 
 	r = sd_bus_add_object_vtable(conn->bus, NULL, c->path, CONTAINER_INTERFACE,
 				     container_vtable, c);
@@ -359,6 +375,6 @@ void endpoint_emit_properties_changed(struct endpoint *ep, const char *path,
 	struct endpoint_conn *conn;
 
 	list_for_each(conn, &ep->conns, link)
-		if (conn->admitted)
+		if (conn->admitted && conn->spoke)
 			sd_bus_emit_properties_changed_strv(conn->bus, path, interface, names);
 }

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The demo: boots a QEMU guest with a real DRM card and keyboard, starts
-# devnsd with two containers running the demo client, switches between them
-# and writes a screenshot of every step plus a summary into an output folder
-# (default: out/demo-<time>, or the first argument).
+# devnsd and three containers (devnsctl run) running the demo client,
+# switches between them over D-Bus and with hotkeys typed on the keyboard,
+# types into the one in front, and writes a screenshot of every step plus a
+# summary into an output folder (default: out/demo-<time>, or the first
+# argument).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=$(pwd)

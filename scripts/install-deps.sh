@@ -13,6 +13,9 @@ packages=(
 	udev dbus util-linux python3 python3-dbus
 	# the kernel module
 	linux-headers-amd64 make
+	# the seatd endpoint: libFuzzer for its parser, Debian's libseat for the
+	# test client, a real compositor (sway and its background helper)
+	clang libclang-rt-dev libseat-dev sway swaybg
 )
 
 missing=()

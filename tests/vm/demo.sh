@@ -1,5 +1,5 @@
 #!/bin/sh
-# The demo, in the guest: see demo.py.
+# The demo, in the guest: see demo.py. Run by scripts/demo.sh.
 . "$DEVNS_SRC/tests/vm/lib.sh"
 mkdir -p /etc/dbus-1/system.d
 cp "$DEVNS_SRC/data/org.devns.broker1.conf" /etc/dbus-1/system.d/

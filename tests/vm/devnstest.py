@@ -4,7 +4,10 @@ running the demo client, uinput devices, the screen, and a testcase runner.
 Everything waits for a condition with a deadline; nothing sleeps for a fixed
 time to be correct.
 """
+import errno
 import fcntl
+import importlib.machinery
+import importlib.util
 import json
 import os
 import select
@@ -21,6 +24,7 @@ BUILD = os.environ["DEVNS_BUILD"]
 OUT = os.environ.get("DEVNS_OUT", "/mnt/out")
 VM_DIR = os.path.join(SRC, "tests", "vm")
 DEVNSD = os.path.join(BUILD, "devnsd")
+DEVNSCTL = os.path.join(BUILD, "ctl", "devnsctl")
 CLIENT = os.path.join(BUILD, "examples", "devns-demo-client")
 RUNTIME = "/run/devns"
 
@@ -244,6 +248,43 @@ def demo_client(name, color, extra=()):
     return Container(name, [CLIENT, "--control", "--color", color, "--label", name, *extra])
 
 
+class RunContainer(Container):
+    """A container started the way a person would: `devnsctl run NAME --
+    cmd`, which makes the namespaces, registers the container and mounts
+    its endpoint at /run/devns. proc is devnsctl; its exit status is the
+    command's."""
+
+    def __init__(self, name, cmd, seat=None, allow_activate=False):
+        self.name = name
+        args = [DEVNSCTL, "run", name]
+        if seat:
+            args += ["--seat", seat]
+        if allow_activate:
+            args.append("--allow-activate")
+        self.proc = subprocess.Popen(args + ["--"] + cmd, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=sys.stderr, bufsize=0)
+        self._buf = b""
+        self.lines = []
+        self.path = wait_until(f"{name} registered", self._registered, timeout=60)
+        self.leader = int(get_prop(system_bus(), self.path, CONTAINER, "Leader"))
+
+    def _registered(self):
+        check(self.proc.poll() is None, f"devnsctl run {self.name} exited with {self.proc.returncode}")
+        try:
+            return manager().GetContainer(self.name)
+        except dbus.exceptions.DBusException:
+            return None
+
+    def stop(self):
+        super().stop()
+        return self.proc.returncode
+
+
+def run_demo_client(name, color, seat=None, extra=()):
+    return RunContainer(name, [CLIENT, "--control", "--color", color, "--label", name, *extra],
+                        seat=seat)
+
+
 def in_container(c, argv, user=None, **kw):
     """Runs argv inside container c's pid and mount namespaces."""
     pre = ["nsenter", "-t", str(c.leader), "-p", "-m"]
@@ -320,31 +361,102 @@ class UinputKeyboard:
 
 # ---------------------------------------------------------------- screen
 
-def screendump(name):
-    r = subprocess.run([sys.executable, os.path.join(VM_DIR, "hostctl"), "screendump", name],
-                       capture_output=True, text=True, timeout=120)
-    check(r.returncode == 0, f"screendump {name}: {r.stderr.strip()}")
-    return os.path.join(OUT, name)
+def _load_script(name, filename):
+    """tests/vm/hostctl and screen.py as modules: a request costs no
+    interpreter start-up, which is slow under TCG."""
+    if name not in sys.modules:
+        loader = importlib.machinery.SourceFileLoader(name, os.path.join(VM_DIR, filename))
+        module = importlib.util.module_from_spec(importlib.util.spec_from_loader(name, loader))
+        loader.exec_module(module)
+        sys.modules[name] = module
+    return sys.modules[name]
+
+
+def hostctl(*argv, timeout=60.0):
+    """A tests/vm/hostctl request made from this process, the same protocol
+    without starting an interpreter; returns the host's answer."""
+    port = _load_script("devns_hostctl", "hostctl").find_port()
+    check(port, "no hostctl port (not in the test VM?)")
+    end = time.monotonic() + timeout
+    while True:  # one opener at a time: wait for our turn
+        try:
+            fd = os.open(port, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
+            break
+        except OSError as e:
+            if e.errno != errno.EBUSY or time.monotonic() > end:
+                raise TestFailure(f"hostctl {argv[0]}: cannot open {port}: {e}")
+            time.sleep(0.02)
+    rid = f"{os.getpid()}-{time.monotonic_ns()}"
+    try:
+        data = json.dumps({"id": rid, "argv": list(argv)}).encode() + b"\n"
+        while data:
+            _, w, _ = select.select([], [fd], [], max(0.0, end - time.monotonic()))
+            check(w, f"hostctl {argv[0]}: cannot send to the host within {timeout:.0f}s")
+            try:
+                data = data[os.write(fd, data):]
+            except BlockingIOError:
+                pass
+        buf = b""
+        while True:
+            r, _, _ = select.select([fd], [], [], max(0.0, end - time.monotonic()))
+            check(r, f"hostctl {' '.join(argv)}: no answer within {timeout:.0f}s")
+            try:
+                chunk = os.read(fd, 65536)
+            except BlockingIOError:
+                continue
+            if not chunk:  # the host end is not connected yet
+                check(time.monotonic() < end, f"hostctl {argv[0]}: the host is not connected")
+                time.sleep(0.05)
+                continue
+            buf += chunk
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                try:
+                    reply = json.loads(line)
+                except ValueError:
+                    continue
+                if reply.get("id") == rid:
+                    check(reply.get("ok"), f"hostctl {' '.join(argv)}: {reply.get('message')}")
+                    return reply.get("message", "")
+    finally:
+        os.close(fd)
+
+
+def screendump(name, device=None):
+    """A PNG of the first display, or of the display device with QOM id
+    device (-device virtio-gpu-pci,id=video1)."""
+    rel = os.path.relpath(name, OUT) if os.path.isabs(name) else name
+    hostctl("screendump", rel, *(["--device", device] if device else []))
+    return os.path.join(OUT, rel)
+
+
+def sendkey(*keys, device=None):
+    """Types keys (QEMU names: ctrl-alt-right, a) on the keyboard QEMU
+    routes to, or on the one bound to display device."""
+    hostctl("sendkey", *keys, *(["--device", device] if device else []))
 
 
 def screen_colour(path):
-    r = subprocess.run([sys.executable, os.path.join(VM_DIR, "screen.py"), path],
-                       capture_output=True, text=True, timeout=60)
-    check(r.returncode == 0, f"screen.py {path}: {r.stderr.strip()}")
-    colour, fraction = r.stdout.split()[:2]
-    return colour.lower(), float(fraction)
+    """(RRGGBB, fraction) of the most common colour of a PNG."""
+    screen = _load_script("devns_screen", "screen.py")
+    try:
+        rgb, fraction = screen.dominant(screen.load_png(path))
+    except (OSError, screen.PNGError) as e:
+        raise TestFailure(f"screen {path}: {e}")
+    return screen.hexcolour(rgb), fraction
 
 
 def colours_close(a, b, tolerance=8):
     return all(abs(int(a[i:i + 2], 16) - int(b[i:i + 2], 16)) <= tolerance for i in (0, 2, 4))
 
 
-def expect_screen(name, colour, min_fraction=0.8, timeout=30.0):
-    """Takes screendumps until the dominant colour is colour."""
+def expect_screen(name, colour, min_fraction=0.8, timeout=30.0, device=None):
+    """Takes screendumps (of display device, if given) until the dominant
+    colour is colour."""
     seen = []
 
     def look():
-        got, frac = screen_colour(screendump(name))
+        got, frac = screen_colour(screendump(name, device))
         seen.append((got, frac))
         return colours_close(got, colour) and frac >= min_fraction
 

@@ -1,0 +1,886 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The seatd endpoint of a container: sockets, fds and the mapping of seatd
+ * requests onto the container's controller (broker/container.h). The wire
+ * format is compat/seatd-proto.c; the behaviour mirrors seatd 0.7 (see
+ * seatd-proto.h for what comes from where), with these differences:
+ *
+ * - The seat is the container's, and "active" means the container is the
+ *   active one of its seat. Disable and enable follow the broker's switches:
+ *   a pause of any device of the controller (evdev revoked first, DRM asked
+ *   to pause) sends DISABLE_SEAT once; the acknowledgement completes the
+ *   pause of every device (DRM master is dropped then); ENABLE_SEAT is sent
+ *   when the container became active again, after every device resumed. A
+ *   client that holds no device still gets DISABLE_SEAT when its container
+ *   stops being active. The seat's PauseTimeoutSec bounds the wait for the
+ *   acknowledgement like any pause.
+ * - On enable, libseat clients (libinput through wlroots) open their evdev
+ *   devices again, each open a fresh fd; the DRM fd they kept regains
+ *   master. That is seatd's behaviour and exactly the broker's: an evdev
+ *   device cannot be un-revoked.
+ * - A path is resolved inside the container's root to a device number, and
+ *   only a brokered card* or event* of the container's seat of that number
+ *   is handed out, opened by the broker itself (TakeDevice's machinery).
+ * - switch_session N makes the N-th container of the seat (registration
+ *   order, from 1) active; only an active client of a container registered
+ *   with AllowActivate may ask.
+ * - A device withdrawn by hotplug disables nothing: the client notices the
+ *   removal through udev, and its close-device for it still succeeds.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+
+#include "broker/broker.h"
+#include "broker/container.h"
+#include "broker/peer.h"
+#include "common/log.h"
+#include "compat/root-resolve.h"
+#include "compat/seatd-proto.h"
+#include "compat/seatd-server.h"
+
+/* Connections per container, refused peers included. */
+#define SEATD_MAX_CLIENTS 32
+/* Messages a client has not read yet; a client that stops reading for this
+ * long is not a compositor that works. */
+#define SEATD_MAX_QUEUED 256
+/* Clients send no fds; room for a few, so that any are closed. */
+#define SEATD_MAX_FDS_IN 8
+
+enum client_state {
+	CLIENT_NEW,             /* no seat open */
+	CLIENT_ENABLED,         /* seat open, container live */
+	CLIENT_PENDING_DISABLE, /* DISABLE_SEAT sent, not acknowledged yet */
+	CLIENT_DISABLED,        /* seat open, container not live */
+};
+
+struct client_device {
+	int32_t id;
+	dev_t devnum;
+	unsigned refs; /* opened that often; closed when it drops to 0 */
+	bool gone;     /* withdrawn by hotplug: only its close is left */
+};
+
+struct out_msg {
+	struct list link;
+	int fd; /* goes with the first byte sent, then closed; -1 for none */
+	uint16_t len, sent;
+	uint8_t data[SEATD_MAX_MESSAGE];
+};
+
+struct seatd_client {
+	struct seatd_server *server;
+	struct list link; /* server->clients */
+	unsigned id;
+	pid_t pid;
+	int fd;
+	sd_event_source *io;
+	/* Freeing is always deferred to the event loop: a client can fail
+	 * while the seat state machine calls it, and control must not be
+	 * released under the machine's feet. */
+	sd_event_source *kill_source;
+	bool admitted;
+	bool dead;
+	bool controlling;
+	bool releasing; /* we are releasing control ourselves */
+	enum client_state state;
+	unsigned unacked; /* DISABLE_SEAT sent and not acknowledged */
+
+	uint8_t in[2 * SEATD_MAX_MESSAGE];
+	size_t in_len;
+	struct list out;
+	unsigned n_out;
+
+	struct client_device devices[SEATD_MAX_DEVICES];
+	unsigned n_devices;
+	int32_t next_device_id;
+};
+
+struct seatd_server {
+	struct container *container;
+	char *path;
+	int fd;
+	sd_event_source *source;
+	struct list clients;
+	unsigned n_clients;
+	unsigned next_id;
+};
+
+static const struct controller_ops seatd_controller_ops;
+
+static const char *cname(struct seatd_client *cl)
+{
+	return cl->server->container->name;
+}
+
+static void client_kill(struct seatd_client *cl)
+{
+	if (cl->dead)
+		return;
+	cl->dead = true;
+	sd_event_source_set_enabled(cl->io, SD_EVENT_OFF);
+	sd_event_source_set_enabled(cl->kill_source, SD_EVENT_ONESHOT);
+}
+
+static int client_set_events(struct seatd_client *cl, uint32_t events)
+{
+	return cl->dead ? 0 : sd_event_source_set_io_events(cl->io, events);
+}
+
+static void out_msg_free(struct out_msg *m)
+{
+	list_remove(&m->link);
+	if (m->fd >= 0)
+		close(m->fd);
+	free(m);
+}
+
+/* Writes what the socket takes; the rest waits for EPOLLOUT. */
+static int client_flush(struct seatd_client *cl)
+{
+	struct out_msg *m;
+
+	while ((m = list_first(&cl->out, struct out_msg, link))) {
+		union {
+			struct cmsghdr align;
+			char buf[CMSG_SPACE(sizeof(int))];
+		} control;
+		struct iovec iov = { .iov_base = m->data + m->sent, .iov_len = m->len - m->sent };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+		ssize_t n;
+
+		if (m->fd >= 0) {
+			struct cmsghdr *cmsg;
+
+			memset(&control, 0, sizeof(control));
+			mh.msg_control = control.buf;
+			mh.msg_controllen = sizeof(control.buf);
+			cmsg = CMSG_FIRSTHDR(&mh);
+			cmsg->cmsg_level = SOL_SOCKET;
+			cmsg->cmsg_type = SCM_RIGHTS;
+			cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(cmsg), &m->fd, sizeof(int));
+		}
+		n = sendmsg(cl->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return client_set_events(cl, EPOLLIN | EPOLLOUT);
+			return -errno;
+		}
+		/* The fd travelled with the first byte. */
+		if (m->fd >= 0) {
+			close(m->fd);
+			m->fd = -1;
+		}
+		m->sent += (uint16_t)n;
+		if (m->sent == m->len) {
+			out_msg_free(m);
+			cl->n_out--;
+		}
+	}
+	return client_set_events(cl, EPOLLIN);
+}
+
+/* Queues one message; fd (borrowed, or -1) is duplicated to go with it. */
+static int client_send(struct seatd_client *cl, const struct seatd_reply *reply, int fd)
+{
+	struct out_msg *m;
+	ssize_t n;
+	int r;
+
+	if (cl->dead)
+		return -ECONNRESET;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	list_init(&m->link);
+	m->fd = -1;
+	n = seatd_write_reply(m->data, sizeof(m->data), reply);
+	if (n < 0) {
+		free(m);
+		return (int)n;
+	}
+	m->len = (uint16_t)n;
+	if (fd >= 0) {
+		m->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		if (m->fd < 0) {
+			r = -errno;
+			free(m);
+			return r;
+		}
+	}
+	list_append(&cl->out, &m->link);
+	if (++cl->n_out > SEATD_MAX_QUEUED) {
+		log_warning("seatd client %u (pid %d) of %s reads none of its messages; disconnecting it",
+			    cl->id, (int)cl->pid, cname(cl));
+		client_kill(cl);
+		return -ENOBUFS;
+	}
+	r = client_flush(cl);
+	if (r < 0) {
+		log_debug_errno(r, "seatd client %u of %s: cannot send", cl->id, cname(cl));
+		client_kill(cl);
+	}
+	return r;
+}
+
+static void client_send_simple(struct seatd_client *cl, uint16_t opcode)
+{
+	struct seatd_reply reply = { .opcode = opcode };
+
+	(void)client_send(cl, &reply, -1);
+}
+
+static void client_send_error(struct seatd_client *cl, int error)
+{
+	struct seatd_reply reply = { .opcode = SEATD_SERVER_ERROR, .error = abs(error) };
+
+	(void)client_send(cl, &reply, -1);
+}
+
+/* ---------------------------------------------------------------- control */
+
+static void client_enable(struct seatd_client *cl)
+{
+	if (cl->state != CLIENT_DISABLED && cl->state != CLIENT_PENDING_DISABLE)
+		return;
+	cl->state = CLIENT_ENABLED;
+	client_send_simple(cl, SEATD_SERVER_ENABLE_SEAT);
+}
+
+static void client_disable(struct seatd_client *cl)
+{
+	if (cl->state != CLIENT_ENABLED)
+		return;
+	cl->state = CLIENT_PENDING_DISABLE;
+	cl->unacked++;
+	client_send_simple(cl, SEATD_SERVER_DISABLE_SEAT);
+}
+
+static struct client_device *client_find_device(struct seatd_client *cl, int32_t id)
+{
+	for (unsigned i = 0; i < cl->n_devices; i++)
+		if (cl->devices[i].id == id)
+			return &cl->devices[i];
+	return NULL;
+}
+
+static struct client_device *client_find_devnum(struct seatd_client *cl, dev_t devnum)
+{
+	for (unsigned i = 0; i < cl->n_devices; i++)
+		if (cl->devices[i].devnum == devnum && !cl->devices[i].gone)
+			return &cl->devices[i];
+	return NULL;
+}
+
+static void client_remove_device(struct seatd_client *cl, struct client_device *d)
+{
+	*d = cl->devices[--cl->n_devices];
+}
+
+static void seatd_controller_pause(struct container *c, void *data, struct seat_handle *h,
+				   enum seat_pause_type type)
+{
+	struct seatd_client *cl = data;
+	struct client_device *d;
+
+	if (type == SEAT_PAUSE_GONE) {
+		d = client_find_devnum(cl, h->device->devnum);
+		if (d)
+			d->gone = true;
+		return;
+	}
+	/* seatd has one disable for the whole seat: the first pause of a
+	 * switch sends it (evdev was revoked already, DRM waits for the
+	 * acknowledgement), the others find it sent. */
+	client_disable(cl);
+}
+
+static void seatd_controller_resume(struct container *c, void *data, struct seat_handle *h)
+{
+	/* Nothing per device: ENABLE_SEAT follows once all are resumed. */
+}
+
+static void seatd_controller_activated(struct container *c, void *data, bool active)
+{
+	struct seatd_client *cl = data;
+
+	if (active)
+		client_enable(cl);
+	else
+		client_disable(cl);
+}
+
+static void seatd_controller_released(struct container *c, void *data)
+{
+	struct seatd_client *cl = data;
+
+	cl->controlling = false;
+	cl->n_devices = 0; /* their handles are gone */
+	cl->state = CLIENT_NEW;
+	if (!cl->releasing) {
+		/* Replaced by a forced TakeControl, or the container goes: the
+		 * protocol has no way to say so but hanging up. */
+		log_info("seatd client %u of %s lost control of the container; disconnecting it",
+			 cl->id, c->name);
+		client_kill(cl);
+	}
+}
+
+static const struct controller_ops seatd_controller_ops = {
+	.name = "seatd",
+	.pause = seatd_controller_pause,
+	.resume = seatd_controller_resume,
+	.activated = seatd_controller_activated,
+	.released = seatd_controller_released,
+};
+
+static void client_release(struct seatd_client *cl)
+{
+	struct container *c = cl->server->container;
+
+	if (!cl->controlling)
+		return;
+	cl->releasing = true;
+	if (container_controlled_by(c, &seatd_controller_ops, cl))
+		container_release_control(c);
+	cl->releasing = false;
+	cl->controlling = false;
+	cl->n_devices = 0;
+	cl->state = CLIENT_NEW;
+	cl->unacked = 0;
+}
+
+/* ---------------------------------------------------------------- requests */
+
+static void handle_open_seat(struct seatd_client *cl)
+{
+	struct container *c = cl->server->container;
+	struct seatd_reply reply = { .opcode = SEATD_SERVER_SEAT_OPENED };
+	const char *seat_id = c->seat->seat->id;
+	int r;
+
+	if (cl->state != CLIENT_NEW) {
+		client_send_error(cl, EBUSY);
+		return;
+	}
+	if (strlen(seat_id) >= sizeof(reply.seat_name)) {
+		log_warning("seatd client of %s: seat name %s is too long for the seatd protocol",
+			    c->name, seat_id);
+		client_send_error(cl, ENAMETOOLONG);
+		return;
+	}
+	strcpy(reply.seat_name, seat_id);
+
+	r = container_take_control(c, &seatd_controller_ops, cl, false);
+	if (r < 0) {
+		if (r == -EBUSY)
+			log_info("seatd client %u (pid %d) of %s refused: the container already has a controller",
+				 cl->id, (int)cl->pid, c->name);
+		else
+			log_warning_errno(r, "seatd client %u of %s: cannot take control", cl->id, c->name);
+		client_send_error(cl, -r);
+		return;
+	}
+	cl->controlling = true;
+	cl->unacked = 0;
+	cl->state = CLIENT_DISABLED;
+	log_info("seatd client %u (pid %d) opened %s for container %s", cl->id, (int)cl->pid,
+		 seat_id, c->name);
+	if (client_send(cl, &reply, -1) < 0) {
+		client_kill(cl); /* releases control */
+		return;
+	}
+	/* Active at once: ENABLE_SEAT follows SEAT_OPENED, as in seatd. */
+	if (seat_container_is_live(c->sc))
+		client_enable(cl);
+}
+
+static void handle_close_seat(struct seatd_client *cl)
+{
+	log_info("seatd client %u of %s closed its seat", cl->id, cname(cl));
+	client_release(cl);
+	client_send_simple(cl, SEATD_SERVER_SEAT_CLOSED);
+}
+
+static int open_error(struct seatd_client *cl, const char *path, dev_t devnum, int r)
+{
+	/* seatd answers ENOENT for a path that is not a device it serves. */
+	if (r == -ENODEV) {
+		if (devnum)
+			log_info("seatd client of %s: %s (%u:%u) is not a brokered card or evdev node of %s",
+				 cname(cl), path, major(devnum), minor(devnum),
+				 cl->server->container->seat->seat->id);
+		else
+			log_info("seatd client of %s: %s is not a character device", cname(cl), path);
+		return ENOENT;
+	}
+	log_info("seatd client of %s: cannot open %s: %s", cname(cl), path, strerror(-r));
+	return -r;
+}
+
+static void handle_open_device(struct seatd_client *cl, const char *path)
+{
+	struct container *c = cl->server->container;
+	struct seatd_reply reply = { .opcode = SEATD_SERVER_DEVICE_OPENED };
+	_cleanup_close_ int rootfd = -1;
+	struct client_device *d;
+	struct seat_handle *h;
+	dev_t devnum = 0;
+	int r;
+
+	if (cl->state != CLIENT_ENABLED || !seat_container_is_live(c->sc)) {
+		log_debug("seatd client of %s: open of %s refused, the seat is disabled", c->name, path);
+		client_send_error(cl, EPERM);
+		return;
+	}
+	rootfd = root_open_of_pid(c->leader, c->pidfd);
+	if (rootfd < 0) {
+		client_send_error(cl, open_error(cl, path, 0, rootfd));
+		return;
+	}
+	r = root_resolve_chrdev(rootfd, path, &devnum);
+	if (r < 0) {
+		client_send_error(cl, open_error(cl, path, 0, r));
+		return;
+	}
+
+	d = client_find_devnum(cl, devnum);
+	if (d) {
+		/* seatd hands out the same device again, counted. */
+		h = seat_container_find_handle(c->sc, devnum);
+		if (!h || h->fd < 0) {
+			client_send_error(cl, ENODEV);
+			return;
+		}
+		reply.device_id = d->id;
+		r = client_send(cl, &reply, h->fd);
+		if (r >= 0)
+			d->refs++;
+		else if (!cl->dead)
+			client_send_error(cl, -r);
+		return;
+	}
+	if (cl->n_devices >= SEATD_MAX_DEVICES || cl->next_device_id == INT32_MAX) {
+		log_info("seatd client of %s: more than %d devices refused", c->name, SEATD_MAX_DEVICES);
+		client_send_error(cl, EMFILE);
+		return;
+	}
+
+	r = container_take_device(c, devnum, &h);
+	if (r < 0) {
+		client_send_error(cl, open_error(cl, path, devnum, r));
+		return;
+	}
+	d = &cl->devices[cl->n_devices++];
+	*d = (struct client_device) { .id = ++cl->next_device_id, .devnum = devnum, .refs = 1 };
+	log_debug("seatd client of %s: %s is %s, device %d", c->name, path, h->device->sysname, d->id);
+	reply.device_id = d->id;
+	r = client_send(cl, &reply, h->fd);
+	if (r < 0 && !cl->dead) {
+		/* Not sent (no fd to spare): the client never saw it. */
+		client_remove_device(cl, d);
+		(void)container_release_device(c, devnum);
+		client_send_error(cl, -r);
+	}
+}
+
+static void handle_close_device(struct seatd_client *cl, int32_t id)
+{
+	struct container *c = cl->server->container;
+	struct client_device *d = client_find_device(cl, id);
+	int r;
+
+	if (!d) {
+		client_send_error(cl, EBADF);
+		return;
+	}
+	if (--d->refs == 0) {
+		if (!d->gone) {
+			r = container_release_device(c, d->devnum);
+			if (r < 0)
+				log_debug_errno(r, "seatd client of %s: releasing device %d", c->name, id);
+		}
+		client_remove_device(cl, d);
+	}
+	client_send_simple(cl, SEATD_SERVER_DEVICE_CLOSED);
+}
+
+/* libseat 0.7 reads no answer to this; problems only go to the log. */
+static void handle_disable_ack(struct seatd_client *cl)
+{
+	struct container *c = cl->server->container;
+
+	if (cl->unacked == 0) {
+		log_info("seatd client %u of %s acknowledged a disable that was not sent; ignored",
+			 cl->id, c->name);
+		return;
+	}
+	if (--cl->unacked == 0 && cl->state == CLIENT_PENDING_DISABLE) {
+		cl->state = CLIENT_DISABLED;
+		/* Drops master on every DRM device waiting for it; may finish
+		 * the switch. */
+		container_pause_complete_all(c);
+	}
+}
+
+/* libseat 0.7 reads no answer to this either. */
+static void handle_switch_session(struct seatd_client *cl, int32_t session)
+{
+	struct container *c = cl->server->container;
+	struct seat_container *target;
+	int r;
+
+	if (!c->allow_activate) {
+		log_warning("seatd client of %s asked to switch to session %d; refused: the container was registered without AllowActivate",
+			    c->name, (int)session);
+		return;
+	}
+	if (cl->state != CLIENT_ENABLED) {
+		log_info("seatd client of %s asked to switch to session %d; refused: it is not active",
+			 c->name, (int)session);
+		return;
+	}
+	target = session > 0 ? seat_container_nth(c->seat->seat, (unsigned)session - 1) : NULL;
+	if (!target) {
+		log_info("seatd client of %s asked to switch to session %d; %s has no such container",
+			 c->name, (int)session, c->seat->seat->id);
+		return;
+	}
+	log_info("seatd client of %s switches %s to container %s (session %d)", c->name,
+		 c->seat->seat->id, target->name, (int)session);
+	r = broker_switch(c->seat, SEAT_SWITCH_TO, target->userdata, NULL);
+	if (r < 0)
+		log_warning_errno(r, "seatd client of %s: cannot switch to %s", c->name, target->name);
+}
+
+/* A peer outside the container: an error for each request that expects an
+ * answer (so libseat reports "permission denied"), nothing else. */
+static void handle_refused(struct seatd_client *cl, const struct seatd_request *req)
+{
+	switch (req->opcode) {
+	case SEATD_CLIENT_OPEN_SEAT:
+	case SEATD_CLIENT_CLOSE_SEAT:
+	case SEATD_CLIENT_OPEN_DEVICE:
+	case SEATD_CLIENT_CLOSE_DEVICE:
+		client_send_error(cl, EACCES);
+		break;
+	case SEATD_CLIENT_PING:
+		client_send_simple(cl, SEATD_SERVER_PONG);
+		break;
+	}
+}
+
+static void client_handle(struct seatd_client *cl, const struct seatd_request *req)
+{
+	log_debug("seatd client %u of %s: %s", cl->id, cname(cl), seatd_opcode_to_string(req->opcode));
+	if (!cl->admitted) {
+		handle_refused(cl, req);
+		return;
+	}
+	switch (req->opcode) {
+	case SEATD_CLIENT_OPEN_SEAT:
+		handle_open_seat(cl);
+		return;
+	case SEATD_CLIENT_PING:
+		client_send_simple(cl, SEATD_SERVER_PONG);
+		return;
+	}
+	if (cl->state == CLIENT_NEW) {
+		/* As seatd: a seat request without a seat ends the connection. */
+		log_warning("seatd client %u of %s sent %s without an open seat; disconnecting it",
+			    cl->id, cname(cl), seatd_opcode_to_string(req->opcode));
+		client_kill(cl);
+		return;
+	}
+	switch (req->opcode) {
+	case SEATD_CLIENT_CLOSE_SEAT:
+		handle_close_seat(cl);
+		break;
+	case SEATD_CLIENT_OPEN_DEVICE:
+		handle_open_device(cl, req->path);
+		break;
+	case SEATD_CLIENT_CLOSE_DEVICE:
+		handle_close_device(cl, req->device_id);
+		break;
+	case SEATD_CLIENT_DISABLE_SEAT:
+		handle_disable_ack(cl);
+		break;
+	case SEATD_CLIENT_SWITCH_SESSION:
+		handle_switch_session(cl, req->session);
+		break;
+	}
+}
+
+/* ---------------------------------------------------------------- I/O */
+
+static void close_received_fds(struct msghdr *mh)
+{
+	for (struct cmsghdr *cmsg = CMSG_FIRSTHDR(mh); cmsg; cmsg = CMSG_NXTHDR(mh, cmsg)) {
+		size_t n;
+
+		if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(cmsg) + i * sizeof(int), sizeof(int));
+			close(fd);
+		}
+	}
+}
+
+static void client_read(struct seatd_client *cl)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(SEATD_MAX_FDS_IN * sizeof(int))];
+	} control;
+	struct iovec iov = { .iov_base = cl->in + cl->in_len, .iov_len = sizeof(cl->in) - cl->in_len };
+	struct msghdr mh = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control.buf,
+		.msg_controllen = sizeof(control.buf),
+	};
+	size_t off = 0;
+	ssize_t n;
+
+	n = recvmsg(cl->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		log_debug_errno(errno, "seatd client %u of %s: read failed", cl->id, cname(cl));
+		client_kill(cl);
+		return;
+	}
+	/* Nobody sends fds to seatd; never keep one. */
+	close_received_fds(&mh);
+	if (n == 0) {
+		log_debug("seatd client %u of %s disconnected", cl->id, cname(cl));
+		client_kill(cl);
+		return;
+	}
+	cl->in_len += (size_t)n;
+
+	while (!cl->dead) {
+		struct seatd_request req;
+		ssize_t m = seatd_parse_request(cl->in + off, cl->in_len - off, &req);
+
+		if (m == 0)
+			break;
+		if (m < 0) {
+			log_warning_errno((int)m, "seatd client %u (pid %d) of %s: protocol error; disconnecting it",
+					  cl->id, (int)cl->pid, cname(cl));
+			client_kill(cl);
+			return;
+		}
+		off += (size_t)m;
+		client_handle(cl, &req);
+	}
+	/* What is left is the start of one message, shorter than the buffer
+	 * by construction: the parser refuses sizes over the maximum. */
+	memmove(cl->in, cl->in + off, cl->in_len - off);
+	cl->in_len -= off;
+}
+
+static int on_client_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct seatd_client *cl = userdata;
+	int r;
+
+	if (revents & EPOLLOUT) {
+		r = client_flush(cl);
+		if (r < 0) {
+			log_debug_errno(r, "seatd client %u of %s: cannot send", cl->id, cname(cl));
+			client_kill(cl);
+			return 0;
+		}
+	}
+	if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR))
+		client_read(cl);
+	return 0;
+}
+
+static void client_free(struct seatd_client *cl)
+{
+	struct out_msg *m, *tmp;
+
+	list_remove(&cl->link);
+	cl->server->n_clients--;
+	list_for_each_safe(m, tmp, &cl->out, link)
+		out_msg_free(m);
+	sd_event_source_disable_unref(cl->io);
+	sd_event_source_disable_unref(cl->kill_source);
+	if (cl->fd >= 0)
+		close(cl->fd);
+	free(cl);
+}
+
+static int on_client_kill(sd_event_source *s, void *userdata)
+{
+	struct seatd_client *cl = userdata;
+
+	client_release(cl);
+	client_free(cl);
+	return 0;
+}
+
+static int client_new(struct seatd_server *srv, int fd, pid_t pid, bool admitted)
+{
+	sd_event *event = srv->container->broker->event;
+	struct seatd_client *cl;
+	int r;
+
+	cl = calloc(1, sizeof(*cl));
+	if (!cl) {
+		close(fd);
+		return -ENOMEM;
+	}
+	cl->server = srv;
+	cl->id = ++srv->next_id;
+	cl->pid = pid;
+	cl->fd = fd;
+	cl->admitted = admitted;
+	cl->state = CLIENT_NEW;
+	list_init(&cl->out);
+	list_append(&srv->clients, &cl->link);
+	srv->n_clients++;
+
+	r = sd_event_add_io(event, &cl->io, fd, EPOLLIN, on_client_io, cl);
+	if (r >= 0)
+		r = sd_event_add_defer(event, &cl->kill_source, on_client_kill, cl);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(cl->kill_source, SD_EVENT_OFF);
+	if (r < 0) {
+		client_free(cl);
+		return r;
+	}
+	log_debug("seatd client %u (pid %d) of %s connected", cl->id, (int)pid, srv->container->name);
+	return 0;
+}
+
+static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct seatd_server *srv = userdata;
+	struct container *c = srv->container;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int cfd, r;
+
+	cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (cfd < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			log_warning_errno(errno, "seatd endpoint of %s: accept failed", c->name);
+		return 0;
+	}
+	if (srv->n_clients >= SEATD_MAX_CLIENTS) {
+		log_warning("seatd endpoint of %s: more than %d connections; refusing one",
+			    c->name, SEATD_MAX_CLIENTS);
+		close(cfd);
+		return 0;
+	}
+	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		log_warning_errno(errno, "seatd endpoint of %s: cannot identify peer", c->name);
+		close(cfd);
+		return 0;
+	}
+	r = pid_is_in_pidns(cred.pid, &c->pidns);
+	if (r <= 0)
+		log_warning("seatd endpoint of %s: refusing pid %d, which is not in the container's pid namespace",
+			    c->name, (int)cred.pid);
+	r = client_new(srv, cfd, cred.pid, r > 0);
+	if (r < 0)
+		log_warning_errno(r, "seatd endpoint of %s: cannot set up connection", c->name);
+	return 0;
+}
+
+/* A socket path may be longer than sun_path (108 bytes: a long runtime
+ * directory and a 64-character container name); bind() then goes through
+ * an O_PATH fd of the directory, as /proc/self/fd/N/NAME. */
+static int bind_path(int fd, const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_free_ char *dir = NULL;
+	_cleanup_close_ int dirfd = -1;
+	const char *base;
+
+	if (strlen(path) < sizeof(sa.sun_path)) {
+		strcpy(sa.sun_path, path);
+		return bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+	}
+	base = strrchr(path, '/');
+	if (!base || base == path)
+		return -ENAMETOOLONG;
+	dir = strndup(path, (size_t)(base - path));
+	if (!dir)
+		return -ENOMEM;
+	dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return -errno;
+	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d%s", dirfd, base) >=
+	    (int)sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	return bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+}
+
+int seatd_server_new(struct container *c, const char *socket_path, struct seatd_server **ret)
+{
+	struct seatd_server *srv;
+	int r;
+
+	srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return -ENOMEM;
+	srv->container = c;
+	list_init(&srv->clients);
+	srv->path = strdup(socket_path);
+	srv->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (!srv->path || srv->fd < 0) {
+		r = srv->path ? -errno : -ENOMEM;
+		goto fail;
+	}
+	(void)unlink(socket_path);
+	r = bind_path(srv->fd, socket_path);
+	if (r < 0)
+		goto fail;
+	/* Anyone may connect; the peer's pid namespace decides. */
+	if (chmod(socket_path, 0666) < 0 || listen(srv->fd, SOMAXCONN) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	r = sd_event_add_io(c->broker->event, &srv->source, srv->fd, EPOLLIN, on_accept, srv);
+	if (r < 0)
+		goto fail;
+	*ret = srv;
+	return 0;
+fail:
+	seatd_server_free(srv);
+	return r;
+}
+
+void seatd_server_free(struct seatd_server *srv)
+{
+	struct seatd_client *cl, *tmp;
+
+	if (!srv)
+		return;
+	/* Control was released by the container already; only close. */
+	list_for_each_safe(cl, tmp, &srv->clients, link)
+		client_free(cl);
+	sd_event_source_disable_unref(srv->source);
+	if (srv->fd >= 0) {
+		close(srv->fd);
+		if (srv->path)
+			(void)unlink(srv->path);
+	}
+	free(srv->path);
+	free(srv);
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/* Registering containers, and "devnsctl run": a command started as a
+ * container of its own, the way seatd-launch starts a compositor. */
+#pragma once
+
+#include <stdint.h>
+
+#include <systemd/sd-bus.h>
+
+struct register_options {
+	const char *name;
+	const char *seat;   /* NULL or "": the broker's default, seat0 */
+	int allow_activate; /* -1: not given, the broker's default */
+};
+
+/* Calls RegisterContainer for the pid namespace of leader; *ret_path, if
+ * given, receives the new object path. */
+int register_container(sd_bus *bus, const struct register_options *o,
+		       uint32_t leader, char **ret_path, sd_bus_error *error);
+
+/* Runs cmd (NULL-terminated) in new pid and mount namespaces, registered as
+ * container o->name while it runs, with the container's endpoint directory
+ * at /run/devns. Returns the exit status for devnsctl: the command's (128 +
+ * the signal when it was killed), 126 or 127 when it could not be executed,
+ * 1 when anything before that failed (already reported on stderr). */
+int run_container(sd_bus *bus, const struct register_options *o,
+		  char **cmd);

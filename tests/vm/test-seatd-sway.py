@@ -1,0 +1,260 @@
+#!/usr/bin/env python3
+"""A real compositor on the seatd endpoint: Debian's sway (wlroots, libseat)
+in a container, as an unprivileged user, beside the examples' demo client
+in another container, on virtio-gpu (vm.py --vga virtio) with the pixman
+renderer.
+
+sway paints a solid background (swaybg); the screendumps must show it while
+its container is active and the demo client's colour while the other one
+is, for every switch back and forth, and sway must still be running at the
+end. The screendumps land in the test's output directory.
+
+Run by test-seatd-sway.sh in the guest.
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import devnstest  # noqa: E402
+from devnstest import (  # noqa: E402
+    CONTAINER, OUT, Broker, Container, TestFailure, UinputKeyboard, check, demo_client,
+    expect_screen, get_prop, log, manager, run_testcases, seat_devices, switch_and_wait,
+    system_bus, wait_until)
+
+ROUNDS = int(os.environ.get("DEVNS_SWITCHES", "10"))
+COLOURS = {"demo": "2255cc", "sway": "33aa77"}
+SWAY_UID = 4711
+SWAY_CONFIG = "/tmp/devns-sway.conf"
+XDG = "/tmp/devns-sway-xdg"
+
+# The container's leader: prepares a runtime directory for the user, then
+# becomes sway as that user (sway refuses to run as root), without any
+# supplementary group: every device comes through libseat. (wlroots 0.15
+# gets the second card file of its dumb-buffer allocator as an empty DRM
+# lease of the first, not by opening the node.)
+SWAY_SCRIPT = r'''
+set -e
+U=$1 XDG=$2 CONFIG=$3
+rm -rf "$XDG"
+mkdir -p "$XDG"
+chown "$U:$U" "$XDG"
+chmod 0700 "$XDG"
+exec setpriv --reuid="$U" --regid="$U" --clear-groups \
+	env -i PATH=/usr/bin:/bin HOME="$XDG" XDG_RUNTIME_DIR="$XDG" \
+	LIBSEAT_BACKEND=seatd SEATD_SOCK=/run/devns/seatd.sock \
+	WLR_RENDERER=pixman WLR_NO_HARDWARE_CURSORS=1 \
+	sway --debug --config "$CONFIG" >"$DEVNS_OUT/sway.log" 2>&1
+'''
+
+KEYS = os.path.join(XDG, "keys")
+KEY_F9 = 67
+
+CONFIG = f"""# devns vm test: a plain coloured desktop, and a key that leaves a trace
+output * bg #{COLOURS['sway']} solid_color
+xwayland disable
+seat * hide_cursor 100
+bindsym F9 exec echo F9 >>{KEYS}
+"""
+
+state = {}
+
+
+class ActiveContainer(Container):
+    """A Container that is registered and made the active one of seat0
+    before its command starts: a compositor opens its card at start-up,
+    and seatd (so the endpoint too) refuses that to an inactive client."""
+
+    def __init__(self, name, cmd):
+        self.name = name
+        script = (f'read go; mount --bind {devnstest.RUNTIME}/containers/{name} /run/devns && '
+                  f'exec "$@"')
+        self.proc = subprocess.Popen(
+            ["unshare", "--pid", "--mount", "--fork", "--propagation", "private",
+             "--mount-proc", "sh", "-c", script, "sh"] + cmd,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sys.stderr, bufsize=0)
+        self.leader = wait_until(f"leader of {name}",
+                                 lambda: (devnstest._children(self.proc.pid) or [None])[0])
+        self._buf = b""
+        self.lines = []
+        self.register({})
+        manager().SwitchContainer("seat0", name)
+        self.proc.stdin.write(b"go\n")
+
+    def stop(self):
+        # sway ignores its stdin; it ends on SIGTERM like any compositor.
+        if self.alive():
+            os.kill(self.leader, signal.SIGTERM)
+        super().stop()
+
+    def alive(self):
+        try:
+            os.kill(self.leader, 0)
+        except ProcessLookupError:
+            return False
+        return self.proc.poll() is None
+
+
+def bus():
+    return system_bus()
+
+
+def held(name):
+    """[(major, minor, type, paused)] of the container's devices."""
+    return [(int(a), int(b), str(t), bool(p))
+            for a, b, t, p in get_prop(bus(), manager().GetContainer(name), CONTAINER, "Devices")]
+
+
+def sway_log_tail():
+    try:
+        with open(os.path.join(OUT, "sway.log")) as f:
+            return "".join(f.readlines()[-30:])
+    except OSError:
+        return "(no sway.log)"
+
+
+def keys_seen():
+    try:
+        with open(KEYS) as f:
+            return len(f.readlines())
+    except FileNotFoundError:
+        return 0
+
+
+def check_sway_alive(when):
+    if not state["sway"].alive():
+        raise TestFailure(f"sway is not running {when}; last lines of sway.log:\n{sway_log_tail()}")
+
+
+def check_sway_live():
+    """sway holds the card with master and has (re)opened its input."""
+    def ok():
+        h = held("sway")
+        card = [d for d in h if d[2] == "drm"]
+        evdev = [d for d in h if d[2] == "evdev"]
+        return card and not card[0][3] and evdev and not any(d[3] for d in evdev) and h
+    return wait_until("sway's card and input live", ok, timeout=60)
+
+
+def check_sway_background():
+    """In the background sway keeps only its card, paused; libinput closed
+    its input on disable (and reopens it on enable)."""
+    def ok():
+        h = held("sway")
+        return [(d[2], d[3]) for d in h] == [("drm", True)]
+    wait_until("sway keeps only its paused card", ok, timeout=60)
+
+
+# ---------------------------------------------------------------- testcases
+
+def testcase_sway_starts_on_the_seatd_socket():
+    r = subprocess.run(["sway", "--version"], capture_output=True, text=True, timeout=60)
+    version = (r.stdout + r.stderr).strip()
+    log(f"compositor: {version}")
+    with open(os.path.join(OUT, "sway-version.txt"), "w") as f:
+        f.write(version + "\n")
+    with open(SWAY_CONFIG, "w") as f:
+        f.write(CONFIG)
+    os.chmod(SWAY_CONFIG, 0o644)
+    state["demo"] = demo_client("demo", COLOURS["demo"])
+    state["demo"].expect("ready", timeout=120)
+    state["sway"] = ActiveContainer(
+        "sway", ["sh", "-c", SWAY_SCRIPT, "sh", str(SWAY_UID), XDG, SWAY_CONFIG])
+    try:
+        expect_screen("sway-start.png", COLOURS["sway"], timeout=300)
+    except TestFailure:
+        check_sway_alive("after start-up")
+        raise
+    check_sway_alive("after start-up")
+    h = check_sway_live()
+    log(f"sway holds {h}")
+    with open(os.path.join(OUT, "devnsd.log")) as f:
+        check("opened seat0 for container sway" in f.read(), "sway came in through seatd.sock")
+
+
+def testcase_switch_back_and_forth():
+    if "sway" not in state:
+        raise TestFailure("sway did not start")
+    demo, kbd = state["demo"], state["kbd"]
+    times = []
+    for i in range(ROUNDS):
+        switch_and_wait(demo)
+        check_sway_alive(f"after switch {2 * i + 1}")
+        check_sway_background()
+        expect_screen(f"round-{i:02d}-demo.png", COLOURS["demo"], timeout=120)
+        st = demo.status()
+        check(st["drm_master"] == "1" and st["evdev"] == "live", f"demo active: {st}")
+        typing = i % 3 == 0
+        if typing:
+            # In the background sway must not see this one...
+            seen = keys_seen()
+            kbd.press(KEY_F9)
+            demo.expect(f"key {kbd.sysname} {KEY_F9}", timeout=60)
+
+        t0 = time.monotonic()
+        manager().SwitchContainer("seat0", "sway")
+        check_sway_live()
+        expect_screen(f"round-{i:02d}-sway.png", COLOURS["sway"], timeout=120)
+        times.append(time.monotonic() - t0)
+        check_sway_alive(f"after switch {2 * i + 2}")
+        st = demo.status()
+        check(st["drm_master"] == "0" and st["evdev"] == "revoked", f"demo background: {st}")
+        if typing:
+            # ...but this one, on the keyboard it reopened on enable.
+            kbd.press(KEY_F9)
+            wait_until("sway's F9 binding", lambda: keys_seen() > seen, timeout=60)
+            check(keys_seen() == seen + 1,
+                  f"sway ran its binding {keys_seen() - seen} times for one press")
+    log(f"{ROUNDS} round trips; back on sway's screen after "
+        f"{min(times):.2f} to {max(times):.2f} s (screendumps included)")
+
+
+def testcase_still_running_and_on_screen():
+    if "sway" not in state:
+        raise TestFailure("sway did not start")
+    check_sway_alive("at the end")
+    expect_screen("sway-end.png", COLOURS["sway"], timeout=120)
+    with open(os.path.join(OUT, "devnsd.log")) as f:
+        text = f.read()
+    check("did not acknowledge" not in text, "sway acknowledged every disable in time")
+    check(text.count("seatd client 1 (pid") == 1, "one seatd session all along")
+
+
+ORDER = [
+    "testcase_sway_starts_on_the_seatd_socket",
+    "testcase_switch_back_and_forth",
+    "testcase_still_running_and_on_screen",
+]
+
+
+def main():
+    if not os.path.exists("/usr/bin/sway"):
+        print("# sway is not installed", flush=True)
+        return 77
+    for mod in ("virtio_gpu", "uinput"):
+        subprocess.run(["modprobe", mod], check=True)
+    wait_until("/dev/dri/card0", lambda: os.path.exists("/dev/dri/card0"), timeout=120)
+    subprocess.run(["udevadm", "settle", "--timeout=60"], check=False)
+    # Long enough for sway under TCG, where it may still be compiling the
+    # keymaps of the keyboards it just reopened when the next switch comes:
+    # every disable is then acknowledged by sway itself, none forced.
+    state["broker"] = Broker(config="[Broker]\nPauseTimeoutSec=10\n")
+    # A keyboard libinput can open, so sway has input to lose and regain.
+    state["kbd"] = UinputKeyboard("devns-sway-keys")
+    wait_until("the uinput keyboard on seat0",
+               lambda: any(d[0] == state["kbd"].sysname for d in seat_devices(bus())))
+    try:
+        rc = run_testcases(globals(), ORDER)
+    finally:
+        for name in ("sway", "demo"):
+            if name in state:
+                state[name].stop()
+        state["broker"].stop()
+        state["kbd"].destroy()
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
