@@ -1,0 +1,444 @@
+#!/usr/bin/env python3
+"""Turns the JSON files of bench/run-guest.sh (OUTDIR/runs) into the tables
+(OUTDIR/results.md) and the plot (OUTDIR/switch-latency.png, gnuplot).
+
+usage: report.py OUTDIR [--host-load TEXT]
+
+Samples of all rounds are pooled. Everything is read from OUTDIR and
+written there.
+"""
+import argparse
+import glob
+import json
+import math
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import hops  # noqa: E402
+
+MIB = 1024
+LISTS = ("switch_ns", "activate_ns", "hotkey_ns", "register_ns", "pipe_ns", "unix_ns")
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def round_of(path):
+    m = re.search(r"-(\d+)\.json$", path)
+    return int(m.group(1)) if m else 0
+
+
+def runs(out, prefix):
+    """(round, data) of OUTDIR/runs/PREFIX-ROUND.json, by round."""
+    paths = glob.glob(os.path.join(out, "runs", f"{prefix}-*.json"))
+    paths = [p for p in paths if re.fullmatch(rf"{re.escape(prefix)}-\d+\.json", os.path.basename(p))]
+    return [(round_of(p), load(p)) for p in sorted(paths, key=round_of)]
+
+
+def pooled(rs):
+    if not rs:
+        return None
+    res = dict(rs[0][1])
+    for k in LISTS:
+        res[k] = [x for _, d in rs for x in d.get(k, [])]
+    res["check_failures"] = sum(d.get("check_failures", 0) for _, d in rs)
+    res["rounds"] = len(rs)
+    return res
+
+
+def quantile(values, q):
+    """Nearest rank, as devns-bench prints it."""
+    v = sorted(values)
+    if not v:
+        return float("nan")
+    return v[max(0, min(len(v) - 1, math.ceil(q * len(v)) - 1))]
+
+
+def stats(ns):
+    return {"n": len(ns), "median": quantile(ns, 0.5) / 1e6, "p99": quantile(ns, 0.99) / 1e6,
+            "p10": quantile(ns, 0.10) / 1e6,
+            "max": max(ns) / 1e6 if ns else float("nan")}
+
+
+def ms(x):
+    if x != x:
+        return "-"
+    return f"{x:.3f}" if x < 10 else f"{x:.1f}"
+
+
+def verdict(ok):
+    return "met" if ok else "**missed**"
+
+
+def callgrind_totals(path):
+    """The event total of a callgrind dump (instructions, Ir)."""
+    with open(path) as f:
+        for line in f:
+            m = re.match(r"(summary|totals):\s+(\d+)", line)
+            if m:
+                return int(m.group(2))
+    return None
+
+
+def callgrind_top(path, n=30):
+    """devnsd's own functions (and the event loop's idle work) with the most
+    inclusive instructions, via callgrind_annotate: [(Ir, percent, name)]."""
+    tool = shutil.which("callgrind_annotate")
+    if not tool:
+        return []
+    r = subprocess.run([tool, "--inclusive=yes", "--threshold=100", path],
+                       capture_output=True, text=True)
+    rows = []
+    skip = {"main", "broker_run", "(below main)"}
+    for line in r.stdout.splitlines():
+        m = re.match(r"\s*([\d,]+)\s+\(\s*([\d.]+)%\)\s+\S*?:(.+?) \[(.*)\]\s*$", line)
+        if not m:
+            continue
+        fn, obj = m.group(3), m.group(4)
+        if (obj.endswith("/devnsd") and fn not in skip) or fn in ("sd_event_prepare", "sd_event_wait"):
+            rows.append((int(m.group(1).replace(",", "")), float(m.group(2)), fn))
+    return rows[:n]
+
+
+def callgrind_runs(out):
+    res = []
+    for run in (1, 2):
+        meta = os.path.join(out, "runs", f"callgrind-{run}.json")
+        # "callgrind_control -d" after the timed switches writes the first
+        # dump with ".1" appended to the file name.
+        dump = os.path.join(out, f"callgrind.{run}.out.1")
+        if not os.path.exists(meta) or not os.path.exists(dump):
+            continue
+        total = callgrind_totals(dump)
+        n = len(load(meta)["switch_ns"])
+        if total:
+            res.append({"run": run, "switches": n, "total": total, "per_switch": total / n,
+                        "dump": dump})
+    return res
+
+
+def write_plot(out, series, scale):
+    """Cumulative distribution of each scenario (log time axis), and scale."""
+    gp = shutil.which("gnuplot")
+    if not gp:
+        sys.stderr.write("report.py: no gnuplot; no plot\n")
+        return None
+    data_dir = os.path.join(out, "plot-data")
+    os.makedirs(data_dir, exist_ok=True)
+    plots = []
+    for i, (label, ns) in enumerate(series):
+        v = sorted(x / 1e6 for x in ns)
+        path = os.path.join(data_dir, f"cdf-{i}.dat")
+        with open(path, "w") as f:
+            for k, x in enumerate(v):
+                f.write(f"{x:.6f} {(k + 1) / len(v):.6f}\n")
+        title = label.replace("\\", "").replace('"', "")
+        plots.append(f"'{path}' using 1:2 with steps lw 2 title \"{title}\"")
+    scale_path = os.path.join(data_dir, "scale.dat")
+    with open(scale_path, "w") as f:
+        for n, st, rss in scale:
+            f.write(f"{n} {st['median']:.6f} {st['p99']:.6f} {rss / MIB:.3f} "
+                    f"{(4 * MIB + 16 * n) / MIB:.3f}\n")
+    png = os.path.join(out, "switch-latency.png")
+    left = f"""
+set title 'Switch latency, cumulative distribution'
+set logscale x
+set xlabel 'milliseconds, from the request to the new client holding every device (log scale)'
+set ylabel 'fraction of switches'
+set yrange [0:1]
+set key outside below vertical maxrows 3
+set grid
+plot {', '.join(plots)}
+"""
+    right = f"""
+unset logscale x
+set title 'devnsd at scale'
+set logscale x 2
+set xlabel 'registered containers'
+set ylabel 'switch time, ms'
+set y2label 'devnsd RSS, MiB'
+set ytics nomirror
+set y2tics
+set yrange [0:*]
+set y2range [0:*]
+set key outside below vertical maxrows 2
+plot '{scale_path}' using 1:2 with linespoints lw 2 title 'median', \\
+     '{scale_path}' using 1:3 with linespoints lw 1 dt 2 title 'p99', \\
+     '{scale_path}' using 1:4 axes x1y2 with linespoints lw 2 title 'RSS', \\
+     '{scale_path}' using 1:5 axes x1y2 with lines dt 3 title 'RSS target (4 MiB + 16 KiB each)'
+"""
+    if scale:
+        script = (f"set terminal pngcairo size 1500,780 font 'DejaVu Sans,11' noenhanced\n"
+                  f"set output '{png}'\n"
+                  f"set multiplot layout 1,2\n{left}{right}unset multiplot\n")
+    else:
+        script = (f"set terminal pngcairo size 900,780 font 'DejaVu Sans,11' noenhanced\n"
+                  f"set output '{png}'\n{left}")
+    gp_path = os.path.join(data_dir, "plot.gp")
+    with open(gp_path, "w") as f:
+        f.write(script)
+    r = subprocess.run([gp, gp_path], capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.stderr.write(f"report.py: gnuplot failed: {r.stderr}\n")
+        return None
+    return png
+
+
+def steps_table(title, steps, total_ns):
+    if not steps:
+        return []
+    lines = ["", title, "", "| step | median ms |", "| --- | ---: |"]
+    for k, v in steps.items():
+        if v:
+            lines.append(f"| {k} | {statistics.median(v) / 1e6:.3f} |")
+    lines.append(f"| whole switch | {quantile(total_ns, 0.5) / 1e6:.3f} |")
+    return lines
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("out")
+    p.add_argument("--host-load", default="", help="host load averages during the run")
+    a = p.parse_args()
+    out = a.out
+
+    floor_r, wake_r = runs(out, "floor"), runs(out, "wakeup")
+    dev_r, seat_r = runs(out, "devnsd"), runs(out, "seatd")
+    floor, wake, dev, seat = pooled(floor_r), pooled(wake_r), pooled(dev_r), pooled(seat_r)
+
+    lines = ["# Switch benchmarks", ""]
+    info = os.path.join(out, "guest-info.txt")
+    if os.path.exists(info):
+        with open(info) as f:
+            gi = dict(l.rstrip("\n").split(" ", 1) for l in f if " " in l)
+        lines.append(f"QEMU guest under TCG, {gi.get('cpus', '?')} vCPUs, "
+                     f"{int(gi.get('memory_kib', 0)) // 1024} MiB, Linux {gi.get('kernel', '?')}, "
+                     f"bochs DRM, PS/2 and uinput keyboards; {gi.get('seatd', '')}; "
+                     f"{gi.get('valgrind', '')}.")
+    hinfo = os.path.join(out, "host-info.txt")
+    if os.path.exists(hinfo):
+        with open(hinfo) as f:
+            hi = dict(l.rstrip("\n").split(" ", 1) for l in f if " " in l)
+        lines.append(f"Measured {hi.get('date', '?')}, source tree {hi.get('tree', '?')}, "
+                     f"on a host with {hi.get('host_cpus', '?')} CPUs shared with other work.")
+    if a.host_load:
+        lines.append(f"Host load average (1, 5, 15 min): {a.host_load}.")
+    if dev:
+        lines.append(f"{dev['rounds']} rounds, each running the floor, seatd and devnsd in turn; "
+                     "samples pooled.")
+    lines += ["", "Per switch, from the request to the moment the new client holds DRM master and "
+              "a live fd for every device (the card and two keyboards):", "",
+              "| scenario | switches | median ms | p10 ms | p99 ms | max ms | median / floor |",
+              "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    series = []
+    f_med = stats(floor["switch_ns"])["median"] if floor else float("nan")
+    res = {}
+
+    def row(key, label, ns, plot=True):
+        st = stats(ns)
+        ratio = st["median"] / f_med if f_med == f_med and f_med > 0 else float("nan")
+        lines.append(f"| {label} | {st['n']} | {ms(st['median'])} | {ms(st['p10'])} | "
+                     f"{ms(st['p99'])} | {ms(st['max'])} | {ratio:.1f} |")
+        if plot:
+            series.append((label, ns))
+        res[key] = st
+
+    if floor:
+        row("floor", "floor: the system calls alone, one process", floor["switch_ns"])
+    if wake:
+        row("wake", "one cross-process wake-up (unix socket ping-pong / 2)", wake["unix_ns"], plot=False)
+    if dev:
+        row("devnsd", "devnsd, SwitchContainer on the system bus", dev["switch_ns"])
+        if dev["activate_ns"]:
+            row("activate", "devnsd, Activate() on the container's endpoint", dev["activate_ns"])
+        if dev["hotkey_ns"]:
+            row("hotkey", "devnsd, Ctrl+Alt+Right (from the uinput write)", dev["hotkey_ns"])
+    if seat:
+        row("seatd", "seatd 0.7, libseat_switch_session", seat["switch_ns"])
+    def cpu(rs, key):
+        v = [d[key] for _, d in rs if key in d]
+        return sum(v) / len(v) / 1000 if v else None
+
+    cpu_rows = []
+    if dev_r and cpu(dev_r, "broker_cpu_us_per_switch") is not None:
+        cpu_rows.append(("devnsd, SwitchContainer", cpu(dev_r, "broker_cpu_us_per_switch"),
+                         cpu(dev_r, "dbus_cpu_us_per_switch"), cpu(dev_r, "clients_cpu_us_per_switch")))
+    if seat_r and cpu(seat_r, "broker_cpu_us_per_switch") is not None:
+        cpu_rows.append(("seatd", cpu(seat_r, "broker_cpu_us_per_switch"), None,
+                         cpu(seat_r, "clients_cpu_us_per_switch")))
+    if cpu_rows:
+        lines += ["", "CPU time per switch (user + system, from /proc, averaged over the rounds; the "
+                  "clients' share includes the benchmark's status requests between switches):", "",
+                  "| scenario | daemon ms | dbus-daemon ms | both clients ms |",
+                  "| --- | ---: | ---: | ---: |"]
+        for name, d, b, c in cpu_rows:
+            lines.append(f"| {name} | {d:.2f} | {'-' if b is None else f'{b:.2f}'} | "
+                         f"{'-' if c is None else f'{c:.2f}'} |")
+
+    fails = sum(d["check_failures"] for d in (dev, seat) if d)
+    if dev or seat:
+        lines += ["", f"State checks that failed: {fails} (after every switch the new client must "
+                  "answer as master with live evdev fds; every 25 switches the other one must be "
+                  "neither)."]
+
+    if dev_r and seat_r:
+        lines += ["", "Medians per round (the host's load moves them all together):", "",
+                  "| round | floor | seatd | devnsd SwitchContainer | Activate | hotkey | devnsd / seatd |",
+                  "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        fl = dict(floor_r)
+        sd = dict(seat_r)
+        for r, d in dev_r:
+            if r not in sd:
+                continue
+            m = lambda v: quantile(v, 0.5) / 1e6 if v else float("nan")
+            dm, sm = m(d["switch_ns"]), m(sd[r]["switch_ns"])
+            lines.append(f"| {r} | {ms(m(fl[r]['switch_ns'])) if r in fl else '-'} | {ms(sm)} | "
+                         f"{ms(dm)} | {ms(m(d['activate_ns']))} | {ms(m(d['hotkey_ns']))} | "
+                         f"{dm / sm:.2f} |")
+
+    # Coarse steps from the clients' own traces.
+    for kind, title in (("switch", "devnsd SwitchContainer"), ("activate", "devnsd Activate"),
+                        ("hotkey", "devnsd hotkey")):
+        steps = {}
+        for r, d in dev_r:
+            tdir = os.path.join(out, "trace", f"round-{r}")
+            try:
+                for k, v in hops.client_breakdown(d, tdir, kind).items():
+                    steps.setdefault(k, []).extend(v)
+            except (OSError, ValueError):
+                pass
+        if any(steps.values()):
+            lines += steps_table(f"{title}, from the clients' timestamps of each signal (every "
+                                 "switch of every round):", steps, dev[f"{kind}_ns"])
+    if seat_r:
+        steps = {}
+        for r, _ in seat_r:
+            try:
+                for k, v in hops.seatd_breakdown(os.path.join(out, "trace", f"round-{r}")).items():
+                    steps.setdefault(k, []).extend(v)
+            except (OSError, ValueError):
+                pass
+        lines += steps_table("seatd, from the libseat clients' timestamps:", steps, seat["switch_ns"])
+
+    # Hops, from the kernel trace.
+    tr_path = os.path.join(out, "runs", "trace.json")
+    ftrace = os.path.join(out, "ftrace.txt")
+    if os.path.exists(tr_path) and os.path.exists(ftrace):
+        try:
+            table = hops.analyse(ftrace, load(tr_path))
+        except Exception as e:  # the rest of the report stands without it
+            table = None
+            sys.stderr.write(f"report.py: hop analysis failed: {e!r}\n")
+        if table:
+            lines += ["", f"devnsd SwitchContainer hop by hop, from a kernel trace (ftrace: scheduler "
+                      f"events and every system call) of {table['switches']} switches; tracing slows "
+                      "every system call down, so the total is above the untraced median:", ""]
+            lines += table["markdown"]
+
+    # Scale.
+    sizes = {}
+    for path in glob.glob(os.path.join(out, "runs", "scale-*-*.json")):
+        m = re.search(r"scale-(\d+)-(\d+)\.json$", path)
+        if m:
+            sizes.setdefault(int(m.group(1)), []).append((int(m.group(2)), load(path)))
+    scale = []
+    for n in sorted(sizes):
+        d = pooled(sorted(sizes[n], key=lambda x: x[0]))
+        rss = max(x["rss_kib"] for _, x in sizes[n])
+        anon = max(x["rss_anon_kib"] for _, x in sizes[n])
+        pss = max(x.get("pss_kib", 0) for _, x in sizes[n])
+        scale.append((n, stats(d["switch_ns"]), rss, anon, pss, d, sizes[n]))
+    if scale:
+        base = scale[0][1]["median"]
+        lines += ["", "devnsd at scale: every container has a controller holding the card and two "
+                  "keyboards; the two that switch are registered last. RSS is VmRSS after the "
+                  "switches (the largest of the rounds):", "",
+                  "| containers | switches | median ms | p99 ms | median / smallest | devnsd CPU "
+                  "ms per switch | RSS KiB | target KiB | RSS anon KiB | PSS KiB | "
+                  "RegisterContainer + take, median ms |",
+                  "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for n, st, rss, anon, pss, d, rs in scale:
+            reg = stats(d["register_ns"])["median"] if d["register_ns"] else float("nan")
+            c = cpu(rs, "broker_cpu_us_per_switch")
+            lines.append(f"| {n} | {st['n']} | {ms(st['median'])} | {ms(st['p99'])} | "
+                         f"{st['median'] / base:.2f} | {'-' if c is None else f'{c:.2f}'} | {rss} | "
+                         f"{4 * MIB + 16 * n} | {anon} | {pss} | {ms(reg)} |")
+        if len(scale) > 1:
+            (n0, _, r0, a0, *_), (n1, _, r1, a1, *_) = scale[0], scale[-1]
+            lines.append(f"\nGrowth from {n0} to {n1} containers: {(r1 - r0) / (n1 - n0):.1f} KiB RSS "
+                         f"({(a1 - a0) / (n1 - n0):.1f} KiB anonymous) per container.")
+        last = scale[-1][6][-1][1]
+        by_map = last.get("rss_by_mapping_kib")
+        if by_map:
+            top = list(by_map.items())[:14]
+            lines += ["", f"RSS of devnsd by mapping at {scale[-1][0]} containers (KiB):", "",
+                      "| mapping | KiB |", "| --- | ---: |"] + [f"| {k} | {v} |" for k, v in top]
+
+    cg = callgrind_runs(out)
+    if cg:
+        lines += ["", "Instructions executed by devnsd per switch (valgrind --tool=callgrind; "
+                  "counters zeroed after the set-up and warm-up, dumped after the timed "
+                  "switches; everything devnsd ran in between):", "",
+                  "| run | switches | instructions | per switch |", "| ---: | ---: | ---: | ---: |"]
+        for r in cg:
+            lines.append(f"| {r['run']} | {r['switches']} | {r['total']} | {r['per_switch']:.0f} |")
+        if len(cg) == 2:
+            d = abs(cg[0]["per_switch"] - cg[1]["per_switch"]) / cg[0]["per_switch"] * 100
+            lines.append(f"\nThe two runs differ by {d:.2f}%.")
+        seat_meta = os.path.join(out, "runs", "callgrind-seatd.json")
+        seat_dump = os.path.join(out, "callgrind.seatd.out.1")
+        if os.path.exists(seat_meta) and os.path.exists(seat_dump):
+            total = callgrind_totals(seat_dump)
+            n = len(load(seat_meta)["switch_ns"])
+            if total and n:
+                lines.append(f"\nseatd, counted the same way: {total} instructions for {n} switches, "
+                             f"{total / n:.0f} per switch ({cg[0]['per_switch'] / (total / n):.0f} times "
+                             "fewer than devnsd).")
+        top = callgrind_top(cg[0]["dump"])
+        if top:
+            lines += ["", "Inclusive instructions of devnsd's own functions, and of the event "
+                      "loop's preparing and waiting (run 1, per switch; libsystemd has no symbols "
+                      "for its internal functions):", "",
+                      "| function | per switch | share |", "| --- | ---: | ---: |"]
+            for ir, pct, fn in top:
+                lines.append(f"| `{fn}` | {ir / cg[0]['switches']:.0f} | {pct:.1f}% |")
+
+    # Targets.
+    lines += ["", "Targets:", "", "| target | value | |", "| --- | ---: | --- |"]
+    if "devnsd" in res and "seatd" in res:
+        r = res["devnsd"]["median"] / res["seatd"]["median"]
+        lines.append(f"| devnsd median <= 0.5 x seatd's (0.3 x the aim) | {r:.2f} x | {verdict(r <= 0.5)} |")
+        if "activate" in res:
+            r = res["activate"]["median"] / res["seatd"]["median"]
+            lines.append(f"| (Activate on the endpoint, for comparison) | {r:.2f} x | {verdict(r <= 0.5)} |")
+    if "devnsd" in res and "floor" in res:
+        r = res["devnsd"]["median"] / res["floor"]["median"]
+        lines.append(f"| devnsd median <= 5 x the floor | {r:.1f} x | {verdict(r <= 5)} |")
+    if len(scale) > 1:
+        r = scale[-1][1]["median"] / scale[0][1]["median"]
+        lines.append(f"| median at {scale[-1][0]} containers <= 1.2 x at {scale[0][0]} | {r:.2f} x | "
+                     f"{verdict(r <= 1.2)} |")
+    for n, st, rss, *_ in scale:
+        target = 4 * MIB + 16 * n
+        lines.append(f"| RSS at {n} containers <= {target} KiB | {rss} KiB | {verdict(rss <= target)} |")
+
+    png = write_plot(out, series, [(n, st, rss) for n, st, rss, *_ in scale])
+    if png:
+        lines += ["", f"Plot: `{os.path.basename(png)}`."]
+
+    md = "\n".join(lines) + "\n"
+    with open(os.path.join(out, "results.md"), "w") as f:
+        f.write(md)
+    sys.stdout.write(md)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,263 @@
+#!/bin/sh
+# The switch benchmarks, run as root in the test guest by scripts/bench.sh
+# (through tests/vm/vm.py). Writes JSON files into $DEVNS_OUT/runs;
+# bench/report.py makes the tables and the plot from them.
+#
+# The guest shares the machine's CPUs with whatever else runs there, and
+# under TCG a guest's timing follows the host's load closely. So the
+# comparison is made in rounds: each round runs the floor, seatd and devnsd
+# one after the other, and the samples of all rounds are pooled; a change
+# of load then hits every scenario alike. The scale runs alternate sizes
+# the same way.
+#
+# Parts (DEVNS_BENCH_PARTS selects some; default all):
+#   compare    rounds of: wakeup (one cross-process wake-up), floor (the
+#              kernel work of a switch, one process), seatd (Debian's seatd,
+#              SEATD_VTBOUND=0, two libseat clients), devnsd (SwitchContainer,
+#              Activate on the endpoint, the Ctrl+Alt+Right hotkey)
+#   scale      devnsd with 2, 16, 64 and 256 registered containers
+#   trace      a kernel trace (ftrace) of switches through devnsd
+#   callgrind  devnsd under callgrind, two runs
+#
+# Knobs (DEVNS_* variables reach the guest): DEVNS_BENCH_ROUNDS (10),
+# DEVNS_BENCH_SWITCHES (1000 per scenario, over all rounds),
+# DEVNS_BENCH_SIZES ("2 16 64 256"), DEVNS_BENCH_SCALE_ROUNDS (2),
+# DEVNS_BENCH_SCALE_SWITCHES (300 per size, over all rounds),
+# DEVNS_BENCH_CALLGRIND_SWITCHES (100).
+. "$DEVNS_SRC/tests/vm/lib.sh"
+
+B=$DEVNS_BUILD
+OUT=$DEVNS_OUT
+RUNS=$OUT/runs
+BENCH=$B/bench/devns-bench
+PARTS=${DEVNS_BENCH_PARTS:-compare scale trace callgrind}
+ROUNDS=${DEVNS_BENCH_ROUNDS:-10}
+SWITCHES=${DEVNS_BENCH_SWITCHES:-1000}
+SIZES=${DEVNS_BENCH_SIZES:-2 16 64 256}
+SCALE_ROUNDS=${DEVNS_BENCH_SCALE_ROUNDS:-2}
+SCALE_SWITCHES=${DEVNS_BENCH_SCALE_SWITCHES:-300}
+CG_SWITCHES=${DEVNS_BENCH_CALLGRIND_SWITCHES:-100}
+# Logs live on a tmpfs and are copied out at the end: a write to $DEVNS_OUT
+# (9p to the host) takes milliseconds, and devnsd logs every switch.
+LOGS=/run/bench-logs
+FAILED=""
+
+part() {
+	case " $PARTS " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+
+fail() {
+	echo "bench: FAILED: $*" >&2
+	FAILED="$FAILED $1"
+}
+
+broker_on_bus() {
+	busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
+		NameHasOwner s org.devns.broker1 2>/dev/null | grep -q true
+}
+
+broker_off_bus() {
+	! broker_on_bus
+}
+
+gone() {
+	! kill -0 "$1" 2>/dev/null
+}
+
+# start_broker LOG [WRAPPER...]: devnsd, optionally under a wrapper that
+# execs it (valgrind); sets BROKER_PID.
+start_broker() {
+	_log=$1
+	shift
+	# Every container costs devnsd about seven fds; 256 of them need more
+	# than the usual soft limit of 1024 (see docs/performance.md).
+	ulimit -n 65536
+	"$@" "$B/devnsd" --config "$BROKER_CONF" >>"$LOGS/$_log" 2>&1 &
+	BROKER_PID=$!
+	wait_for 600 broker_on_bus || { cat "$LOGS/$_log" >&2; return 1; }
+}
+
+stop_broker() {
+	[ -n "${BROKER_PID:-}" ] || return 0
+	kill -TERM "$BROKER_PID" 2>/dev/null
+	if ! wait_for 300 gone "$BROKER_PID"; then
+		echo "bench: devnsd did not stop in 300 s; killing it" >&2
+		kill -KILL "$BROKER_PID" 2>/dev/null
+	fi
+	wait "$BROKER_PID" 2>/dev/null
+	BROKER_PID=
+	wait_for 60 broker_off_bus
+}
+
+start_seatd() {
+	SEATD_VTBOUND=0 seatd -l error >>"$LOGS/seatd.log" 2>&1 &
+	SEATD_PID=$!
+	wait_for 60 test -S /run/seatd.sock
+}
+
+stop_seatd() {
+	kill -TERM "$SEATD_PID" 2>/dev/null
+	wait_for 60 gone "$SEATD_PID" || kill -KILL "$SEATD_PID"
+	wait "$SEATD_PID" 2>/dev/null
+	rm -f /run/seatd.sock
+}
+
+# --------------------------------------------------------------- set-up
+
+modprobe bochs || die "modprobe bochs"
+modprobe uinput || die "modprobe uinput"
+mkdir -p /etc/dbus-1/system.d /etc/devns "$RUNS" "$LOGS"
+cp "$DEVNS_SRC/data/org.devns.broker1.conf" /etc/dbus-1/system.d/
+# The defaults of devnsd.conf(5), written out: what is measured.
+BROKER_CONF=/etc/devns/bench.conf
+printf '[Broker]\nPauseTimeoutSec=0.5\nVT=auto\n' >"$BROKER_CONF"
+start_udev
+start_system_bus
+wait_for 60 test -c /dev/dri/card0 || die "no /dev/dri/card0"
+wait_for 60 test -c /dev/uinput || die "no /dev/uinput"
+settle
+
+{
+	echo "kernel $(uname -r)"
+	echo "cpus $(nproc)"
+	echo "memory_kib $(sed -n 's/^MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo)"
+	echo "seatd $(seatd -v 2>&1)"
+	echo "valgrind $(valgrind --version 2>&1)"
+} >"$OUT/guest-info.txt"
+
+# --------------------------------------------------------------- parts
+
+if part compare; then
+	per=$(((SWITCHES + ROUNDS - 1) / ROUNDS))
+	act=$(((500 + ROUNDS - 1) / ROUNDS))
+	hot=$(((300 + ROUNDS - 1) / ROUNDS))
+	r=1
+	while [ "$r" -le "$ROUNDS" ]; do
+		info "round $r of $ROUNDS: wake-up, floor, seatd, devnsd ($per switches each)"
+		mkdir -p "$OUT/trace/round-$r"
+		"$BENCH" wakeup --switches 500 --warmup 20 --json "$RUNS/wakeup-$r.json" || fail "wakeup-$r"
+		"$BENCH" floor --switches 200 --warmup 10 --json "$RUNS/floor-$r.json" || fail "floor-$r"
+		if start_seatd; then
+			"$BENCH" seatd --switches "$per" --warmup 5 --trace-dir "$OUT/trace/round-$r" \
+				--daemon-pid "$SEATD_PID" \
+				--json "$RUNS/seatd-$r.json" || fail "seatd-$r"
+		else
+			fail "seatd-$r" "seatd did not create /run/seatd.sock"
+		fi
+		stop_seatd
+		if start_broker devnsd.log; then
+			"$BENCH" devnsd --switches "$per" --warmup 5 --activate "$act" --hotkey "$hot" \
+				--trace-dir "$OUT/trace/round-$r" --json "$RUNS/devnsd-$r.json" || fail "devnsd-$r"
+		else
+			fail "devnsd-$r" "devnsd did not start"
+		fi
+		stop_broker
+		r=$((r + 1))
+	done
+fi
+
+if part scale; then
+	per=$(((SCALE_SWITCHES + SCALE_ROUNDS - 1) / SCALE_ROUNDS))
+	r=1
+	while [ "$r" -le "$SCALE_ROUNDS" ]; do
+		# Ascending in odd rounds, descending in even ones.
+		order=$SIZES
+		[ $((r % 2)) -eq 0 ] && order=$(echo "$SIZES" | tr ' ' '\n' | sort -rn | tr '\n' ' ')
+		for n in $order; do
+			info "scale round $r: $n containers, $per switches"
+			if start_broker "devnsd-scale-$n.log"; then
+				"$BENCH" devnsd --extra $((n - 2)) --switches "$per" --warmup 10 \
+					--json "$RUNS/scale-$n-$r.json" || fail "scale-$n-$r"
+			else
+				fail "scale-$n-$r" "devnsd did not start"
+			fi
+			stop_broker
+		done
+		r=$((r + 1))
+	done
+fi
+
+if part trace; then
+	info "trace: ftrace of 60 switches through devnsd"
+	T=/sys/kernel/tracing
+	[ -d "$T/events" ] || mount -t tracefs nodev "$T" 2>/dev/null
+	EVENTS="sched/sched_switch sched/sched_wakeup raw_syscalls/sys_enter raw_syscalls/sys_exit"
+	if [ -d "$T/events" ] && start_broker devnsd-trace.log; then
+		echo 0 >"$T/tracing_on"
+		echo mono >"$T/trace_clock"
+		echo 16384 >"$T/buffer_size_kb"
+		: >"$T/trace"
+		for e in $EVENTS; do echo 1 >"$T/events/$e/enable"; done
+		mkdir -p "$OUT/trace/ftrace"
+		"$BENCH" devnsd --switches 60 --warmup 10 --check-every 0 \
+			--before "echo 1 >$T/tracing_on" --after "echo 0 >$T/tracing_on" \
+			--trace-dir "$OUT/trace/ftrace" --json "$RUNS/trace.json" || fail trace
+		cat "$T/trace" >"$OUT/ftrace.txt"
+		for e in $EVENTS; do echo 0 >"$T/events/$e/enable"; done
+		: >"$T/trace"
+		stop_broker
+	else
+		fail trace "no tracefs, or devnsd did not start"
+	fi
+fi
+
+if part callgrind; then
+	# Valgrind 3.19 fails pidfd_open (ENOSYS); bench/pidfd-shim.c.
+	"$B/bench/bench-pidfd-helper" /run/bench-pidfd.sock &
+	HELPER_PID=$!
+	wait_for 30 test -S /run/bench-pidfd.sock
+	# A longer pause timeout only because valgrind slows devnsd down; the
+	# log is checked for forced pauses afterwards.
+	sed 's/^PauseTimeoutSec=.*/PauseTimeoutSec=10/' /etc/devns/bench.conf >/etc/devns/bench-cg.conf
+	for run in 1 2; do
+		info "callgrind: run $run, $CG_SWITCHES switches"
+		CG=$OUT/callgrind.$run.out
+		rm -f "$CG" "$CG".*
+		BROKER_CONF=/etc/devns/bench-cg.conf
+		if start_broker "devnsd-callgrind-$run.log" env \
+			LD_PRELOAD="$B/bench/libbench-pidfd-shim.so" BENCH_PIDFD_SOCKET=/run/bench-pidfd.sock \
+			valgrind --tool=callgrind --callgrind-out-file="$CG" --dump-instr=no; then
+			# Counters are zeroed after the set-up and the warm-up and
+			# dumped after the timed switches: the dump holds exactly
+			# the work of CG_SWITCHES switches.
+			"$BENCH" devnsd --switches "$CG_SWITCHES" --warmup 10 --check-every 0 \
+				--before "callgrind_control -z $BROKER_PID >/dev/null" \
+				--after "callgrind_control -d $BROKER_PID >/dev/null" \
+				--json "$RUNS/callgrind-$run.json" || fail "callgrind-$run"
+		else
+			fail "callgrind-$run" "devnsd did not start under valgrind"
+		fi
+		stop_broker
+		BROKER_CONF=/etc/devns/bench.conf
+		if grep -q "did not acknowledge" "$LOGS/devnsd-callgrind-$run.log"; then
+			fail "callgrind-$run" "a pause was forced under valgrind"
+		fi
+	done
+	kill "$HELPER_PID" 2>/dev/null
+	wait "$HELPER_PID" 2>/dev/null
+
+	# seatd for comparison, counted the same way.
+	info "callgrind: seatd, $CG_SWITCHES switches"
+	CG=$OUT/callgrind.seatd.out
+	rm -f "$CG" "$CG".*
+	SEATD_VTBOUND=0 valgrind --tool=callgrind --callgrind-out-file="$CG" --dump-instr=no \
+		seatd -l error >>"$LOGS/seatd-callgrind.log" 2>&1 &
+	SEATD_PID=$!
+	if wait_for 300 test -S /run/seatd.sock; then
+		"$BENCH" seatd --switches "$CG_SWITCHES" --warmup 10 --check-every 0 \
+			--before "callgrind_control -z $SEATD_PID >/dev/null" \
+			--after "callgrind_control -d $SEATD_PID >/dev/null" \
+			--json "$RUNS/callgrind-seatd.json" || fail callgrind-seatd
+	else
+		fail callgrind-seatd "seatd did not start under valgrind"
+	fi
+	stop_seatd
+fi
+
+cp "$LOGS"/* "$OUT/" 2>/dev/null
+if [ -n "$FAILED" ]; then
+	echo "bench: failed parts:$FAILED" >&2
+	exit 1
+fi
+echo "bench: all parts done"

@@ -1,0 +1,301 @@
+#!/usr/bin/env bash
+# The reliability runs of devns in one command, and docs/reliability.md
+# written from their results.
+#
+#   scripts/reliability.sh              the counts CI runs (fuzzers as in the
+#                                       unit suite; 100 kills, 10,000 hostile
+#                                       calls, 300 switches)
+#   scripts/reliability.sh --full       the full counts: fuzzers 10x longer,
+#                                       100,000 hostile calls, 10,000 switches
+#   scripts/reliability.sh --soak       only the soak, 10,000 switches
+#   scripts/reliability.sh --report     only rewrite docs/reliability.md from
+#                                       the results already there
+#   --known-bugs                        also run what shows the known bugs
+#                                       (the run then fails until they are
+#                                       fixed)
+#   --no-report                         leave docs/reliability.md alone
+#
+# The vm tests run against devnsd built with ASan and UBSan (build-asan/,
+# set up as scripts/test.sh does) and fail on any sanitizer report. Their
+# results are the JSON files they write to their output share,
+# build/tests/vm/out/trust-*/results.json; the fuzzers' are written to
+# build/reliability/. Exit status: 0 when everything passed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+src=$(pwd)
+
+mode=ci
+known_bugs=0
+report=1
+for arg in "$@"; do
+	case $arg in
+	--full) mode=full ;;
+	--soak) mode=soak ;;
+	--report) mode=report ;;
+	--known-bugs) known_bugs=1 ;;
+	--no-report) report=0 ;;
+	-h | --help)
+		sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'
+		exit 0
+		;;
+	*)
+		echo "reliability.sh: unknown argument $arg (try --help)" >&2
+		exit 2
+		;;
+	esac
+done
+
+fuzz_out=$src/build/reliability
+vm_out=$src/build/tests/vm/out
+status=0
+
+setup() {
+	local dir=$1
+	shift
+	if [ -d "$dir/meson-private" ]; then
+		meson setup --reconfigure "$dir" "$@" >/dev/null
+	else
+		meson setup "$dir" "$@" >/dev/null
+	fi
+}
+
+build() {
+	echo "== build (build/, and build-asan/ with ASan and UBSan)"
+	setup build --werror
+	ninja -C build
+	setup build-asan --werror -Db_sanitize=address,undefined -Db_lundef=false -Dvm_tests=false
+	ninja -C build-asan devnsd
+}
+
+# fuzz NAME RUNS MAX_LEN: one seeded libFuzzer run, its numbers as JSON.
+fuzz() {
+	local name=$1 runs=$2 max_len=$3 bin=$src/build/tests/unit/$1 log rc
+	log=$fuzz_out/$name.log
+	if [ ! -x "$bin" ]; then
+		echo "reliability.sh: $bin missing (clang and its fuzzer runtime are needed)" >&2
+		status=1
+		return
+	fi
+	echo "== $name: $runs runs"
+	rc=0
+	(cd "$fuzz_out" && TEST_KNOWN_BUGS=$known_bugs "$bin" -runs="$runs" -seed=1 \
+		-max_len="$max_len" -print_final_stats=1 >"$log" 2>&1) || rc=$?
+	[ "$rc" -eq 0 ] || status=1
+	python3 - "$name" "$runs" "$max_len" "$rc" "$log" "$fuzz_out/$name.json" "$known_bugs" <<'EOF'
+import json, re, sys
+name, runs, max_len, rc, log, out, known_bugs = sys.argv[1:]
+text = open(log, errors="replace").read()
+def num(pattern):
+    m = re.findall(pattern, text)
+    return int(m[-1]) if m else None
+done = re.findall(r"Done (\d+) runs in (\d+) second", text)
+crash = re.findall(r"(?:ERROR|SUMMARY): (.*)", text)
+json.dump({"name": name, "runs": int(runs), "max_len": int(max_len), "exit": int(rc),
+           "executed": num(r"stat::number_of_executed_units: (\d+)"),
+           "seconds": int(done[-1][1]) if done else None,
+           "coverage": num(r"cov: (\d+)"), "features": num(r"ft: (\d+)"),
+           "corpus": num(r"corp: (\d+)"), "known_bugs": known_bugs == "1",
+           "problem": crash[0][:300] if int(rc) else None}, open(out, "w"), indent=1)
+EOF
+}
+
+# vm NAME TIMEOUT VAR=VALUE...: one vm test with these counts.
+vm() {
+	local name=$1 timeout=$2
+	shift 2
+	echo "== vm test $name ($*)"
+	rm -f "$vm_out/$name/results.json"
+	env DEVNS_DEVNSD="$src/build-asan/devnsd" DEVNS_TRUST_REQUIRE_SANITIZER=1 \
+		DEVNS_KNOWN_BUGS=$known_bugs "$@" \
+		python3 "$src/tests/vm/vm.py" --out "$vm_out/$name" --build-dir "$src/build" \
+		--cache-dir "$src/build/tests/vm" --timeout "$timeout" \
+		-- /bin/sh "$src/tests/vm/test-$name.sh" || status=1
+}
+
+if [ "$mode" != report ]; then
+	"$src/scripts/install-deps.sh"
+	build
+	mkdir -p "$fuzz_out"
+	printf '{"mode": "%s", "known_bugs": %s, "date": "%s"}\n' "$mode" \
+		"$([ $known_bugs -eq 1 ] && echo true || echo false)" "$(date -u +%Y-%m-%d)" \
+		>"$fuzz_out/run.json"
+	case $mode in
+	ci)
+		fuzz fuzz-config 300000 512
+		fuzz fuzz-names 500000 256
+		fuzz fuzz-seatd-proto 500000 1024
+		vm trust-faults 900
+		vm trust-stress 900 DEVNS_TRUST_CALLS=10000
+		vm trust-soak 900 DEVNS_TRUST_SWITCHES=300
+		;;
+	full)
+		fuzz fuzz-config 3000000 512
+		fuzz fuzz-names 5000000 256
+		fuzz fuzz-seatd-proto 5000000 1024
+		vm trust-faults 3600 DEVNS_TRUST_KILL_ROUNDS=100 DEVNS_TRUST_LEADER_ROUNDS=20 \
+			DEVNS_TRUST_UNPLUG_ROUNDS=100 DEVNS_TRUST_FORCED_ROUNDS=20
+		vm trust-stress 7200 DEVNS_TRUST_CALLS=100000 DEVNS_TRUST_DEADLINE=5400
+		vm trust-soak 14400 DEVNS_TRUST_SWITCHES=10000
+		;;
+	soak)
+		vm trust-soak 14400 DEVNS_TRUST_SWITCHES=10000
+		;;
+	esac
+fi
+
+[ "$report" -eq 1 ] || exit $status
+
+echo "== docs/reliability.md"
+python3 - "$src" "$mode" <<'EOF'
+import glob, json, os, subprocess, sys, time
+
+src, mode = sys.argv[1:]
+vm_out = os.path.join(src, "build", "tests", "vm", "out")
+fuzz_out = os.path.join(src, "build", "reliability")
+
+def git(*args):
+    try:
+        return subprocess.run(["git", "-C", src, *args], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+def cell(text):
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+def fmt_s(d):
+    return f"median {d['median']} s, worst {d['max']} s" if d else ""
+
+fuzz = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(fuzz_out, "fuzz-*.json")))]
+vm = []
+for name in ("trust-faults", "trust-stress", "trust-soak"):
+    p = os.path.join(vm_out, name, "results.json")
+    if os.path.exists(p):
+        d = json.load(open(p))
+        d["_when"] = time.strftime("%Y-%m-%d", time.gmtime(os.path.getmtime(p)))
+        vm.append(d)
+
+commit = git("rev-parse", "--short", "HEAD")
+dirty = " with local changes" if git("status", "--porcelain", "--untracked-files=no") else ""
+try:
+    run = json.load(open(os.path.join(fuzz_out, "run.json")))
+except (OSError, ValueError):
+    run = {"mode": "ci", "known_bugs": False, "date": "unknown"}
+lines = []
+w = lines.append
+w("# Reliability")
+w("")
+w("What devnsd was put through, and what happened. This page is written by")
+w("`scripts/reliability.sh` from the results the tests themselves record (the")
+w("vm tests' `results.json` in their output share, the fuzzers' statistics);")
+w("do not edit it by hand, run the script again.")
+w("")
+w(f"Last run: `scripts/reliability.sh{'' if run['mode'] == 'ci' else ' --' + run['mode']}"
+  f"{' --known-bugs' if run['known_bugs'] else ''}` on {run['date']}, commit "
+  f"{commit or 'unknown'}{dirty}.")
+w("")
+w("## How to run")
+w("")
+w("| command | what |")
+w("| --- | --- |")
+w("| `scripts/reliability.sh` | the counts CI runs: the fuzzers as in the unit suite, 100 kills in a pause handshake, 10,000 hostile calls, 300 switches |")
+w("| `scripts/reliability.sh --full` | the full counts: 10x the fuzzing, 100,000 hostile calls, 10,000 switches (hours under TCG) |")
+w("| `scripts/reliability.sh --soak` | only the soak: 10,000 switches |")
+w("| `scripts/reliability.sh --known-bugs` | also run what shows the known bugs below (fails until they are fixed) |")
+w("| `meson test -C build --suite vm trust-faults trust-stress trust-soak` | the same vm tests with the CI counts; `DEVNS_TRUST_CALLS`, `DEVNS_TRUST_SWITCHES`, `DEVNS_TRUST_KILL_ROUNDS`, `DEVNS_TRUST_LEADER_ROUNDS`, `DEVNS_TRUST_UNPLUG_ROUNDS`, `DEVNS_TRUST_FORCED_ROUNDS` change them |")
+w("| `meson test -C build fuzz-config fuzz-names fuzz-seatd-proto` | the seeded fuzzer runs of the unit suite |")
+w("")
+w("The vm tests use `build-asan/devnsd` (ASan and UBSan) when it is up to date")
+w("with the sources, or whatever `DEVNS_DEVNSD` names; the script builds it and")
+w("insists on it (`DEVNS_TRUST_REQUIRE_SANITIZER=1`). A sanitizer report, a")
+w("LeakSanitizer report at exit or an unclean exit of devnsd fails the test.")
+w("Every fault is followed by the invariant: exactly one client is DRM master")
+w("with live input, the active one; the others are neither (a killed client")
+w("is not asked), and the next switch to a survivor works.")
+w("")
+w("## What was tried")
+w("")
+if not vm and not fuzz:
+    w("No results yet: run `scripts/reliability.sh`.")
+w("| test | case | tried | result | what happened |")
+w("| --- | --- | --- | --- | --- |")
+for f in fuzz:
+    res = "pass" if f["exit"] == 0 else "FAIL"
+    happened = (f"{f['executed'] or f['runs']} inputs in {f['seconds']} s, coverage {f['coverage']} "
+                f"edges, {f['features']} features, no crash, leak or broken invariant"
+                if f["exit"] == 0 else f"stopped: {f['problem']}")
+    w(f"| fuzzer | {f['name']} | {f['runs']} seeded libFuzzer runs (-seed=1, inputs up to "
+      f"{f['max_len']} bytes) with ASan and UBSan | {res} | {cell(happened)} |")
+for d in vm:
+    for c in d["cases"]:
+        res = {"pass": "pass", "fail": "FAIL", "skip": "skipped"}[c["result"]]
+        extra = []
+        for key, label in (("switch_s", "switch"), ("kill_to_done_s", "kill to switch done"),
+                           ("forced_switch_s", "forced switch"),
+                           ("mid_pause_switch_s", "switch with the leader killed")):
+            if c.get(key):
+                extra.append(f"{label}: {fmt_s(c[key])}")
+        happened = c["observed"] + ("; " + "; ".join(extra) if extra else "")
+        w(f"| {d['test']} | {c['name']} | {cell(c['tried'])} | {res} | {cell(happened)} |")
+w("")
+if vm:
+    w("## devnsd in each vm test")
+    w("")
+    w("| test | devnsd | sanitizers | sanitizer reports | exit | run |")
+    w("| --- | --- | --- | --- | --- | --- |")
+    for d in vm:
+        w(f"| {d['test']} | `{d['devnsd']}` | {d['sanitizers']} | "
+          f"{len(d['sanitizer_reports']) or 'none'} | {d['devnsd_exit']} | {d['_when']} |")
+    w("")
+w("## Known bugs")
+w("")
+w("Each has a test that is skipped unless asked for (`--known-bugs`,")
+w("`DEVNS_KNOWN_BUGS=1` for the vm tests, `TEST_KNOWN_BUGS=1` for the fuzzers);")
+w("the hostile client keeps clear of them in the default runs.")
+w("")
+status_of = {}
+for d in vm:
+    for c in d["cases"]:
+        status_of[c["name"]] = c["result"]
+for f in fuzz:
+    if f["name"] == "fuzz-config":
+        status_of["seconds"] = ("fail" if f["exit"] else "pass") if f["known_bugs"] else "skip"
+known = [
+    ("invalid_message_fds", "trust-stress",
+     "An invalid D-Bus message that carries fds (for example one whose header counts "
+     "one fd more than it brings) on a container's endpoint: sd-bus (libsystemd 252) drops "
+     "the message and keeps the connection, but never closes the fds that came with it. "
+     "Any process of any container leaks up to 253 fds into devnsd per message, until "
+     "devnsd cannot open a device or accept a connection for anyone. The system bus is "
+     "not affected (dbus-daemon refuses such messages). Fix: devnsd reads the endpoint "
+     "socket itself and hands sd-bus only the bytes (`sd_bus_set_fd()` with a pipe as the "
+     "input side, closing every fd that arrives: no endpoint method takes one), or sd-bus "
+     "closes `bus->fds` when `bus_message_from_malloc()` fails."),
+    ("fds_with_begin", "trust-stress",
+     "A client whose first message carries an fd and arrives in the same read as `BEGIN`: "
+     "sd-bus fails the handshake (fds during authentication) and the endpoint neither "
+     "answers nor hangs up; the client waits for its timeout. Fix: in "
+     "`conn_process_auth()` (dbus/endpoint.c), when `sd_bus_process()` returns an error, "
+     "drop the connection (`conn_drop()`) instead of only disabling the source."),
+    ("seconds", "fuzz-config",
+     "`config_parse_seconds()` takes whatever `strtod()` takes: `1e1`, `0x1p-1`, `5.`, "
+     "`\" 5\"`; devnsd.conf(5) says a decimal number. Fix: accept only digits with at most "
+     "one `.` before calling `strtod()`."),
+]
+w("| bug | shown by | status |")
+w("| --- | --- | --- |")
+for name, test, text in known:
+    st = status_of.get(name)
+    st = {"skip": "open (test skipped)", "fail": "open (test fails)",
+          "pass": "fixed (test passes)"}.get(st, "open")
+    w(f"| {cell(text)} | {test} `{name}` | {st} |")
+w("")
+w("`config_format_chord()` writes one byte into a buffer of size 0 when the chord is")
+w("not empty (`buf[0] = '\\0'` before any size check); no caller passes 0, so the")
+w("fuzzer starts at 1.")
+w("")
+with open(os.path.join(src, "docs", "reliability.md"), "w") as f:
+    f.write("\n".join(lines))
+print("wrote docs/reliability.md")
+EOF
+exit $status
