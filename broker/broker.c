@@ -324,28 +324,12 @@ void broker_seat_gc(struct broker_seat *bs)
 	broker_seat_free(bs);
 }
 
-static int on_save_state(sd_event_source *s, void *userdata)
-{
-	struct broker *b = userdata;
-
-	broker_state_save(b);
-	return 0;
-}
-
+/* Written at once, before the change is answered: a crash right after a
+ * caller saw its switch or registration complete must not lose it. */
 void broker_state_changed(struct broker *b)
 {
-	int r;
-
-	if (!b->event)
-		return;
-	if (!b->save_source) {
-		r = sd_event_add_defer(b->event, &b->save_source, on_save_state, b);
-		if (r < 0) {
-			broker_state_save(b);
-			return;
-		}
-	}
-	sd_event_source_set_enabled(b->save_source, SD_EVENT_ONESHOT);
+	if (b->event)
+		broker_state_save(b);
 }
 
 /* Endpoint directories of containers of a previous run that were not
@@ -572,7 +556,6 @@ void broker_free(struct broker *b)
 		snprintf(path, sizeof(path), "%s/state", b->runtime_dir);
 		(void)unlink(path);
 	}
-	b->save_source = sd_event_source_disable_unref(b->save_source);
 	list_for_each_safe(bs, btmp, &b->seats, link) {
 		struct seat_device *d, *dtmp;
 		list_for_each_safe(d, dtmp, &bs->seat->devices, link) {

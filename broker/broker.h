@@ -49,7 +49,6 @@ struct broker {
 	char *runtime_dir;
 	char *containers_dir; /* runtime_dir/containers */
 
-	sd_event_source *save_source; /* writes the state file, once per change burst */
 	bool served; /* reached the event loop */
 
 	struct list seats;      /* struct broker_seat */
@@ -74,7 +73,7 @@ int broker_get_seat(struct broker *b, const char *id, struct broker_seat **ret);
 void broker_seat_gc(struct broker_seat *bs);
 struct container *broker_find_container(struct broker *b, const char *name);
 /* Containers or active containers changed: the state file is rewritten
- * once the current event is handled (broker/state.c). */
+ * (broker/state.c). */
 void broker_state_changed(struct broker *b);
 
 /* m is the D-Bus call to answer when the switch is complete, or NULL. */
