@@ -28,6 +28,14 @@ NR_READ, NR_WRITE, NR_CLOSE, NR_IOCTL, NR_WRITEV = 0, 1, 3, 16, 20
 NR_SENDMSG, NR_RECVMSG, NR_EPOLL_WAIT, NR_OPENAT, NR_EPOLL_PWAIT = 46, 47, 232, 257, 281
 NR_PPOLL, NR_POLL = 271, 7
 EVIOCREVOKE, DROP_MASTER, SET_MASTER = 0x40044591, 0x641F, 0x641E
+# x86-64 numbers of the calls devnsd makes on a switch, for the tally.
+NR_NAMES = {0: "read", 1: "write", 2: "open", 3: "close", 5: "fstat", 7: "poll", 8: "lseek",
+            16: "ioctl", 20: "writev", 39: "getpid", 46: "sendmsg", 47: "recvmsg", 72: "fcntl",
+            82: "rename", 87: "unlink", 186: "gettid", 202: "futex", 217: "getdents64",
+            228: "clock_gettime", 232: "epoll_wait",
+            233: "epoll_ctl", 257: "openat", 262: "newfstatat", 271: "ppoll", 281: "epoll_pwait",
+            284: "eventfd", 286: "timerfd_settime", 291: "epoll_create1", 302: "prlimit64",
+            318: "getrandom", 332: "statx", 424: "pidfd_send_signal", 434: "pidfd_open"}
 
 
 def parse(path):
@@ -53,10 +61,13 @@ def parse(path):
                 if mm:
                     evs.append((t, pid, m.group("comm"), "exit", (int(mm.group(1)), int(mm.group(2)))))
             elif ev == "sched_switch":
-                mm = re.search(r"prev_pid=(\d+) .*next_comm=(.*) next_pid=(\d+)", rest)
+                mm = re.search(r"prev_pid=(\d+) .*prev_state=(\S+) ==> next_comm=(.*) next_pid=(\d+)",
+                               rest)
                 if mm:
+                    # (prev pid, next comm, next pid, prev still runnable)
                     evs.append((t, pid, m.group("comm"), "switch",
-                                (int(mm.group(1)), mm.group(2), int(mm.group(3)))))
+                                (int(mm.group(1)), mm.group(3), int(mm.group(4)),
+                                 mm.group(2).startswith("R"))))
             elif ev == "sched_wakeup":
                 mm = re.search(r"comm=(.*) pid=(\d+)", rest)
                 if mm:
@@ -112,7 +123,7 @@ def on_cpu(evs, pid, t0, t1):
             continue
         if e[0] > t1:
             break
-        prev, _, nxt = e[4]
+        prev, nxt = e[4][0], e[4][2]
         if prev == pid and since is not None:
             total += e[0] - since
             since = None
@@ -219,6 +230,8 @@ def analyse(ftrace_path, meta):
     per = []
     cpu = {"devnsd": [], "dbus-daemon": [], "old client": [], "new client": [], "caller": []}
     wakeups, broker_syscalls, broker_sendmsgs = [], [], []
+    by_nr, tails = [], []
+    preempt_lost, preempted_by = [], {}
     for t0, lat, to in zip(meta["switch_t0_ns"], meta["switch_ns"], meta["switch_to"]):
         t1 = t0 + lat
         new, old = clients[to], clients[1 - to]
@@ -231,12 +244,55 @@ def analyse(ftrace_path, meta):
         cpu["old client"].append(on_cpu(evs, old, t0, t1))
         cpu["new client"].append(on_cpu(evs, new, t0, t1))
         cpu["caller"].append(on_cpu(evs, driver, t0, t1))
+        # The new client taken off a CPU while it could still run, between
+        # its first wake-up and live: by whom, and until it ran again.
+        lost = 0
+        for e in evs[f._from(per[-1]["new_runs"]):f._from(t1)]:
+            if e[3] == "switch" and e[4][0] == new and e[4][3]:
+                back = f.first(e[0], runs(new), t1)
+                lost += (back[0] if back else t1) - e[0]
+                who = ("old client" if e[4][2] == old else "devnsd" if e[4][2] == broker else
+                       "dbus-daemon" if e[4][2] == dbus else e[4][1])
+                preempted_by[who] = preempted_by.get(who, 0) + 1
+        preempt_lost.append(lost)
         window = [e for e in evs if t0 <= e[0] <= t1]
         wakeups.append(sum(1 for e in window if e[3] == "wakeup" and
                            e[4][1] in (dbus, broker, old, new, driver)))
         broker_syscalls.append(sum(1 for e in window if e[1] == broker and e[3] == "enter"))
         broker_sendmsgs.append(sum(1 for e in window if e[1] == broker and e[3] == "enter" and
                                    e[4][0] == NR_SENDMSG))
+        # Count and time in the kernel (enter to exit) of each call.
+        tally, entered = {}, None
+        for e in window:
+            if e[1] != broker:
+                continue
+            if e[3] == "enter":
+                n, ns = tally.get(e[4][0], (0, 0))
+                tally[e[4][0]] = (n + 1, ns)
+                entered = e
+            elif e[3] == "exit" and entered and entered[4][0] == e[4][0]:
+                n, ns = tally[e[4][0]]
+                tally[e[4][0]] = (n, ns + e[0] - entered[0])
+                entered = None
+        by_nr.append(tally)
+        # What devnsd still does after the new client is live (step 5,
+        # and the state file) until it waits for work again.
+        idle = f.first(t1, lambda e: e[1] == broker and e[3] == "enter" and
+                       e[4][0] in (NR_EPOLL_WAIT, NR_EPOLL_PWAIT))
+        if idle:
+            after, entered = {}, None
+            for e in evs[f._from(t1):f._from(idle[0])]:
+                if e[1] != broker:
+                    continue
+                if e[3] == "enter":
+                    n, ns = after.get(e[4][0], (0, 0))
+                    after[e[4][0]] = (n + 1, ns)
+                    entered = e
+                elif e[3] == "exit" and entered and entered[4][0] == e[4][0]:
+                    n, ns = after[e[4][0]]
+                    after[e[4][0]] = (n, ns + e[0] - entered[0])
+                    entered = None
+            tails.append((idle[0] - t0, after))
     if not per:
         return None
 
@@ -257,6 +313,31 @@ def analyse(ftrace_path, meta):
            f"{statistics.median(broker_sendmsgs):.0f} of them sendmsg; "
            f"{statistics.median([m['pause_sends'] for m in per]):.0f} sendmsg between the first "
            "revoke and devnsd's next wait."]
+    def nr_med(nr, i):
+        return statistics.median([t.get(nr, (0, 0))[i] for t in by_nr])
+
+    nrs = sorted({nr for t in by_nr for nr in t}, key=lambda nr: -nr_med(nr, 0))
+    md += ["", "devnsd's system calls per switch inside that window, count and time from entry "
+           "to exit (medians; a blocking wait counts its sleep): " +
+           ", ".join(f"{NR_NAMES.get(nr, f'nr {nr}')} {nr_med(nr, 0):.0f} ({nr_med(nr, 1) / 1e6:.3f} ms)"
+                     for nr in nrs[:12]) + "."]
+    hit = sum(1 for x in preempt_lost if x)
+    md += ["", f"The new client was taken off its CPU while still runnable, between its first "
+           f"wake-up and live, in {hit} of {len(per)} switches (" +
+           (", ".join(f"{k} {v} times" for k, v in sorted(preempted_by.items(), key=lambda kv: -kv[1]))
+            or "never") +
+           f"); that cost {statistics.mean(preempt_lost) / 1e6:.3f} ms per switch on average."]
+    if tails:
+        t_idle = statistics.median([t for t, _ in tails]) / 1e6
+        nrs = sorted({nr for _, a in tails for nr in a},
+                     key=lambda nr: -statistics.median([a.get(nr, (0, 0))[0] for _, a in tails]))
+        md += ["", f"After the new client is live devnsd goes on (signals PropertiesChanged, "
+               f"writes its state file, replies) until {t_idle:.3f} ms after t0 (median), with "
+               "these system calls: " +
+               ", ".join(f"{NR_NAMES.get(nr, f'nr {nr}')} "
+                         f"{statistics.median([a.get(nr, (0, 0))[0] for _, a in tails]):.0f} "
+                         f"({statistics.median([a.get(nr, (0, 0))[1] for _, a in tails]) / 1e6:.3f} ms)"
+                         for nr in nrs[:8]) + "."]
     return {"switches": len(per), "markdown": md, "milestones": per}
 
 

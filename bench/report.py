@@ -23,6 +23,9 @@ sys.path.insert(0, HERE)
 import hops  # noqa: E402
 
 MIB = 1024
+# gnuplot's libgd terminal writes an indexed-colour PNG, a quarter of the
+# size of the cairo one: small enough to keep next to the docs.
+TERMINAL, FONT = "png", "font 'DejaVuSans,10'"
 LISTS = ("switch_ns", "activate_ns", "hotkey_ns", "register_ns", "pipe_ns", "unix_ns")
 
 
@@ -127,6 +130,8 @@ def callgrind_runs(out):
 
 def write_plot(out, series, scale):
     """Cumulative distribution of each scenario (log time axis), and scale."""
+    if not series:
+        return None
     gp = shutil.which("gnuplot")
     if not gp:
         sys.stderr.write("report.py: no gnuplot; no plot\n")
@@ -154,33 +159,33 @@ set logscale x
 set xlabel 'milliseconds, from the request to the new client holding every device (log scale)'
 set ylabel 'fraction of switches'
 set yrange [0:1]
-set key outside below vertical maxrows 3
+set key outside below vertical maxrows 5 height 1.5
 set grid
 plot {', '.join(plots)}
 """
     right = f"""
 unset logscale x
-set title 'devnsd at scale'
+set title 'devnsd at scale, by the number of registered containers'
 set logscale x 2
-set xlabel 'registered containers'
+unset xlabel
 set ylabel 'switch time, ms'
 set y2label 'devnsd RSS, MiB'
 set ytics nomirror
 set y2tics
 set yrange [0:*]
 set y2range [0:*]
-set key outside below vertical maxrows 2
+set key outside below vertical maxrows 2 height 1.5
 plot '{scale_path}' using 1:2 with linespoints lw 2 title 'median', \\
      '{scale_path}' using 1:3 with linespoints lw 1 dt 2 title 'p99', \\
      '{scale_path}' using 1:4 axes x1y2 with linespoints lw 2 title 'RSS', \\
      '{scale_path}' using 1:5 axes x1y2 with lines dt 3 title 'RSS target (4 MiB + 16 KiB each)'
 """
     if scale:
-        script = (f"set terminal pngcairo size 1500,780 font 'DejaVu Sans,11' noenhanced\n"
+        script = (f"set terminal {TERMINAL} size 1500,780 {FONT} noenhanced\n"
                   f"set output '{png}'\n"
                   f"set multiplot layout 1,2\n{left}{right}unset multiplot\n")
     else:
-        script = (f"set terminal pngcairo size 900,780 font 'DejaVu Sans,11' noenhanced\n"
+        script = (f"set terminal {TERMINAL} size 900,780 {FONT} noenhanced\n"
                   f"set output '{png}'\n{left}")
     gp_path = os.path.join(data_dir, "plot.gp")
     with open(gp_path, "w") as f:
@@ -229,8 +234,20 @@ def main():
             hi = dict(l.rstrip("\n").split(" ", 1) for l in f if " " in l)
         lines.append(f"Measured {hi.get('date', '?')}, source tree {hi.get('tree', '?')}, "
                      f"on a host with {hi.get('host_cpus', '?')} CPUs shared with other work.")
+        if "devnsd_changes" in hi or "devnsd_sha256" in hi:
+            ch = hi.get("devnsd_changes", "").strip()
+            lines.append(f"devnsd's sources {'as committed' if not ch else 'with local changes to ' + ch}; "
+                         f"devnsd binary sha256 {hi.get('devnsd_sha256', '?')}.")
     if a.host_load:
         lines.append(f"Host load average (1, 5, 15 min): {a.host_load}.")
+    samples = os.path.join(out, "host-load.txt")
+    if os.path.exists(samples):
+        with open(samples) as f:
+            one = [float(l.split()[1]) for l in f if len(l.split()) >= 2]
+        if one:
+            lines.append(f"Host 1-minute load sampled every 30 s during the run: median "
+                         f"{statistics.median(one):.2f}, min {min(one):.2f}, max {max(one):.2f} "
+                         f"({len(one)} samples).")
     if dev:
         lines.append(f"{dev['rounds']} rounds, each running the floor, seatd and devnsd in turn; "
                      "samples pooled.")
@@ -276,7 +293,10 @@ def main():
                          cpu(seat_r, "clients_cpu_us_per_switch")))
     if cpu_rows:
         lines += ["", "CPU time per switch (user + system, from /proc, averaged over the rounds; the "
-                  "clients' share includes the benchmark's status requests between switches):", "",
+                  "clients' share includes the benchmark's status requests between switches). "
+                  "The kernel charges CPU time by timer tick and cannot see the host taking a "
+                  "vCPU away, so under TCG on a loaded host these are coarse; the instruction "
+                  "counts below are the exact measure:", "",
                   "| scenario | daemon ms | dbus-daemon ms | both clients ms |",
                   "| --- | ---: | ---: | ---: |"]
         for name, d, b, c in cpu_rows:
@@ -328,19 +348,27 @@ def main():
                 pass
         lines += steps_table("seatd, from the libseat clients' timestamps:", steps, seat["switch_ns"])
 
-    # Hops, from the kernel trace.
-    tr_path = os.path.join(out, "runs", "trace.json")
-    ftrace = os.path.join(out, "ftrace.txt")
-    if os.path.exists(tr_path) and os.path.exists(ftrace):
+    # Hops, from the kernel traces: two containers, then many.
+    for path in sorted(glob.glob(os.path.join(out, "runs", "trace*.json")),
+                       key=lambda p: (len(p), p)):
+        m = re.search(r"trace(-\d+)?\.json$", path)
+        if not m:
+            continue
+        ftrace = os.path.join(out, f"ftrace{m.group(1) or ''}.txt")
+        if not os.path.exists(ftrace):
+            continue
+        meta = load(path)
         try:
-            table = hops.analyse(ftrace, load(tr_path))
+            table = hops.analyse(ftrace, meta)
         except Exception as e:  # the rest of the report stands without it
             table = None
-            sys.stderr.write(f"report.py: hop analysis failed: {e!r}\n")
+            sys.stderr.write(f"report.py: hop analysis of {ftrace} failed: {e!r}\n")
         if table:
-            lines += ["", f"devnsd SwitchContainer hop by hop, from a kernel trace (ftrace: scheduler "
-                      f"events and every system call) of {table['switches']} switches; tracing slows "
-                      "every system call down, so the total is above the untraced median:", ""]
+            lines += ["", f"devnsd SwitchContainer hop by hop with {meta.get('containers', 2)} "
+                      f"containers registered, from a kernel trace (ftrace: scheduler events and "
+                      f"every system call) of {table['switches']} switches. Tracing slows every "
+                      "system call down, and the trace ran after the rounds at the host's load of "
+                      "that moment: compare its total with the untraced medians only loosely:", ""]
             lines += table["markdown"]
 
     # Scale.
@@ -360,17 +388,21 @@ def main():
         base = scale[0][1]["median"]
         lines += ["", "devnsd at scale: every container has a controller holding the card and two "
                   "keyboards; the two that switch are registered last. RSS is VmRSS after the "
-                  "switches (the largest of the rounds):", "",
+                  "switches (the largest of the rounds). Odd rounds run the sizes ascending, even "
+                  "ones descending; the last column gives each round's median with its round "
+                  "number, as the host's load can change from one round to the next:", "",
                   "| containers | switches | median ms | p99 ms | median / smallest | devnsd CPU "
                   "ms per switch | RSS KiB | target KiB | RSS anon KiB | PSS KiB | "
-                  "RegisterContainer + take, median ms |",
-                  "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+                  "RegisterContainer + take, median ms | median of each round ms |",
+                  "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for n, st, rss, anon, pss, d, rs in scale:
             reg = stats(d["register_ns"])["median"] if d["register_ns"] else float("nan")
             c = cpu(rs, "broker_cpu_us_per_switch")
             lines.append(f"| {n} | {st['n']} | {ms(st['median'])} | {ms(st['p99'])} | "
                          f"{st['median'] / base:.2f} | {'-' if c is None else f'{c:.2f}'} | {rss} | "
-                         f"{4 * MIB + 16 * n} | {anon} | {pss} | {ms(reg)} |")
+                         f"{4 * MIB + 16 * n} | {anon} | {pss} | {ms(reg)} | "
+                         + ", ".join(f"{ms(quantile(x['switch_ns'], 0.5) / 1e6)} ({r})"
+                                     for r, x in sorted(rs, key=lambda y: y[0])) + " |")
         if len(scale) > 1:
             (n0, _, r0, a0, *_), (n1, _, r1, a1, *_) = scale[0], scale[-1]
             lines.append(f"\nGrowth from {n0} to {n1} containers: {(r1 - r0) / (n1 - n0):.1f} KiB RSS "
@@ -393,6 +425,20 @@ def main():
         if len(cg) == 2:
             d = abs(cg[0]["per_switch"] - cg[1]["per_switch"]) / cg[0]["per_switch"] * 100
             lines.append(f"\nThe two runs differ by {d:.2f}%.")
+        for path in glob.glob(os.path.join(out, "runs", "callgrind-*.json")):
+            m = re.search(r"callgrind-(\d+)\.json$", path)
+            if not m or int(m.group(1)) in (1, 2):
+                continue
+            meta = load(path)
+            dump = os.path.join(out, f"callgrind.{m.group(1)}.out.1")
+            total = callgrind_totals(dump) if os.path.exists(dump) else None
+            n = len(meta["switch_ns"])
+            if total and n:
+                per = total / n
+                c = meta["containers"]
+                slope = (per - cg[0]["per_switch"]) / (c - 2) if c > 2 else 0
+                lines.append(f"\nWith {c} containers registered: {per:.0f} instructions per switch, "
+                             f"{slope:.0f} more for each container beyond two.")
         seat_meta = os.path.join(out, "runs", "callgrind-seatd.json")
         seat_dump = os.path.join(out, "callgrind.seatd.out.1")
         if os.path.exists(seat_meta) and os.path.exists(seat_dump):
@@ -416,6 +462,12 @@ def main():
     if "devnsd" in res and "seatd" in res:
         r = res["devnsd"]["median"] / res["seatd"]["median"]
         lines.append(f"| devnsd median <= 0.5 x seatd's (0.3 x the aim) | {r:.2f} x | {verdict(r <= 0.5)} |")
+        sd = dict(seat_r)
+        per_round = sorted(quantile(d["switch_ns"], 0.5) / quantile(sd[k]["switch_ns"], 0.5)
+                           for k, d in dev_r if k in sd)
+        if per_round:
+            m = statistics.median(per_round)
+            lines.append(f"| (the same, median of the per-round ratios) | {m:.2f} x | {verdict(m <= 0.5)} |")
         if "activate" in res:
             r = res["activate"]["median"] / res["seatd"]["median"]
             lines.append(f"| (Activate on the endpoint, for comparison) | {r:.2f} x | {verdict(r <= 0.5)} |")

@@ -16,14 +16,18 @@
 #              SEATD_VTBOUND=0, two libseat clients), devnsd (SwitchContainer,
 #              Activate on the endpoint, the Ctrl+Alt+Right hotkey)
 #   scale      devnsd with 2, 16, 64 and 256 registered containers
-#   trace      a kernel trace (ftrace) of switches through devnsd
-#   callgrind  devnsd under callgrind, two runs
+#   trace      kernel traces (ftrace) of switches through devnsd, with 2
+#              and with TRACE_SCALE containers
+#   callgrind  devnsd under callgrind: two runs with 2 containers, one with
+#              CALLGRIND_SCALE; seatd the same way
 #
 # Knobs (DEVNS_* variables reach the guest): DEVNS_BENCH_ROUNDS (10),
 # DEVNS_BENCH_SWITCHES (1000 per scenario, over all rounds),
 # DEVNS_BENCH_SIZES ("2 16 64 256"), DEVNS_BENCH_SCALE_ROUNDS (2),
 # DEVNS_BENCH_SCALE_SWITCHES (300 per size, over all rounds),
-# DEVNS_BENCH_CALLGRIND_SWITCHES (100).
+# DEVNS_BENCH_CALLGRIND_SWITCHES (100), DEVNS_BENCH_CALLGRIND_SCALE (64
+# containers for a third callgrind run), DEVNS_BENCH_CALLGRIND_SCALE_SWITCHES (30),
+# DEVNS_BENCH_TRACE_SCALE (64 containers for a second kernel trace).
 . "$DEVNS_SRC/tests/vm/lib.sh"
 
 B=$DEVNS_BUILD
@@ -37,6 +41,9 @@ SIZES=${DEVNS_BENCH_SIZES:-2 16 64 256}
 SCALE_ROUNDS=${DEVNS_BENCH_SCALE_ROUNDS:-2}
 SCALE_SWITCHES=${DEVNS_BENCH_SCALE_SWITCHES:-300}
 CG_SWITCHES=${DEVNS_BENCH_CALLGRIND_SWITCHES:-100}
+CG_SCALE=${DEVNS_BENCH_CALLGRIND_SCALE:-64}
+CG_SCALE_SWITCHES=${DEVNS_BENCH_CALLGRIND_SCALE_SWITCHES:-30}
+TRACE_SCALE=${DEVNS_BENCH_TRACE_SCALE:-64}
 # Logs live on a tmpfs and are copied out at the end: a write to $DEVNS_OUT
 # (9p to the host) takes milliseconds, and devnsd logs every switch.
 LOGS=/run/bench-logs
@@ -109,6 +116,15 @@ modprobe bochs || die "modprobe bochs"
 modprobe uinput || die "modprobe uinput"
 mkdir -p /etc/dbus-1/system.d /etc/devns "$RUNS" "$LOGS"
 cp "$DEVNS_SRC/data/org.devns.broker1.conf" /etc/dbus-1/system.d/
+# devnsd completes its bus authentication only once it has set up; under
+# valgrind on a busy host that takes longer than dbus-daemon's default 30 s.
+cat >/etc/dbus-1/system.d/bench-limits.conf <<'EOF'
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <limit name="auth_timeout">600000</limit>
+</busconfig>
+EOF
 # The defaults of devnsd.conf(5), written out: what is measured.
 BROKER_CONF=/etc/devns/bench.conf
 printf '[Broker]\nPauseTimeoutSec=0.5\nVT=auto\n' >"$BROKER_CONF"
@@ -179,27 +195,34 @@ if part scale; then
 fi
 
 if part trace; then
-	info "trace: ftrace of 60 switches through devnsd"
 	T=/sys/kernel/tracing
 	[ -d "$T/events" ] || mount -t tracefs nodev "$T" 2>/dev/null
 	EVENTS="sched/sched_switch sched/sched_wakeup raw_syscalls/sys_enter raw_syscalls/sys_exit"
-	if [ -d "$T/events" ] && start_broker devnsd-trace.log; then
-		echo 0 >"$T/tracing_on"
-		echo mono >"$T/trace_clock"
-		echo 16384 >"$T/buffer_size_kb"
-		: >"$T/trace"
-		for e in $EVENTS; do echo 1 >"$T/events/$e/enable"; done
-		mkdir -p "$OUT/trace/ftrace"
-		"$BENCH" devnsd --switches 60 --warmup 10 --check-every 0 \
-			--before "echo 1 >$T/tracing_on" --after "echo 0 >$T/tracing_on" \
-			--trace-dir "$OUT/trace/ftrace" --json "$RUNS/trace.json" || fail trace
-		cat "$T/trace" >"$OUT/ftrace.txt"
-		for e in $EVENTS; do echo 0 >"$T/events/$e/enable"; done
-		: >"$T/trace"
-		stop_broker
-	else
-		fail trace "no tracefs, or devnsd did not start"
-	fi
+	# The two that switch alone, then with TRACE_SCALE containers
+	# registered: the same hops, and what each extra container adds.
+	for n in 2 $TRACE_SCALE; do
+		info "trace: ftrace of 40 switches through devnsd, $n containers"
+		suffix=
+		[ "$n" = 2 ] || suffix=-$n
+		if [ -d "$T/events" ] && start_broker "devnsd-trace$suffix.log"; then
+			echo 0 >"$T/tracing_on"
+			echo mono >"$T/trace_clock"
+			echo 16384 >"$T/buffer_size_kb"
+			: >"$T/trace"
+			for e in $EVENTS; do echo 1 >"$T/events/$e/enable"; done
+			mkdir -p "$OUT/trace/ftrace$suffix"
+			"$BENCH" devnsd --switches 40 --warmup 10 --check-every 0 --extra $((n - 2)) \
+				--before "echo 1 >$T/tracing_on" --after "echo 0 >$T/tracing_on" \
+				--trace-dir "$OUT/trace/ftrace$suffix" --json "$RUNS/trace$suffix.json" ||
+				fail "trace$suffix"
+			cat "$T/trace" >"$OUT/ftrace$suffix.txt"
+			for e in $EVENTS; do echo 0 >"$T/events/$e/enable"; done
+			: >"$T/trace"
+			stop_broker
+		else
+			fail "trace$suffix" "no tracefs, or devnsd did not start"
+		fi
+	done
 fi
 
 if part callgrind; then
@@ -210,8 +233,17 @@ if part callgrind; then
 	# A longer pause timeout only because valgrind slows devnsd down; the
 	# log is checked for forced pauses afterwards.
 	sed 's/^PauseTimeoutSec=.*/PauseTimeoutSec=10/' /etc/devns/bench.conf >/etc/devns/bench-cg.conf
-	for run in 1 2; do
-		info "callgrind: run $run, $CG_SWITCHES switches"
+	# Runs 1 and 2 with the two containers that switch, then a run with
+	# CG_SCALE containers registered (64; it must be above 2): the
+	# difference is the cost of each extra container.
+	for run in 1 2 $CG_SCALE; do
+		extra=0
+		switches=$CG_SWITCHES
+		if [ "$run" = "$CG_SCALE" ]; then
+			extra=$((CG_SCALE - 2))
+			switches=$CG_SCALE_SWITCHES
+		fi
+		info "callgrind: run $run, $((extra + 2)) containers, $switches switches"
 		CG=$OUT/callgrind.$run.out
 		rm -f "$CG" "$CG".*
 		BROKER_CONF=/etc/devns/bench-cg.conf
@@ -220,10 +252,10 @@ if part callgrind; then
 			valgrind --tool=callgrind --callgrind-out-file="$CG" --dump-instr=no; then
 			# Counters are zeroed after the set-up and the warm-up and
 			# dumped after the timed switches: the dump holds exactly
-			# the work of CG_SWITCHES switches.
-			"$BENCH" devnsd --switches "$CG_SWITCHES" --warmup 10 --check-every 0 \
-				--before "callgrind_control -z $BROKER_PID >/dev/null" \
-				--after "callgrind_control -d $BROKER_PID >/dev/null" \
+			# the work of the timed switches.
+			"$BENCH" devnsd --switches "$switches" --warmup 10 --check-every 0 --extra "$extra" \
+				--before "callgrind_control -z $BROKER_PID >/dev/null 2>&1" \
+				--after "callgrind_control -d $BROKER_PID >/dev/null 2>&1" \
 				--json "$RUNS/callgrind-$run.json" || fail "callgrind-$run"
 		else
 			fail "callgrind-$run" "devnsd did not start under valgrind"
@@ -246,8 +278,8 @@ if part callgrind; then
 	SEATD_PID=$!
 	if wait_for 300 test -S /run/seatd.sock; then
 		"$BENCH" seatd --switches "$CG_SWITCHES" --warmup 10 --check-every 0 \
-			--before "callgrind_control -z $SEATD_PID >/dev/null" \
-			--after "callgrind_control -d $SEATD_PID >/dev/null" \
+			--before "callgrind_control -z $SEATD_PID >/dev/null 2>&1" \
+			--after "callgrind_control -d $SEATD_PID >/dev/null 2>&1" \
 			--json "$RUNS/callgrind-seatd.json" || fail callgrind-seatd
 	else
 		fail callgrind-seatd "seatd did not start under valgrind"

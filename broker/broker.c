@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
+#include "broker/binder.h"
 #include "broker/broker.h"
 #include "broker/container.h"
 #include "broker/hotkeys.h"
@@ -37,8 +38,10 @@ static int open_node(struct seat_device *d)
 	if (d->type == SEAT_DEVICE_EVDEV)
 		flags |= O_NONBLOCK;
 	fd = open(broker_device_node(d), flags);
+	/* A node that is no more: the device was unplugged, and udev's
+	 * remove event follows. */
 	if (fd < 0)
-		return -errno;
+		return errno == ENOENT || errno == ENXIO ? -ENODEV : -errno;
 	/* The node may have been replaced since udev told us about it. */
 	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != d->devnum) {
 		close(fd);
@@ -128,6 +131,9 @@ static int op_handle_reopen(void *ud, struct seat_handle *h)
 	struct broker *b = ud;
 	int fd = open_node(h->device);
 
+	if (fd == -ENODEV)
+		return log_warning_errno(fd, "%s is gone; %s goes on without it",
+					 h->device->sysname, h->container->name);
 	if (fd < 0)
 		return log_error_errno(fd, "Cannot reopen %s for %s", h->device->sysname,
 				       h->container->name);
@@ -499,6 +505,11 @@ int broker_new(struct broker **ret, const struct broker_options *opts)
 			if (!bs->hotkeys)
 				seat_start_hotkeys(bs);
 	}
+	/* Binder devices come from the binder_linux module; devnsd loads
+	 * nothing, so without them containers simply go without. */
+	r = broker_binder_start(b);
+	if (r < 0)
+		log_warning_errno(r, "Cannot enumerate binder devices; containers go without");
 	r = vt_take(&b->config, &b->vt);
 	if (r < 0 && b->config.vt_mode == CONFIG_VT_NUMBER)
 		goto fail;
@@ -549,6 +560,7 @@ void broker_free(struct broker *b)
 	/* Releasing a device takes master and input from the client too. */
 	list_for_each_safe(c, ctmp, &b->containers, link)
 		container_free(c);
+	broker_binder_free(b);
 	/* A clean stop leaves nothing to pick up; a failed start keeps what
 	 * a previous run left. */
 	if (b->served && b->runtime_dir) {

@@ -20,6 +20,7 @@
 #define CONTAINER_PATH_PREFIX "/org/devns/broker1/container"
 #define CONTAINER_SELF_PATH CONTAINER_PATH_PREFIX "/self"
 
+struct binder_pool;
 struct container;
 struct hotkeys;
 struct kernel_devns;
@@ -44,6 +45,7 @@ struct broker {
 	struct reaper *reaper;
 	struct vt *vt;
 	struct kernel_devns *kernel; /* NULL without the devns module */
+	struct binder_pool *binder;  /* NULL without binder devices */
 
 	struct config config;
 	char *runtime_dir;

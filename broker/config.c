@@ -40,6 +40,8 @@ void config_done(struct config *c)
 {
 	free(c->runtime_dir);
 	c->runtime_dir = NULL;
+	free(c->binder_devices);
+	c->binder_devices = NULL;
 }
 
 int config_parse_seconds(const char *s, uint64_t *ret_usec)
@@ -48,6 +50,11 @@ int config_parse_seconds(const char *s, uint64_t *ret_usec)
 	double v;
 
 	if (!s || !*s)
+		return -EINVAL;
+	/* strtod() alone would also take " 5", "1e1", "0x1p-1" or "inf";
+	 * devnsd.conf(5) promises a plain decimal number. */
+	if (strspn(s, "0123456789.") != strlen(s) || strchr(s, '.') != strrchr(s, '.') ||
+	    strpbrk(s, "0123456789") == NULL)
 		return -EINVAL;
 	errno = 0;
 	v = strtod(s, &end);
@@ -121,14 +128,16 @@ int config_format_chord(const struct chord *c, char *buf, size_t size)
 
 	if (!c->key)
 		return snprintf(buf, size, "none") < (int)size ? 0 : -ENOSPC;
-	buf[0] = '\0';
+	if (size)
+		buf[0] = '\0';
+	/* Past the end, snprintf() only counts: it gets no pointer beyond buf. */
 	for (unsigned i = 0; i < ARRAY_SIZE(mods); i++)
 		if (c->modifiers & (1u << i))
-			n += snprintf(buf + n, n < size ? size - n : 0, "%s+", mods[i]);
+			n += snprintf(n < size ? buf + n : NULL, n < size ? size - n : 0, "%s+", mods[i]);
 	key = libevdev_event_code_get_name(EV_KEY, c->key);
 	if (!key)
 		return -EINVAL;
-	n += snprintf(buf + n, n < size ? size - n : 0, "%s", key + strlen("KEY_"));
+	n += snprintf(n < size ? buf + n : NULL, n < size ? size - n : 0, "%s", key + strlen("KEY_"));
 	return n < size ? 0 : -ENOSPC;
 }
 
@@ -179,6 +188,48 @@ static int handle_hotkey(struct parse_state *st, const char *key, const char *va
 	return 1;
 }
 
+/* Device names as binder_linux makes them from its devices= parameter. */
+static bool binder_list_is_valid(const char *value)
+{
+	for (const char *p = value; *p;) {
+		size_t k;
+
+		p += strspn(p, " \t");
+		k = strcspn(p, " \t");
+		if (k == 0)
+			break;
+		if (k > 64 || strncmp(p, "binder", 6) != 0)
+			return false;
+		for (size_t i = 0; i < k; i++)
+			if (!isalnum((unsigned char)p[i]) && p[i] != '_' && p[i] != '-')
+				return false;
+		p += k;
+	}
+	return true;
+}
+
+static int handle_binder(struct parse_state *st, const char *key, const char *value)
+{
+	struct config *c = st->config;
+	char *dup;
+
+	if (strcmp(key, "Devices") != 0) {
+		log_warning("%s: unknown key %s in [Binder] ignored", st->file, key);
+		return 1;
+	}
+	if (!binder_list_is_valid(value)) {
+		st->reason = "expected binder device names such as binder0 binder1";
+		snprintf(st->bad_key, sizeof(st->bad_key), "%s=%s", key, value);
+		return 0;
+	}
+	dup = strdup(value);
+	if (!dup)
+		return 0;
+	free(c->binder_devices);
+	c->binder_devices = dup;
+	return 1;
+}
+
 static int handle_entry(void *user, const char *section, const char *key, const char *value)
 {
 	struct parse_state *st = user;
@@ -186,6 +237,8 @@ static int handle_entry(void *user, const char *section, const char *key, const 
 
 	if (strcmp(section, "Hotkeys") == 0)
 		return handle_hotkey(st, key, value);
+	if (strcmp(section, "Binder") == 0)
+		return handle_binder(st, key, value);
 	if (strcmp(section, "Broker") != 0) {
 		log_warning("%s: unknown section [%s], key %s ignored", st->file, section, key);
 		return 1;

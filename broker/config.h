@@ -39,6 +39,9 @@ struct config {
 	int vt_number;
 	struct chord next, previous;
 	struct chord container[HOTKEY_CONTAINERS]; /* the n-th container */
+	/* [Binder] Devices=: names of the binder devices to hand out,
+	 * space-separated; NULL for every binder* misc device. */
+	char *binder_devices;
 };
 
 void config_init(struct config *c);

@@ -7,9 +7,11 @@
 #include <sys/pidfd.h>
 #include <sys/stat.h>
 
+#include "broker/binder.h"
 #include "broker/broker.h"
 #include "broker/container.h"
 #include "broker/kernel-devns.h"
+#include "broker/loop.h"
 #include "common/log.h"
 #include "compat/seatd-server.h"
 #include "dbus/bus-error.h"
@@ -82,6 +84,7 @@ int container_new(struct broker *b, const char *name, struct broker_seat *seat,
 	c->leader = leader;
 	c->allow_activate = opts->allow_activate;
 	list_init(&c->link);
+	list_init(&c->loops);
 
 	/* Pin the leader first, then read its namespace, then make sure the
 	 * pinned process is still the one whose namespace was read. */
@@ -144,6 +147,8 @@ int container_new(struct broker *b, const char *name, struct broker_seat *seat,
 		}
 	}
 
+	container_binder_assign(c, opts->binder);
+
 	list_append(&b->containers, &c->link);
 	log_info("Registered container %s on %s, leader %d", name, seat->seat->id, (int)leader);
 	manager_dbus_emit_container(c, true);
@@ -172,6 +177,8 @@ void container_free(struct container *c)
 		container_release_control(c);
 		seat_remove_container(c->sc);
 	}
+	container_detach_all_loops(c);
+	container_binder_release(c);
 	endpoint_free(c->endpoint);
 	seatd_server_free(c->seatd);
 	endpoint_dir_remove(c);

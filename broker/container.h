@@ -10,6 +10,7 @@
 #include "common/list.h"
 #include "seat/seat.h"
 
+struct binder_device;
 struct broker;
 struct broker_seat;
 struct endpoint;
@@ -51,6 +52,9 @@ struct container {
 	const struct controller_ops *controller_ops; /* NULL: no controller */
 	void *controller_data;
 
+	struct binder_device *binder; /* NULL: none (broker/binder.h) */
+	struct list loops;            /* struct loop_device (broker/loop.h) */
+
 	struct list link; /* broker->containers */
 };
 
@@ -58,6 +62,9 @@ struct container_options {
 	bool allow_activate;
 	/* After a restart: the devns module's namespace made before it. */
 	uint32_t kernel_id;
+	/* After a restart: the binder device it had ("" for none); NULL
+	 * gives it any free one. */
+	const char *binder;
 };
 
 int container_new(struct broker *b, const char *name, struct broker_seat *seat,

@@ -22,8 +22,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "broker/binder.h"
 #include "broker/broker.h"
 #include "broker/container.h"
+#include "broker/loop.h"
 #include "broker/state.h"
 #include "common/log.h"
 #include "drm/drm.h"
@@ -91,6 +93,19 @@ int broker_state_save(struct broker *b)
 			   "AllowActivate=%s\nKernelId=%u\n",
 			c->name, c->seat->seat->id, (int)c->leader, start,
 			c->allow_activate ? "yes" : "no", c->kernel_id);
+		fprintf(f, "BinderDevice=%s\n", c->binder ? c->binder->name : "");
+		/* With the backing file's numbers, so that a device detached
+		 * and reused meanwhile is not taken for the container's. */
+		{
+			struct loop_device *l;
+			list_for_each(l, &c->loops, link) {
+				uint64_t dev, ino;
+
+				if (loop_device_backing(l, &dev, &ino) >= 0)
+					fprintf(f, "LoopDevice=loop%u %llu %llu\n", l->number,
+						(unsigned long long)dev, (unsigned long long)ino);
+			}
+		}
 	}
 	list_for_each(bs, &b->seats, link)
 		if (bs->seat->active)
@@ -113,6 +128,13 @@ struct saved_container {
 	unsigned long long start;
 	bool allow_activate;
 	uint32_t kernel_id;
+	bool has_binder; /* a state file of an older devnsd has no such key */
+	char binder[65];
+	struct {
+		unsigned number;
+		unsigned long long dev, ino;
+	} loops[32];
+	size_t n_loops;
 };
 
 struct saved_state {
@@ -152,6 +174,20 @@ static int on_state_entry(void *user, const char *section, const char *key, cons
 			sc->allow_activate = strcmp(value, "yes") == 0;
 		else if (strcmp(key, "KernelId") == 0)
 			sc->kernel_id = (uint32_t)strtoul(value, NULL, 10);
+		else if (strcmp(key, "BinderDevice") == 0) {
+			sc->has_binder = true;
+			snprintf(sc->binder, sizeof(sc->binder), "%s", value);
+		} else if (strcmp(key, "LoopDevice") == 0 && sc->n_loops < ARRAY_SIZE(sc->loops)) {
+			unsigned n;
+			unsigned long long dev, ino;
+
+			if (sscanf(value, "loop%u %llu %llu", &n, &dev, &ino) == 3) {
+				sc->loops[sc->n_loops].number = n;
+				sc->loops[sc->n_loops].dev = dev;
+				sc->loops[sc->n_loops].ino = ino;
+				sc->n_loops++;
+			}
+		}
 		return 1;
 	}
 	if (strncmp(section, "Seat ", 5) == 0 && strcmp(key, "Active") == 0) {
@@ -334,6 +370,7 @@ int broker_state_restore(struct broker *b)
 		struct container_options opts = {
 			.allow_activate = sc->allow_activate,
 			.kernel_id = sc->kernel_id,
+			.binder = sc->has_binder ? sc->binder : NULL,
 		};
 		unsigned long long start;
 		struct container *c;
@@ -351,6 +388,13 @@ int broker_state_restore(struct broker *b)
 		if (r < 0) {
 			log_warning_errno(r, "Cannot pick up container %s", sc->name);
 			continue;
+		}
+		for (size_t k = 0; k < sc->n_loops; k++) {
+			r = container_adopt_loop(c, sc->loops[k].number, sc->loops[k].dev,
+						 sc->loops[k].ino);
+			if (r < 0)
+				log_info("Container %s: loop%u is no longer its own (%s)", c->name,
+					 sc->loops[k].number, strerror(-r));
 		}
 		active = saved_active(st, bs->seat->id);
 		adopt_files(c, active && strcmp(active, c->name) == 0);

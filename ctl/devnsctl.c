@@ -4,6 +4,7 @@
  * touches devices or the broker's files. "run" (ctl/run.c) also starts a
  * command in namespaces of its own, as seatd-launch does for seatd. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -29,6 +30,7 @@ enum {
 	OPT_NONE = 1 << 1,
 	OPT_LEADER = 1 << 2,
 	OPT_ALLOW_ACTIVATE = 1 << 3,
+	OPT_READ_ONLY = 1 << 4,
 };
 
 static const char *arg_address;
@@ -37,6 +39,7 @@ static const char *arg_seat;
 static bool arg_none;
 static uint32_t arg_leader;
 static bool arg_allow_activate;
+static bool arg_read_only;
 static unsigned arg_given; /* OPT_* bits seen on the command line */
 static char **arg_command; /* run: what follows "--", NULL-terminated */
 
@@ -354,6 +357,13 @@ static void print_container(const struct container_info *info, int w)
 		       i == 0 ? "Devices" : "", i == 0 ? ":" : " ", d->major,
 		       d->minor, d->type, d->paused ? "paused" : "active");
 	}
+	printf("%*s: %s\n", w, "Binder",
+	       info->binder_device && info->binder_device[0] ?
+		       info->binder_device : "none");
+	printf("%*s:", w, "Loop");
+	for (size_t i = 0; i < info->loop_devices.n; i++)
+		printf(" %s", info->loop_devices.items[i]);
+	printf("%s\n", info->loop_devices.n ? "" : " none");
 }
 
 static int status_container(sd_bus *bus, const char *name)
@@ -576,6 +586,79 @@ static int verb_unregister(sd_bus *bus, int argc, char **argv)
 	return 0;
 }
 
+/* The object of container name: from the Manager on a bus, or, on the
+ * container's own endpoint (--address), its .../self object after
+ * checking that it is that container. */
+static int resolve_container(sd_bus *bus, const char *name, char **ret,
+			     sd_bus_error *error)
+{
+	_cleanup_(container_info_clearp) struct container_info info = {};
+	int r;
+
+	r = get_container_path(bus, name, ret, error);
+	if (r >= 0 || !arg_address || !error_is_missing_object(error))
+		return r;
+	sd_bus_error_free(error);
+	r = container_info_get(bus, DEVNS_CONTAINER_SELF, &info, error);
+	if (r < 0)
+		return r;
+	if (!info.name || strcmp(info.name, name) != 0)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+					 "This endpoint serves container %s, not %s",
+					 info.name ? info.name : "?", name);
+	*ret = strdup(DEVNS_CONTAINER_SELF);
+	return *ret ? 0 : -ENOMEM;
+}
+
+/* The file is opened here, by the caller, with the caller's rights; the
+ * broker only ever sees the open file. */
+static int verb_attach_loop(sd_bus *bus, int argc, char **argv)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int fd = -1;
+	const char *name;
+	int loop_fd, r;
+
+	fd = open(argv[2], (arg_read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return log_fail(-errno, NULL, "Failed to open %s", argv[2]);
+	r = resolve_container(bus, argv[1], &path, &error);
+	if (r < 0)
+		return log_fail(r, &error, "Failed to get container %s", argv[1]);
+	r = sd_bus_call_method(bus, DEVNS_BUS_NAME, path, DEVNS_CONTAINER_IFACE,
+			       "AttachLoopDevice", &error, &reply, "hb", fd,
+			       arg_read_only);
+	if (r < 0)
+		return log_fail(r, &error, "Failed to attach %s for %s", argv[2],
+				argv[1]);
+	r = sd_bus_message_read(reply, "hs", &loop_fd, &name);
+	if (r < 0)
+		return log_fail(r, NULL, "Failed to parse reply");
+	/* The device stays attached after we close our copy: the broker
+	 * holds it until detach-loop or unregistration. */
+	printf("%s\n", name);
+	return 0;
+}
+
+static int verb_detach_loop(sd_bus *bus, int argc, char **argv)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_free_ char *path = NULL;
+	int r;
+
+	r = resolve_container(bus, argv[1], &path, &error);
+	if (r < 0)
+		return log_fail(r, &error, "Failed to get container %s", argv[1]);
+	r = sd_bus_call_method(bus, DEVNS_BUS_NAME, path, DEVNS_CONTAINER_IFACE,
+			       "DetachLoopDevice", &error, NULL, "s", argv[2]);
+	if (r < 0)
+		return log_fail(r, &error, "Failed to detach %s of %s", argv[2],
+				argv[1]);
+	return 0;
+}
+
 struct verb {
 	const char *name;
 	int min_args; /* counting the verb itself */
@@ -600,6 +683,8 @@ static const struct verb verbs[] = {
 	  verb_register },
 	{ "unregister", 2, 2, 0, verb_unregister },
 	{ "run", 2, 2, OPT_SEAT | OPT_ALLOW_ACTIVATE, verb_run },
+	{ "attach-loop", 3, 3, OPT_READ_ONLY, verb_attach_loop },
+	{ "detach-loop", 3, 3, 0, verb_detach_loop },
 };
 
 static void help(void)
@@ -623,6 +708,10 @@ static void help(void)
 	       "  run NAME [--seat S] [--allow-activate] -- COMMAND...\n"
 	       "                           Run a command as a container, with the\n"
 	       "                           container's endpoint at /run/devns\n"
+	       "  attach-loop NAME FILE [--read-only]\n"
+	       "                           Attach a loop device on FILE for a container,\n"
+	       "                           print the device's name (loopN)\n"
+	       "  detach-loop NAME LOOP    Detach a container's loop device\n"
 	       "\n"
 	       "Options:\n"
 	       "  -h --help                Show this help\n"
@@ -638,6 +727,7 @@ static void help(void)
 	       "     --leader=PID          With register: a process of the container\n"
 	       "     --allow-activate      With register, run: let the container activate\n"
 	       "                           itself\n"
+	       "     --read-only           With attach-loop: a read-only loop device\n"
 	       "\n"
 	       "Exit status: 0 on success, 1 when a call failed, 2 on usage errors;\n"
 	       "run returns the command's.\n");
@@ -654,6 +744,8 @@ static const char *option_name(unsigned opt)
 		return "--leader";
 	case OPT_ALLOW_ACTIVATE:
 		return "--allow-activate";
+	case OPT_READ_ONLY:
+		return "--read-only";
 	}
 	return "?";
 }
@@ -686,6 +778,7 @@ static int parse_argv(int argc, char **argv)
 		ARG_NONE,
 		ARG_LEADER,
 		ARG_ALLOW_ACTIVATE,
+		ARG_READ_ONLY,
 	};
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -697,6 +790,7 @@ static int parse_argv(int argc, char **argv)
 		{ "none", no_argument, NULL, ARG_NONE },
 		{ "leader", required_argument, NULL, ARG_LEADER },
 		{ "allow-activate", no_argument, NULL, ARG_ALLOW_ACTIVATE },
+		{ "read-only", no_argument, NULL, ARG_READ_ONLY },
 		{}
 	};
 	int c;
@@ -739,6 +833,10 @@ static int parse_argv(int argc, char **argv)
 		case ARG_ALLOW_ACTIVATE:
 			arg_allow_activate = true;
 			arg_given |= OPT_ALLOW_ACTIVATE;
+			break;
+		case ARG_READ_ONLY:
+			arg_read_only = true;
+			arg_given |= OPT_READ_ONLY;
 			break;
 		case ':':
 			return log_usage("option '%s' needs an argument",
@@ -813,7 +911,7 @@ int main(int argc, char **argv)
 		log_usage("too many arguments for '%s'", verb->name);
 		return EXIT_USAGE;
 	}
-	for (unsigned bit = 1; bit <= OPT_ALLOW_ACTIVATE; bit <<= 1)
+	for (unsigned bit = 1; bit <= OPT_READ_ONLY; bit <<= 1)
 		if ((arg_given & bit) && !(verb->options & bit)) {
 			log_usage("option %s does not apply to '%s'",
 				  option_name(bit), verb->name);

@@ -173,6 +173,30 @@ static int parse_container_devices(sd_bus_message *m, void *dest)
 	return sd_bus_message_exit_container(m);
 }
 
+static int parse_strv(sd_bus_message *m, void *dest)
+{
+	struct string_list *l = dest;
+	const char *s;
+	int r;
+
+	r = sd_bus_message_enter_container(m, 'a', "s");
+	if (r < 0)
+		return r;
+	while ((r = sd_bus_message_read_basic(m, 's', &s)) > 0) {
+		char **items = array_append(l->items, &l->n, sizeof(*items));
+
+		if (!items)
+			return -ENOMEM;
+		l->items = items;
+		items[l->n - 1] = strdup(s);
+		if (!items[l->n - 1])
+			return -ENOMEM;
+	}
+	if (r < 0)
+		return r;
+	return sd_bus_message_exit_container(m);
+}
+
 /* Calls GetAll on path and hands each property named in map to its
  * parser; properties not in the map are skipped, so a newer broker with
  * more properties still works. */
@@ -270,6 +294,10 @@ static const struct prop_map container_map[] = {
 	  offsetof(struct container_info, controlled) },
 	{ "Devices", "a(uusb)", parse_container_devices,
 	  offsetof(struct container_info, devices) },
+	{ "BinderDevice", "s", parse_string,
+	  offsetof(struct container_info, binder_device) },
+	{ "LoopDevices", "as", parse_strv,
+	  offsetof(struct container_info, loop_devices) },
 	{}
 };
 
@@ -347,5 +375,9 @@ void container_info_clear(struct container_info *i)
 	for (size_t k = 0; k < i->devices.n; k++)
 		free(i->devices.items[k].type);
 	free(i->devices.items);
+	free(i->binder_device);
+	for (size_t k = 0; k < i->loop_devices.n; k++)
+		free(i->loop_devices.items[k]);
+	free(i->loop_devices.items);
 	*i = (struct container_info){};
 }

@@ -68,6 +68,11 @@ struct container_device_list {
 	size_t n;
 };
 
+struct string_list {
+	char **items;
+	size_t n;
+};
+
 struct container_info {
 	char *name;
 	struct name_path seat;
@@ -75,6 +80,8 @@ struct container_info {
 	bool active;
 	bool controlled;
 	struct container_device_list devices;
+	char *binder_device; /* "" or NULL: none */
+	struct string_list loop_devices;
 };
 
 int manager_info_get(sd_bus *bus, struct manager_info *ret,

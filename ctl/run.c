@@ -20,7 +20,9 @@
  * The order: init is created and waits on the "go" pipe; devnsctl registers
  * it, so that the broker creates the endpoint directory; on "go", init makes
  * its mounts private, bind-mounts the endpoint directory on /run/devns,
- * mounts a /proc of the new pid namespace and starts CMD. When CMD exits,
+ * mounts a /proc of the new pid namespace, bind-mounts the container's
+ * binder device (the BinderDevice property, which "go" carries) on
+ * /dev/binder and starts CMD. When CMD exits,
  * init sends its wait status on the "report" pipe and stays until devnsctl
  * closes "go", which devnsctl does once it has unregistered the container:
  * the container is unregistered by its owner while its leader still lives,
@@ -49,6 +51,9 @@
 #include "ctl/run.h"
 
 #define CONTAINER_RUN_DIR "/run/devns"
+#define CONTAINER_BINDER "/dev/binder"
+/* "g" and the binder device's path: one write, so one read takes it. */
+#define GO_MAX 1024
 #define NO_SUCH_CONTAINER "org.devns.broker1.Error.NoSuchContainer"
 
 /* What init (or CMD's process before its exec) tells devnsctl. */
@@ -65,6 +70,7 @@ enum setup_stage {
 	STAGE_BIND,
 	STAGE_HIDE,
 	STAGE_PROC,
+	STAGE_BINDER,
 	STAGE_START,
 };
 
@@ -184,17 +190,20 @@ static _Noreturn void init_main(const struct run_paths *p, char **cmd,
 	bool exited = false;
 	pid_t child;
 	ssize_t n;
-	char go;
+	char go[GO_MAX + 1];
+	const char *binder;
 	int sfd;
 
 	if (unshare(CLONE_NEWNS) < 0)
 		setup_failed(report_fd, STAGE_MOUNT_NS, errno);
 
 	do
-		n = read(go_fd, &go, 1);
+		n = read(go_fd, go, GO_MAX);
 	while (n < 0 && errno == EINTR);
-	if (n != 1)
+	if (n < 1 || go[0] != 'g')
 		_exit(EXIT_FAILURE); /* not registered; devnsctl says why */
+	go[n] = '\0';
+	binder = go + 1;
 
 	/* Nothing mounted below may reach the caller's namespace. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
@@ -215,6 +224,16 @@ static _Noreturn void init_main(const struct run_paths *p, char **cmd,
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		  NULL) < 0)
 		setup_failed(report_fd, STAGE_PROC, errno);
+	/* The container's own binder device where programs look for it.
+	 * Only over an existing node: the container shares the host's /dev,
+	 * and a mount point made there would be made on the host. */
+	if (binder[0]) {
+		if (stat(CONTAINER_BINDER, &st) < 0)
+			fprintf(stderr, "devnsctl: %s does not exist; the container's binder device is %s\n",
+				CONTAINER_BINDER, binder);
+		else if (mount(binder, CONTAINER_BINDER, NULL, MS_BIND, NULL) < 0)
+			setup_failed(report_fd, STAGE_BINDER, errno);
+	}
 
 	/* Signals stay blocked, as devnsctl had them, so none is lost before
 	 * CMD runs: they wait here and are forwarded once it does. */
@@ -293,6 +312,10 @@ static void report_setup_failure(const struct report *rep,
 	case STAGE_PROC:
 		run_error(err, NULL, "Failed to mount /proc for the container");
 		break;
+	case STAGE_BINDER:
+		run_error(err, NULL, "Failed to mount the container's binder device on %s",
+			  CONTAINER_BINDER);
+		break;
 	default:
 		run_error(err, NULL, "Failed to start the command");
 		break;
@@ -360,6 +383,8 @@ int run_container(sd_bus *bus, const struct register_options *o, char **cmd)
 	int go[2] = { -1, -1 }, rep[2] = { -1, -1 };
 	bool have_status = false, init_reaped = false, report_eof = false;
 	struct report setup = {};
+	_cleanup_free_ char *object = NULL, *binder = NULL;
+	char go_msg[GO_MAX + 1];
 	int cmd_status = 0, init_status = 0, exec_err = 0, ret;
 	pid_t pid;
 	int r;
@@ -415,7 +440,7 @@ int run_container(sd_bus *bus, const struct register_options *o, char **cmd)
 	close(TAKE_FD(go[0]));
 	close(TAKE_FD(rep[1]));
 
-	r = register_container(bus, o, (uint32_t)pid, NULL, &error);
+	r = register_container(bus, o, (uint32_t)pid, &object, &error);
 	if (r < 0) {
 		run_error(r, &error, "Failed to register container %s", o->name);
 		close(TAKE_FD(go[1])); /* init exits */
@@ -424,8 +449,17 @@ int run_container(sd_bus *bus, const struct register_options *o, char **cmd)
 		ret = EXIT_FAILURE;
 		goto out;
 	}
+	/* A broker without binder devices (or without the property) gives
+	 * none: the container goes without. */
+	if (sd_bus_get_property_string(bus, DEVNS_BUS_NAME, object, DEVNS_CONTAINER_IFACE,
+				       "BinderDevice", NULL, &binder) < 0 ||
+	    strlen(binder) >= GO_MAX) {
+		free(binder);
+		binder = NULL;
+	}
+	snprintf(go_msg, sizeof(go_msg), "g%s", binder ? binder : "");
 	/* If init is gone already, the report pipe says so below. */
-	(void)!write(go[1], "g", 1);
+	(void)!write(go[1], go_msg, strlen(go_msg));
 
 	while (!have_status && !report_eof) {
 		struct pollfd pfd[2] = {

@@ -13,6 +13,7 @@
 #define BUS_ERROR_NOT_IN_CONTROL "org.devns.broker1.Error.NotInControl"
 #define BUS_ERROR_DEVICE_IS_TAKEN "org.devns.broker1.Error.DeviceIsTaken"
 #define BUS_ERROR_DEVICE_NOT_TAKEN "org.devns.broker1.Error.DeviceNotTaken"
+#define BUS_ERROR_DEVICE_NOT_OWNED "org.devns.broker1.Error.DeviceNotOwned"
 #define BUS_ERROR_SWITCH_FAILED "org.devns.broker1.Error.SwitchFailed"
 
 /* The errno each broker function returns for a condition, so that the one
@@ -25,6 +26,7 @@
 #define ERRNO_NOT_IN_CONTROL ENOTCONN
 #define ERRNO_DEVICE_IS_TAKEN EALREADY
 #define ERRNO_DEVICE_NOT_TAKEN EBADSLT
+#define ERRNO_DEVICE_NOT_OWNED EXDEV
 
 /* The D-Bus error name for a negative (or positive) errno. */
 const char *bus_error_name_from_errno(int r);

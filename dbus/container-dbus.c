@@ -5,7 +5,10 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
+#include "broker/binder.h"
+#include "broker/loop.h"
 #include "common/log.h"
+#include "common/macro.h"
 #include "dbus/bus-error.h"
 #include "dbus/dbus.h"
 #include "dbus/endpoint.h"
@@ -51,6 +54,35 @@ static int property_get_devices(sd_bus *bus, const char *path, const char *inter
 					  major(h->device->devnum), minor(h->device->devnum),
 					  seat_device_type_to_string(h->device->type),
 					  h->state != SEAT_HANDLE_LIVE);
+		if (r < 0)
+			return r;
+	}
+	return sd_bus_message_close_container(reply);
+}
+
+static int property_get_binder_device(sd_bus *bus, const char *path, const char *interface,
+				      const char *property, sd_bus_message *reply,
+				      void *userdata, sd_bus_error *error)
+{
+	return sd_bus_message_append(reply, "s", container_binder_node(userdata));
+}
+
+static int property_get_loop_devices(sd_bus *bus, const char *path, const char *interface,
+				     const char *property, sd_bus_message *reply,
+				     void *userdata, sd_bus_error *error)
+{
+	struct container *c = userdata;
+	struct loop_device *l;
+	int r;
+
+	r = sd_bus_message_open_container(reply, 'a', "s");
+	if (r < 0)
+		return r;
+	list_for_each(l, &c->loops, link) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "loop%u", l->number);
+		r = sd_bus_message_append(reply, "s", name);
 		if (r < 0)
 			return r;
 	}
@@ -342,6 +374,106 @@ static int method_activate(sd_bus_message *m, void *userdata, sd_bus_error *erro
 	return 1; /* answered when the switch is complete */
 }
 
+/* A failure of the kernel (an ioctl, an open): Failed with its reason,
+ * never the broker's error that happens to share the errno. */
+_printf_(3, 4)
+static int kernel_error(sd_bus_error *error, int r, const char *fmt, ...)
+{
+	_cleanup_free_ char *what = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&what, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -ENOMEM;
+	sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "%s: %s", what, strerror(-r));
+	return r;
+}
+
+/* Loop devices are not compositor business: any process of the container
+ * may use them on its endpoint, root on the broker's bus. */
+static int loop_error(struct container *c, sd_bus_error *error, int r, const char *name)
+{
+	switch (-r) {
+	case EINVAL:
+		return bus_error_errnof(error, r, "Invalid loop device name '%s'", name);
+	case ERRNO_NO_SUCH_DEVICE:
+		return bus_error_errnof(error, r, "%s is not a loop device attached for a container", name);
+	case ERRNO_DEVICE_NOT_OWNED:
+		return bus_error_errnof(error, r, "%s belongs to another container", name);
+	default:
+		return kernel_error(error, r, "Cannot use %s for container '%s'", name, c->name);
+	}
+}
+
+static int method_attach_loop_device(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct container *c = userdata;
+	_cleanup_close_ int fd = -1;
+	char name[32];
+	unsigned number;
+	int file, read_only, r;
+
+	r = sd_bus_message_read(m, "hb", &file, &read_only);
+	if (r < 0)
+		return r;
+	r = bus_check_privileged(c->broker, m, error);
+	if (r < 0)
+		return r;
+	r = container_attach_loop(c, file, read_only, &fd, &number);
+	if (r == -EINVAL)
+		return bus_error_errnof(error, r, "The backing file must be a regular file, opened read-write unless read_only is set");
+	if (r < 0)
+		return kernel_error(error, r, "Cannot attach a loop device for container '%s'", c->name);
+	snprintf(name, sizeof(name), "loop%u", number);
+	return sd_bus_reply_method_return(m, "hs", fd, name);
+}
+
+static int method_open_loop_device(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct container *c = userdata;
+	_cleanup_close_ int fd = -1;
+	const char *name;
+	unsigned number;
+	int r;
+
+	r = sd_bus_message_read(m, "s", &name);
+	if (r < 0)
+		return r;
+	r = bus_check_privileged(c->broker, m, error);
+	if (r < 0)
+		return r;
+	r = loop_parse_name(name, &number);
+	if (r >= 0)
+		r = container_open_loop(c, number, &fd);
+	if (r < 0)
+		return loop_error(c, error, r, name);
+	return sd_bus_reply_method_return(m, "h", fd);
+}
+
+static int method_detach_loop_device(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct container *c = userdata;
+	const char *name;
+	unsigned number;
+	int r;
+
+	r = sd_bus_message_read(m, "s", &name);
+	if (r < 0)
+		return r;
+	r = bus_check_privileged(c->broker, m, error);
+	if (r < 0)
+		return r;
+	r = loop_parse_name(name, &number);
+	if (r >= 0)
+		r = container_detach_loop(c, number);
+	if (r < 0)
+		return loop_error(c, error, r, name);
+	return sd_bus_reply_method_return(m, NULL);
+}
+
 const sd_bus_vtable container_vtable[] = {
 	SD_BUS_VTABLE_START(0),
 	SD_BUS_PROPERTY("Name", "s", NULL, offsetof(struct container, name), SD_BUS_VTABLE_PROPERTY_CONST),
@@ -350,6 +482,8 @@ const sd_bus_vtable container_vtable[] = {
 	SD_BUS_PROPERTY("Active", "b", property_get_active, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_PROPERTY("Controlled", "b", property_get_controlled, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_PROPERTY("Devices", "a(uusb)", property_get_devices, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY("BinderDevice", "s", property_get_binder_device, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("LoopDevices", "as", property_get_loop_devices, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_METHOD_WITH_ARGS("TakeControl", SD_BUS_ARGS("b", force), SD_BUS_NO_RESULT,
 				method_take_control, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("ReleaseControl", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT,
@@ -363,6 +497,13 @@ const sd_bus_vtable container_vtable[] = {
 				method_pause_device_complete, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("Activate", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT,
 				method_activate, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("AttachLoopDevice", SD_BUS_ARGS("h", file, "b", read_only),
+				SD_BUS_RESULT("h", fd, "s", name),
+				method_attach_loop_device, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("OpenLoopDevice", SD_BUS_ARGS("s", name), SD_BUS_RESULT("h", fd),
+				method_open_loop_device, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("DetachLoopDevice", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT,
+				method_detach_loop_device, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_SIGNAL_WITH_ARGS("PauseDevice", SD_BUS_ARGS("u", major, "u", minor, "s", type), 0),
 	SD_BUS_SIGNAL_WITH_ARGS("ResumeDevice", SD_BUS_ARGS("u", major, "u", minor, "h", fd), 0),
 	SD_BUS_VTABLE_END

@@ -13,10 +13,12 @@
 #include "dbus/bus-error.h"
 #include "dbus/dbus.h"
 #include "dbus/endpoint.h"
+#include "dbus/endpoint-input.h"
 
 struct endpoint_conn {
 	struct endpoint *ep;
 	sd_bus *bus;
+	struct endpoint_input *input;
 	bool admitted;
 	/* A client written for a bus (sd-bus with bus_client set) takes any
 	 * message before the answer to its Hello as an error: no signal goes
@@ -123,7 +125,10 @@ static int conn_free_deferred(sd_event_source *s, void *userdata)
 	struct endpoint_conn *conn = userdata;
 
 	sd_event_source_unref(conn->free_source);
-	sd_bus_flush_close_unref(conn->bus);
+	/* No flush: it would wait, without bound, for a peer that does not
+	 * read or has not finished its handshake. */
+	sd_bus_close_unref(conn->bus);
+	endpoint_input_free(conn->input);
 	free(conn);
 	return 0;
 }
@@ -178,11 +183,23 @@ static int note_first_call(sd_bus_message *m, void *userdata, sd_bus_error *erro
 	return 0;
 }
 
+/* First of the filters, so it sees every message sd-bus dispatches. */
+static int note_dispatched(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct endpoint_conn *conn = userdata;
+
+	endpoint_input_dispatched(conn->input, m);
+	return 0;
+}
+
 static int conn_add_objects(struct endpoint_conn *conn)
 {
 	struct container *c = conn->ep->container;
 	int r;
 
+	r = sd_bus_add_filter(conn->bus, NULL, note_dispatched, conn);
+	if (r < 0)
+		return r;
 	r = sd_bus_add_object_vtable(conn->bus, NULL, "/org/freedesktop/DBus",
 				     "org.freedesktop.DBus", driver_vtable, conn);
 	if (r < 0)
@@ -208,6 +225,29 @@ static int conn_add_objects(struct endpoint_conn *conn)
 					seat_vtable, c->seat);
 }
 
+/* Lets sd-bus read and dispatch all it has. Returns -ENOTCONN once the
+ * connection is dropped (its memory stays until the deferred free). */
+static int conn_process(struct endpoint_conn *conn)
+{
+	int r;
+
+	if (!conn->ep)
+		return -ENOTCONN;
+	do
+		r = sd_bus_process(conn->bus, NULL);
+	while (r > 0 && conn->ep);
+	if (!conn->ep)
+		return -ENOTCONN; /* it hung up meanwhile: on_disconnected() dropped it */
+	if (r < 0) {
+		/* A failed handshake leaves sd-bus stuck authenticating:
+		 * hang up rather than keep the client waiting. */
+		log_debug_errno(r, "Endpoint of %s: connection failed", conn->ep->container->name);
+		conn_drop(conn);
+		return r;
+	}
+	return 0;
+}
+
 /* sd-bus (252) leaves a message that arrives in the same read as the
  * client's BEGIN in its buffer until the socket wakes it again, and a
  * client that waits for the Hello reply never does (libdbus). So until the
@@ -215,22 +255,38 @@ static int conn_add_objects(struct endpoint_conn *conn)
 static int conn_process_auth(sd_event_source *s, void *userdata)
 {
 	struct endpoint_conn *conn = userdata;
-	int r;
 
-	do
-		r = sd_bus_process(conn->bus, NULL);
-	while (r > 0);
-	if (r < 0 || sd_bus_is_ready(conn->bus) > 0)
+	if (conn_process(conn) >= 0 && sd_bus_is_ready(conn->bus) > 0)
 		conn->auth_source = sd_event_source_disable_unref(conn->auth_source);
 	return 0;
 }
+
+static int input_process(void *userdata)
+{
+	return conn_process(userdata);
+}
+
+static void input_hang_up(void *userdata, const char *why)
+{
+	struct endpoint_conn *conn = userdata;
+
+	if (!conn->ep)
+		return;
+	log_debug("Endpoint of %s: hanging up on a client: %s", conn->ep->container->name, why);
+	conn_drop(conn);
+}
+
+static const struct endpoint_input_ops input_ops = {
+	.process = input_process,
+	.hang_up = input_hang_up,
+};
 
 static int conn_new(struct endpoint *ep, int fd, bool admitted)
 {
 	struct container *c = ep->container;
 	struct endpoint_conn *conn;
 	sd_id128_t id;
-	int r;
+	int bus_in, bus_out, r;
 
 	conn = calloc(1, sizeof(*conn));
 	if (!conn) {
@@ -244,10 +300,17 @@ static int conn_new(struct endpoint *ep, int fd, bool admitted)
 	r = sd_bus_new(&conn->bus);
 	if (r < 0)
 		goto fail_fd;
-	r = sd_bus_set_fd(conn->bus, fd, fd);
-	if (r < 0)
-		goto fail_fd;
+	/* sd-bus reads through us (endpoint-input.h) and writes to the client. */
+	r = endpoint_input_new(c->broker->event, fd, &input_ops, conn, &conn->input, &bus_in, &bus_out);
 	fd = -1;
+	if (r < 0)
+		goto fail;
+	r = sd_bus_set_fd(conn->bus, bus_in, bus_out);
+	if (r < 0) {
+		close(bus_in);
+		close(bus_out);
+		goto fail;
+	}
 	(void)sd_id128_randomize(&id);
 	if ((r = sd_bus_set_server(conn->bus, 1, id)) < 0 ||
 	    /* Uids inside user namespaces mean nothing here; the pid
@@ -274,7 +337,8 @@ fail_fd:
 		close(fd);
 fail:
 	sd_event_source_disable_unref(conn->auth_source);
-	sd_bus_flush_close_unref(conn->bus);
+	sd_bus_close_unref(conn->bus);
+	endpoint_input_free(conn->input);
 	free(conn);
 	return r;
 }
@@ -355,7 +419,8 @@ void endpoint_free(struct endpoint *ep)
 	list_for_each_safe(conn, tmp, &ep->conns, link) {
 		list_remove(&conn->link);
 		sd_event_source_disable_unref(conn->auth_source);
-		sd_bus_flush_close_unref(conn->bus);
+		sd_bus_close_unref(conn->bus);
+		endpoint_input_free(conn->input);
 		sd_event_source_unref(conn->free_source);
 		free(conn);
 	}

@@ -33,11 +33,26 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 	echo "date $(date -u +%Y-%m-%dT%H:%MZ)"
 	echo "tree $(git -C "$src" describe --always --dirty 2>/dev/null || echo unknown)"
 	echo "host_cpus $(nproc)"
+	# "dirty" alone does not say whether devnsd itself differs from the
+	# commit: the files of devnsd's sources that do, and its binary.
+	echo "devnsd_changes $(git -C "$src" status --porcelain -- broker dbus seat compat drm input common \
+		kernel 2>/dev/null | awk '{print $2}' | tr '\n' ' ')"
+	echo "devnsd_sha256 $(sha256sum "$build/devnsd" | cut -c1-16)"
 } >"$out/host-info.txt"
+# The host's load every 30 s while the guest runs: under TCG the guest's
+# timing follows it.
+# It stops with this script, however that ends.
+(while sleep 30 && kill -0 $$ 2>/dev/null; do
+	echo "$(date -u +%H:%M:%S) $(cut -d' ' -f1-3 /proc/loadavg)"
+done) >"$out/host-load.txt" &
+sampler=$!
+trap 'kill "$sampler" 2>/dev/null || true' EXIT
 status=0
 python3 tests/vm/vm.py --out "$out" --build-dir "$build" --cache-dir "$build/bench" \
 	--memory 2048 --timeout 5400 -- /bin/sh "$src/bench/run-guest.sh" || status=$?
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+kill "$sampler" 2>/dev/null || true
+wait "$sampler" 2>/dev/null || true
 
 python3 "$src/bench/report.py" "$out" \
 	--host-load "$load_before at the start, $load_after at the end ($(nproc) host CPUs)" || status=1

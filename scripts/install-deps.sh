@@ -11,11 +11,13 @@ packages=(
 	# the vm suite: guest kernel, initramfs, emulator, guest userspace
 	qemu-system-x86 qemu-utils linux-image-amd64 busybox-static kmod
 	udev dbus util-linux python3 python3-dbus
+	e2fsprogs  # mke2fs -d: the file system image of the loop device tests
 	# the kernel module
 	linux-headers-amd64 make
 	# the seatd endpoint: libFuzzer for its parser, Debian's libseat for the
 	# test client, a real compositor (sway and its background helper)
 	clang libclang-rt-dev libseat-dev sway swaybg
+	seatd valgrind gnuplot-nox  # scripts/bench.sh: seatd to compare, callgrind, the plot
 )
 
 missing=()

@@ -10,9 +10,6 @@
 #   scripts/reliability.sh --soak       only the soak, 10,000 switches
 #   scripts/reliability.sh --report     only rewrite docs/reliability.md from
 #                                       the results already there
-#   --known-bugs                        also run what shows the known bugs
-#                                       (the run then fails until they are
-#                                       fixed)
 #   --no-report                         leave docs/reliability.md alone
 #
 # The vm tests run against devnsd built with ASan and UBSan (build-asan/,
@@ -25,14 +22,12 @@ cd "$(dirname "$0")/.."
 src=$(pwd)
 
 mode=ci
-known_bugs=0
 report=1
 for arg in "$@"; do
 	case $arg in
 	--full) mode=full ;;
 	--soak) mode=soak ;;
 	--report) mode=report ;;
-	--known-bugs) known_bugs=1 ;;
 	--no-report) report=0 ;;
 	-h | --help)
 		sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'
@@ -59,10 +54,13 @@ setup() {
 	fi
 }
 
+# What the runs use, and nothing else: the plain tools for the guest, the
+# fuzzers, and devnsd with ASan and UBSan.
 build() {
 	echo "== build (build/, and build-asan/ with ASan and UBSan)"
 	setup build --werror
-	ninja -C build
+	ninja -C build devnsd ctl/devnsctl examples/devns-demo-client \
+		tests/unit/fuzz-config tests/unit/fuzz-names tests/unit/fuzz-seatd-proto
 	setup build-asan --werror -Db_sanitize=address,undefined -Db_lundef=false -Dvm_tests=false
 	ninja -C build-asan devnsd
 }
@@ -78,12 +76,12 @@ fuzz() {
 	fi
 	echo "== $name: $runs runs"
 	rc=0
-	(cd "$fuzz_out" && TEST_KNOWN_BUGS=$known_bugs "$bin" -runs="$runs" -seed=1 \
+	(cd "$fuzz_out" && "$bin" -runs="$runs" -seed=1 \
 		-max_len="$max_len" -print_final_stats=1 >"$log" 2>&1) || rc=$?
 	[ "$rc" -eq 0 ] || status=1
-	python3 - "$name" "$runs" "$max_len" "$rc" "$log" "$fuzz_out/$name.json" "$known_bugs" <<'EOF'
+	python3 - "$name" "$runs" "$max_len" "$rc" "$log" "$fuzz_out/$name.json" <<'EOF'
 import json, re, sys
-name, runs, max_len, rc, log, out, known_bugs = sys.argv[1:]
+name, runs, max_len, rc, log, out = sys.argv[1:]
 text = open(log, errors="replace").read()
 def num(pattern):
     m = re.findall(pattern, text)
@@ -94,7 +92,7 @@ json.dump({"name": name, "runs": int(runs), "max_len": int(max_len), "exit": int
            "executed": num(r"stat::number_of_executed_units: (\d+)"),
            "seconds": int(done[-1][1]) if done else None,
            "coverage": num(r"cov: (\d+)"), "features": num(r"ft: (\d+)"),
-           "corpus": num(r"corp: (\d+)"), "known_bugs": known_bugs == "1",
+           "corpus": num(r"corp: (\d+)"),
            "problem": crash[0][:300] if int(rc) else None}, open(out, "w"), indent=1)
 EOF
 }
@@ -106,7 +104,7 @@ vm() {
 	echo "== vm test $name ($*)"
 	rm -f "$vm_out/$name/results.json"
 	env DEVNS_DEVNSD="$src/build-asan/devnsd" DEVNS_TRUST_REQUIRE_SANITIZER=1 \
-		DEVNS_KNOWN_BUGS=$known_bugs "$@" \
+		DEVNS_TRUST_WATCHDOG=$((timeout - 60)) "$@" \
 		python3 "$src/tests/vm/vm.py" --out "$vm_out/$name" --build-dir "$src/build" \
 		--cache-dir "$src/build/tests/vm" --timeout "$timeout" \
 		-- /bin/sh "$src/tests/vm/test-$name.sh" || status=1
@@ -116,8 +114,7 @@ if [ "$mode" != report ]; then
 	"$src/scripts/install-deps.sh"
 	build
 	mkdir -p "$fuzz_out"
-	printf '{"mode": "%s", "known_bugs": %s, "date": "%s"}\n' "$mode" \
-		"$([ $known_bugs -eq 1 ] && echo true || echo false)" "$(date -u +%Y-%m-%d)" \
+	printf '{"mode": "%s", "date": "%s"}\n' "$mode" "$(date -u +%Y-%m-%d)" \
 		>"$fuzz_out/run.json"
 	case $mode in
 	ci)
@@ -180,7 +177,7 @@ dirty = " with local changes" if git("status", "--porcelain", "--untracked-files
 try:
     run = json.load(open(os.path.join(fuzz_out, "run.json")))
 except (OSError, ValueError):
-    run = {"mode": "ci", "known_bugs": False, "date": "unknown"}
+    run = {"mode": "ci", "date": "unknown"}
 lines = []
 w = lines.append
 w("# Reliability")
@@ -191,7 +188,7 @@ w("vm tests' `results.json` in their output share, the fuzzers' statistics);")
 w("do not edit it by hand, run the script again.")
 w("")
 w(f"Last run: `scripts/reliability.sh{'' if run['mode'] == 'ci' else ' --' + run['mode']}"
-  f"{' --known-bugs' if run['known_bugs'] else ''}` on {run['date']}, commit "
+  f"` on {run['date']}, commit "
   f"{commit or 'unknown'}{dirty}.")
 w("")
 w("## How to run")
@@ -201,7 +198,6 @@ w("| --- | --- |")
 w("| `scripts/reliability.sh` | the counts CI runs: the fuzzers as in the unit suite, 100 kills in a pause handshake, 10,000 hostile calls, 300 switches |")
 w("| `scripts/reliability.sh --full` | the full counts: 10x the fuzzing, 100,000 hostile calls, 10,000 switches (hours under TCG) |")
 w("| `scripts/reliability.sh --soak` | only the soak: 10,000 switches |")
-w("| `scripts/reliability.sh --known-bugs` | also run what shows the known bugs below (fails until they are fixed) |")
 w("| `meson test -C build --suite vm trust-faults trust-stress trust-soak` | the same vm tests with the CI counts; `DEVNS_TRUST_CALLS`, `DEVNS_TRUST_SWITCHES`, `DEVNS_TRUST_KILL_ROUNDS`, `DEVNS_TRUST_LEADER_ROUNDS`, `DEVNS_TRUST_UNPLUG_ROUNDS`, `DEVNS_TRUST_FORCED_ROUNDS` change them |")
 w("| `meson test -C build fuzz-config fuzz-names fuzz-seatd-proto` | the seeded fuzzer runs of the unit suite |")
 w("")
@@ -247,52 +243,42 @@ if vm:
         w(f"| {d['test']} | `{d['devnsd']}` | {d['sanitizers']} | "
           f"{len(d['sanitizer_reports']) or 'none'} | {d['devnsd_exit']} | {d['_when']} |")
     w("")
-w("## Known bugs")
+w("## Found by these tests and fixed")
 w("")
-w("Each has a test that is skipped unless asked for (`--known-bugs`,")
-w("`DEVNS_KNOWN_BUGS=1` for the vm tests, `TEST_KNOWN_BUGS=1` for the fuzzers);")
-w("the hostile client keeps clear of them in the default runs.")
-w("")
-status_of = {}
-for d in vm:
-    for c in d["cases"]:
-        status_of[c["name"]] = c["result"]
-for f in fuzz:
-    if f["name"] == "fuzz-config":
-        status_of["seconds"] = ("fail" if f["exit"] else "pass") if f["known_bugs"] else "skip"
-known = [
-    ("invalid_message_fds", "trust-stress",
-     "An invalid D-Bus message that carries fds (for example one whose header counts "
-     "one fd more than it brings) on a container's endpoint: sd-bus (libsystemd 252) drops "
-     "the message and keeps the connection, but never closes the fds that came with it. "
-     "Any process of any container leaks up to 253 fds into devnsd per message, until "
-     "devnsd cannot open a device or accept a connection for anyone. The system bus is "
-     "not affected (dbus-daemon refuses such messages). Fix: devnsd reads the endpoint "
-     "socket itself and hands sd-bus only the bytes (`sd_bus_set_fd()` with a pipe as the "
-     "input side, closing every fd that arrives: no endpoint method takes one), or sd-bus "
-     "closes `bus->fds` when `bus_message_from_malloc()` fails."),
-    ("fds_with_begin", "trust-stress",
-     "A client whose first message carries an fd and arrives in the same read as `BEGIN`: "
-     "sd-bus fails the handshake (fds during authentication) and the endpoint neither "
-     "answers nor hangs up; the client waits for its timeout. Fix: in "
-     "`conn_process_auth()` (dbus/endpoint.c), when `sd_bus_process()` returns an error, "
-     "drop the connection (`conn_drop()`) instead of only disabling the source."),
-    ("seconds", "fuzz-config",
-     "`config_parse_seconds()` takes whatever `strtod()` takes: `1e1`, `0x1p-1`, `5.`, "
-     "`\" 5\"`; devnsd.conf(5) says a decimal number. Fix: accept only digits with at most "
-     "one `.` before calling `strtod()`."),
-]
-w("| bug | shown by | status |")
+w("| bug | fix | checked by |")
 w("| --- | --- | --- |")
-for name, test, text in known:
-    st = status_of.get(name)
-    st = {"skip": "open (test skipped)", "fail": "open (test fails)",
-          "pass": "fixed (test passes)"}.get(st, "open")
-    w(f"| {cell(text)} | {test} `{name}` | {st} |")
-w("")
-w("`config_format_chord()` writes one byte into a buffer of size 0 when the chord is")
-w("not empty (`buf[0] = '\\0'` before any size check); no caller passes 0, so the")
-w("fuzzer starts at 1.")
+fixed = [
+    ("An invalid D-Bus message that carries fds on a container's endpoint (one whose "
+     "header counts one fd more than it brings, say): sd-bus (libsystemd 252) drops the "
+     "message and forgets the fds that came with it, so any process of any container "
+     "could fill devnsd's fd table. The system bus was not affected (dbus-daemon refuses "
+     "such messages).",
+     "devnsd reads the endpoint socket itself and hands sd-bus one message at a time "
+     "(dbus/endpoint-input.c); a message with fds goes alone, and when sd-bus did not "
+     "dispatch it, the copies it received are found (kcmp) and closed and the client is "
+     "hung up on. sd-bus still forgets the array that listed those fds (4 bytes an fd), "
+     "once per connection.",
+     "trust-stress `invalid_message_fds`, test-dbus `endpoint_message_fds_not_kept`"),
+    ("A keyboard unplugged between the pause and the resume of a switch made the switch "
+     "fail (its node could not be reopened): the seat was left with no active container.",
+     "A device that is gone does not fail the switch (seat/seat.c): it stays paused, "
+     "and udev's remove event withdraws it.",
+     "trust-faults `unplug`, test-seat `switch_resumes_without_device_gone_meanwhile`"),
+    ("A client whose first message carries an fd and arrives in the same read as `BEGIN` "
+     "made sd-bus fail the handshake; the endpoint neither answered nor hung up, so the "
+     "client waited for its timeout.",
+     "`conn_process_auth()` (dbus/endpoint.c) drops the connection when the handshake fails.",
+     "trust-stress `fds_with_begin`"),
+    ("`config_parse_seconds()` took whatever `strtod()` takes (`1e1`, `0x1p-1`, `+5`, "
+     "`\" 5\"`); devnsd.conf(5) says a decimal number.",
+     "Only digits with at most one `.` reach `strtod()`.",
+     "fuzz-config, test-config `seconds_not_a_number`"),
+    ("`config_format_chord()` wrote one byte into a buffer of size 0.",
+     "It checks the size first and never forms a pointer past the buffer.",
+     "fuzz-config (buffer sizes from 0)"),
+]
+for bug, fix, test in fixed:
+    w(f"| {cell(bug)} | {cell(fix)} | {test} |")
 w("")
 with open(os.path.join(src, "docs", "reliability.md"), "w") as f:
     f.write("\n".join(lines))

@@ -416,10 +416,12 @@ static bool seat_pause_container(struct seat *s, struct seat_container *c)
 	return true;
 }
 
-/* Step 4: all of c's handles live, or none. */
+/* Step 4: all of c's handles live, or none. A device that vanished during
+ * the switch (-ENODEV) is left paused: udev's remove event is on its way
+ * and withdraws it from every holder; the switch does not fail for it. */
 static int seat_resume_container(struct seat *s, struct seat_container *c)
 {
-	struct seat_handle *h, *done;
+	struct seat_handle *h;
 	int r = 0;
 
 	list_for_each(h, &c->handles, link) {
@@ -427,25 +429,30 @@ static int seat_resume_container(struct seat *s, struct seat_container *c)
 			r = s->ops->handle_set_master(s->ud, h);
 		else
 			r = s->ops->handle_reopen(s->ud, h);
+		if (r == -ENODEV) {
+			r = 0;
+			continue;
+		}
 		if (r < 0)
 			break;
+		h->state = SEAT_HANDLE_LIVE;
 	}
 	if (r < 0) {
-		list_for_each(done, &c->handles, link) {
-			if (done == h)
-				break;
-			if (done->device->type == SEAT_DEVICE_DRM)
-				s->ops->handle_drop_master(s->ud, done);
+		list_for_each(h, &c->handles, link) {
+			if (h->state != SEAT_HANDLE_LIVE)
+				continue;
+			if (h->device->type == SEAT_DEVICE_DRM)
+				s->ops->handle_drop_master(s->ud, h);
 			else
-				s->ops->handle_revoke(s->ud, done);
+				s->ops->handle_revoke(s->ud, h);
+			h->state = SEAT_HANDLE_PAUSED;
 		}
 		return r;
 	}
 
 	list_for_each(h, &c->handles, link)
-		h->state = SEAT_HANDLE_LIVE;
-	list_for_each(h, &c->handles, link)
-		s->ops->notify_resume(s->ud, h);
+		if (h->state == SEAT_HANDLE_LIVE)
+			s->ops->notify_resume(s->ud, h);
 	return 0;
 }
 

@@ -21,6 +21,7 @@ static const struct {
 	{ ENOTCONN, "org.devns.broker1.Error.NotInControl" },
 	{ EALREADY, "org.devns.broker1.Error.DeviceIsTaken" },
 	{ EBADSLT, "org.devns.broker1.Error.DeviceNotTaken" },
+	{ EXDEV, "org.devns.broker1.Error.DeviceNotOwned" },
 };
 
 TEST(errno_constants)
@@ -34,6 +35,7 @@ TEST(errno_constants)
 	ASSERT_EQ_INT(ENOTCONN, ERRNO_NOT_IN_CONTROL);
 	ASSERT_EQ_INT(EALREADY, ERRNO_DEVICE_IS_TAKEN);
 	ASSERT_EQ_INT(EBADSLT, ERRNO_DEVICE_NOT_TAKEN);
+	ASSERT_EQ_INT(EXDEV, ERRNO_DEVICE_NOT_OWNED);
 }
 
 TEST(error_name_constants)
@@ -46,6 +48,7 @@ TEST(error_name_constants)
 	ASSERT_EQ_STR("org.devns.broker1.Error.NotInControl", BUS_ERROR_NOT_IN_CONTROL);
 	ASSERT_EQ_STR("org.devns.broker1.Error.DeviceIsTaken", BUS_ERROR_DEVICE_IS_TAKEN);
 	ASSERT_EQ_STR("org.devns.broker1.Error.DeviceNotTaken", BUS_ERROR_DEVICE_NOT_TAKEN);
+	ASSERT_EQ_STR("org.devns.broker1.Error.DeviceNotOwned", BUS_ERROR_DEVICE_NOT_OWNED);
 	ASSERT_EQ_STR("org.devns.broker1.Error.SwitchFailed", BUS_ERROR_SWITCH_FAILED);
 }
 

@@ -138,6 +138,13 @@ TEST(seconds_not_a_number)
 	ASSERT_EQ_INT(-1, seconds("."));
 	ASSERT_EQ_INT(-1, seconds("-"));
 	ASSERT_EQ_INT(-1, seconds("0.5s"));
+	/* strtod() takes these; devnsd.conf(5) says a decimal number. */
+	ASSERT_EQ_INT(-1, seconds(" 5"));
+	ASSERT_EQ_INT(-1, seconds("+5"));
+	ASSERT_EQ_INT(-1, seconds("1e1"));
+	ASSERT_EQ_INT(-1, seconds("0x1p-1"));
+	ASSERT_EQ_INT(-1, seconds("1..2"));
+	ASSERT_EQ_INT(-1, seconds("1.2.3"));
 	ASSERT_EQ_INT(-1, seconds("500ms"));
 	ASSERT_EQ_INT(-1, seconds("1,5"));
 	ASSERT_EQ_INT(-1, seconds("1 "));

@@ -9,7 +9,6 @@ Environment (passed into the guest by vm.py):
                         build when there is a fresh one)
   DEVNS_TRUST_REQUIRE_SANITIZER=1
                         fail when that devnsd is not built with ASan/UBSan
-  DEVNS_KNOWN_BUGS=1    also run the testcases of known, unfixed bugs
   DEVNS_TRUST_*         counts; each test lists its own
 """
 import faulthandler
@@ -29,7 +28,6 @@ import devnstest as dt  # noqa: E402
 
 CONTROLLER = os.path.join(HERE, "trust-controller.py")
 STRESS = os.path.join(HERE, "trust-stress.py")
-KNOWN_BUGS = os.environ.get("DEVNS_KNOWN_BUGS") == "1"
 
 # Where a test hangs, its stacks are on the console before vm.py gives up
 # on the guest (its default timeout is 900 s).
@@ -54,10 +52,6 @@ class Skip(Exception):
     pass
 
 
-def skip_known_bug(what):
-    """Ends a testcase as skipped unless DEVNS_KNOWN_BUGS=1."""
-    if not KNOWN_BUGS:
-        raise Skip(f"known bug: {what} (DEVNS_KNOWN_BUGS=1 runs it)")
 
 
 # ---------------------------------------------------------------- the broker
@@ -256,7 +250,7 @@ class Results:
     /mnt/out/results.json, rewritten after every testcase."""
 
     def __init__(self, test):
-        self.data = {"test": test, "devnsd": None, "sanitizers": None, "known_bugs": KNOWN_BUGS,
+        self.data = {"test": test, "devnsd": None, "sanitizers": None,
                      "cases": [], "sanitizer_reports": [], "devnsd_exit": None}
         self.path = os.path.join(dt.OUT, "results.json")
 

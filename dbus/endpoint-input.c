@@ -1,0 +1,465 @@
+/* SPDX-License-Identifier: MIT */
+#include <dirent.h>
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kcmp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+/* What sd-bus forgets of a dropped message is known (below): LeakSanitizer
+ * is not to report it. Only the hand-over of a message with fds is hidden. */
+#define lsan_disable() __lsan_disable()
+#define lsan_enable() __lsan_enable()
+#else
+#define lsan_disable() do { } while (0)
+#define lsan_enable() do { } while (0)
+#endif
+
+#include "common/log.h"
+#include "common/macro.h"
+#include "dbus/endpoint-input.h"
+
+/* The kernel passes at most this many fds with one write (SCM_MAX_FD). */
+#define MESSAGE_FDS_MAX 253
+/* sd-bus refuses longer handshake lines too. */
+#define AUTH_LINE_MAX 1024
+#define READ_CHUNK (64u << 10)
+
+struct endpoint_input {
+	int client_fd;
+	int feed_fd; /* our end of sd-bus's input socket */
+	sd_event_source *source;
+	const struct endpoint_input_ops *ops;
+	void *userdata;
+	bool stopped;
+
+	/* The handshake: a NUL byte, then text lines up to BEGIN. */
+	bool running;
+	bool got_nul;
+	size_t line_len;
+	char line[8];
+
+	/* Bytes read and not handed over: at most one message in part. */
+	uint8_t *buf;
+	size_t len, cap;
+	/* The fds that came with the message at buf[0]. */
+	int fds[MESSAGE_FDS_MAX];
+	size_t n_fds;
+
+	uint32_t dispatched_serial;
+	bool dispatched;
+};
+
+int endpoint_message_size(const uint8_t hdr[16], size_t *ret_size, uint32_t *ret_serial)
+{
+	uint32_t body, serial, fields;
+	uint64_t size;
+
+	memcpy(&body, hdr + 4, 4);
+	memcpy(&serial, hdr + 8, 4);
+	memcpy(&fields, hdr + 12, 4);
+	if (hdr[0] == 'l') {
+		body = le32toh(body), serial = le32toh(serial), fields = le32toh(fields);
+	} else if (hdr[0] == 'B') {
+		body = be32toh(body), serial = be32toh(serial), fields = be32toh(fields);
+	} else {
+		return -EBADMSG;
+	}
+	/* The fixed header, the field array padded to 8, the body. */
+	size = 16 + (((uint64_t)fields + 7) & ~UINT64_C(7)) + body;
+	if (size > ENDPOINT_MESSAGE_MAX)
+		return -EMSGSIZE;
+	*ret_size = (size_t)size;
+	*ret_serial = serial;
+	return 0;
+}
+
+static void close_fds(int *fds, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++)
+		close(fds[i]);
+	*n = 0;
+}
+
+static void hang_up(struct endpoint_input *in, const char *why)
+{
+	if (in->stopped)
+		return;
+	in->stopped = true;
+	sd_event_source_set_enabled(in->source, SD_EVENT_OFF);
+	in->ops->hang_up(in->userdata, why);
+}
+
+/* Writes to sd-bus's input; when its socket is full, lets sd-bus read. */
+static int feed(struct endpoint_input *in, const uint8_t *p, size_t n, const int *fds, size_t n_fds)
+{
+	unsigned stalls = 0;
+	int r;
+
+	while (n > 0) {
+		union {
+			struct cmsghdr align;
+			char buf[CMSG_SPACE(sizeof(int) * MESSAGE_FDS_MAX)];
+		} control;
+		struct iovec iov = { .iov_base = (void *)p, .iov_len = n };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+		ssize_t k;
+
+		if (n_fds > 0) {
+			struct cmsghdr *c;
+
+			mh.msg_control = &control;
+			mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+			c = CMSG_FIRSTHDR(&mh);
+			c->cmsg_level = SOL_SOCKET;
+			c->cmsg_type = SCM_RIGHTS;
+			c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+			memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
+		}
+		k = sendmsg(in->feed_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				return -errno;
+			if (++stalls > 2)
+				return -ENOBUFS; /* sd-bus stopped reading */
+			r = in->ops->process(in->userdata);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		stalls = 0;
+		p += k;
+		n -= (size_t)k;
+		n_fds = 0; /* they went with the first byte */
+	}
+	return 0;
+}
+
+/* The fd numbers open now, ascending. */
+static int fd_snapshot(int **ret, size_t *ret_n)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int *fds = NULL;
+	size_t n = 0, cap = 0;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		/* Not the directory's own fd: it is closed on return. */
+		if (de->d_name[0] == '.' || atoi(de->d_name) == dirfd(d))
+			continue;
+		if (n == cap) {
+			int *more = realloc(fds, (cap = cap ? cap * 2 : 256) * sizeof(int));
+			if (!more) {
+				free(fds);
+				closedir(d);
+				return -ENOMEM;
+			}
+			fds = more;
+		}
+		fds[n++] = atoi(de->d_name);
+	}
+	closedir(d);
+	*ret = fds;
+	*ret_n = n;
+	return 0;
+}
+
+static bool fd_in(const int *fds, size_t n, int fd)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fds[i] == fd)
+			return true;
+	return false;
+}
+
+/* sd-bus dropped the message without dispatching it: its copies of our fds
+ * are the fds opened since the snapshot that refer to the same files. */
+static void close_dropped_copies(struct endpoint_input *in, const int *before, size_t n_before)
+{
+	_cleanup_free_ int *now = NULL;
+	size_t n_now = 0;
+	pid_t pid = getpid();
+	unsigned closed = 0;
+
+	if (fd_snapshot(&now, &n_now) < 0)
+		return;
+	for (size_t i = 0; i < n_now; i++) {
+		if (fd_in(before, n_before, now[i]) || fd_in(in->fds, in->n_fds, now[i]))
+			continue;
+		for (size_t j = 0; j < in->n_fds; j++)
+			if (syscall(SYS_kcmp, pid, pid, KCMP_FILE, now[i], in->fds[j]) == 0) {
+				close(now[i]);
+				closed++;
+				break;
+			}
+	}
+	if (closed)
+		log_debug("Endpoint: closed %u fds of a message sd-bus dropped", closed);
+}
+
+/* A message with fds goes alone, so that whether sd-bus took it into its
+ * care is known: dispatched, its fds are closed with it; dropped as
+ * invalid, they are not, and we close them. */
+static int hand_over_with_fds(struct endpoint_input *in, const uint8_t *msg, size_t size,
+			      uint32_t serial)
+{
+	_cleanup_free_ int *before = NULL;
+	size_t n_before = 0;
+	int r;
+
+	r = fd_snapshot(&before, &n_before);
+	if (r < 0)
+		return r;
+	in->dispatched = false;
+	lsan_disable();
+	r = feed(in, msg, size, in->fds, in->n_fds);
+	if (r >= 0)
+		r = in->ops->process(in->userdata);
+	lsan_enable();
+	/* Only with the connection still up is "not dispatched" certain:
+	 * a closing sd-bus still holds its queue and closes it itself. */
+	if (r >= 0 && !(in->dispatched && in->dispatched_serial == serial)) {
+		close_dropped_copies(in, before, n_before);
+		/* sd-bus also forgets the array that listed them (4 bytes an
+		 * fd): no second such message on this connection. */
+		hang_up(in, "invalid message with fds");
+		r = -EBADMSG;
+	}
+	close_fds(in->fds, &in->n_fds);
+	return r;
+}
+
+/* Hands over every whole message in buf; keeps the part of the next. */
+static int hand_over_messages(struct endpoint_input *in)
+{
+	size_t off = 0;
+	int r = 0;
+
+	while (in->len - off >= 16) {
+		size_t size;
+		uint32_t serial;
+
+		r = endpoint_message_size(in->buf + off, &size, &serial);
+		if (r < 0) {
+			hang_up(in, r == -EMSGSIZE ? "message too large" : "not a D-Bus message");
+			return r;
+		}
+		if (in->len - off < size)
+			break;
+		if (off == 0 && in->n_fds > 0)
+			r = hand_over_with_fds(in, in->buf, size, serial);
+		else
+			r = feed(in, in->buf + off, size, NULL, 0);
+		if (r < 0)
+			break;
+		off += size;
+	}
+	memmove(in->buf, in->buf + off, in->len - off);
+	in->len -= off;
+	return r;
+}
+
+/* Forwards the handshake as it is, and notes where BEGIN ends it. Returns
+ * how many bytes of buf belong to the handshake. */
+static size_t scan_handshake(struct endpoint_input *in, bool *too_long)
+{
+	for (size_t i = 0; i < in->len; i++) {
+		char ch = (char)in->buf[i];
+
+		if (!in->got_nul) {
+			in->got_nul = true; /* sd-bus checks that it is a NUL */
+			continue;
+		}
+		if (ch == '\n') {
+			bool begin = in->line_len == 6 && memcmp(in->line, "BEGIN\r", 6) == 0;
+
+			in->line_len = 0;
+			if (begin) {
+				in->running = true;
+				return i + 1;
+			}
+			continue;
+		}
+		if (in->line_len < sizeof(in->line))
+			in->line[in->line_len] = ch;
+		if (++in->line_len > AUTH_LINE_MAX) {
+			*too_long = true;
+			return i;
+		}
+	}
+	return in->len;
+}
+
+static int on_client_readable(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct endpoint_input *in = userdata;
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * MESSAGE_FDS_MAX)];
+	} control;
+	struct msghdr mh = { 0 };
+	struct iovec iov;
+	struct cmsghdr *c;
+	int got[MESSAGE_FDS_MAX];
+	size_t n_got = 0;
+	ssize_t n;
+	int r;
+
+	if (in->cap - in->len < READ_CHUNK) {
+		size_t cap = in->len + READ_CHUNK;
+		uint8_t *b = realloc(in->buf, cap);
+
+		if (!b) {
+			hang_up(in, "out of memory");
+			return 0;
+		}
+		in->buf = b;
+		in->cap = cap;
+	}
+	iov = (struct iovec){ .iov_base = in->buf + in->len, .iov_len = READ_CHUNK };
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = &control;
+	mh.msg_controllen = sizeof(control);
+	n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			hang_up(in, "read error");
+		return 0;
+	}
+	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		size_t k;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		if (k > MESSAGE_FDS_MAX - n_got)
+			k = MESSAGE_FDS_MAX - n_got; /* cannot happen: the kernel's limit */
+		memcpy(got + n_got, CMSG_DATA(c), k * sizeof(int));
+		n_got += k;
+	}
+	if (n == 0) {
+		close_fds(got, &n_got);
+		hang_up(in, "closed");
+		return 0;
+	}
+	if ((mh.msg_flags & MSG_CTRUNC) || (!in->running && n_got > 0) ||
+	    in->n_fds + n_got > MESSAGE_FDS_MAX) {
+		close_fds(got, &n_got);
+		hang_up(in, in->running ? "too many fds" : "fds during the handshake");
+		return 0;
+	}
+	/* They came with the first byte read, which is part of the message at
+	 * buf[0]: every whole message before it was handed over already. */
+	memcpy(in->fds + in->n_fds, got, n_got * sizeof(int));
+	in->n_fds += n_got;
+	in->len += (size_t)n;
+
+	if (!in->running) {
+		bool too_long = false;
+		size_t k = scan_handshake(in, &too_long);
+
+		if (too_long) {
+			hang_up(in, "handshake line too long");
+			return 0;
+		}
+		r = feed(in, in->buf, k, NULL, 0);
+		if (r >= 0)
+			r = in->ops->process(in->userdata);
+		if (r < 0) {
+			hang_up(in, "sd-bus did not take the handshake");
+			return 0;
+		}
+		memmove(in->buf, in->buf + k, in->len - k);
+		in->len -= k;
+		if (in->stopped || !in->running)
+			return 0;
+	}
+	r = hand_over_messages(in);
+	if (r >= 0 && !in->stopped)
+		r = in->ops->process(in->userdata);
+	if (r < 0)
+		hang_up(in, "sd-bus did not take a message");
+	return 0;
+}
+
+int endpoint_input_new(sd_event *event, int client_fd, const struct endpoint_input_ops *ops,
+		       void *userdata, struct endpoint_input **ret, int *ret_bus_input,
+		       int *ret_bus_output)
+{
+	_cleanup_close_ int out = -1;
+	struct endpoint_input *in;
+	int pair[2], size = ENDPOINT_MESSAGE_MAX + READ_CHUNK;
+	int r;
+
+	in = calloc(1, sizeof(*in));
+	if (!in) {
+		close(client_fd);
+		return -ENOMEM;
+	}
+	in->client_fd = client_fd;
+	in->feed_fd = -1;
+	in->ops = ops;
+	in->userdata = userdata;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	in->feed_fd = pair[0];
+	/* Room for a whole message, so that handing one over seldom waits
+	 * for sd-bus; root may go past wmem_max. */
+	if (setsockopt(pair[0], SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+		(void)setsockopt(pair[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	out = fcntl(client_fd, F_DUPFD_CLOEXEC, 3);
+	if (out < 0) {
+		r = -errno;
+		close(pair[1]);
+		goto fail;
+	}
+	r = sd_event_add_io(event, &in->source, client_fd, EPOLLIN, on_client_readable, in);
+	if (r < 0) {
+		close(pair[1]);
+		goto fail;
+	}
+	*ret = in;
+	*ret_bus_input = pair[1];
+	*ret_bus_output = TAKE_FD(out);
+	return 0;
+fail:
+	endpoint_input_free(in);
+	return r;
+}
+
+void endpoint_input_free(struct endpoint_input *in)
+{
+	if (!in)
+		return;
+	sd_event_source_disable_unref(in->source);
+	close_fds(in->fds, &in->n_fds);
+	if (in->feed_fd >= 0)
+		close(in->feed_fd);
+	if (in->client_fd >= 0)
+		close(in->client_fd);
+	free(in->buf);
+	free(in);
+}
+
+void endpoint_input_dispatched(struct endpoint_input *in, sd_bus_message *m)
+{
+	uint64_t serial;
+
+	if (!in || sd_bus_message_get_cookie(m, &serial) < 0)
+		return;
+	in->dispatched = true;
+	in->dispatched_serial = (uint32_t)serial;
+}

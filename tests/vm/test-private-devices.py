@@ -1,0 +1,383 @@
+#!/usr/bin/env python3
+"""Private devices of containers: a binder device each (its own context
+manager, unreachable from other containers) and loop devices that only the
+container that attached them may open or detach, detached when it goes.
+
+Containers are started with `devnsctl run`, which bind-mounts the
+container's binder device on /dev/binder. Run by test-private-devices.sh in
+the guest.
+"""
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from devnstest import (  # noqa: E402
+    BUILD, CONTAINER, DEVNSCTL, VM_DIR, Broker, RunContainer, TestFailure, check,
+    dbus_error_name, get_prop, in_container, log, manager, run_testcases, system_bus,
+    wait_until)
+
+BINDER_PROBE = os.path.join(BUILD, "tests", "vm", "binder-probe")
+LOOP_PROBE = os.path.join(VM_DIR, "loop-probe.py")
+# binder_linux makes these; the broker hands out those of [Binder] Devices=,
+# so /dev/binder itself stays the host's, the mount point in containers.
+BINDER_MODULE_DEVICES = "binder,binder1,binder2,binder3"
+POOL = ["/dev/binder1", "/dev/binder2", "/dev/binder3"]
+CONFIG = "[Binder]\nDevices=binder1 binder2 binder3\n"
+NOT_OWNED = "org.devns.broker1.Error.DeviceNotOwned"
+NO_SUCH_DEVICE = "org.devns.broker1.Error.NoSuchDevice"
+IMAGE_TEXT = "hello from the image\n"
+
+state = {}
+
+
+def start(name):
+    c = RunContainer(name, ["sleep", "100000"])
+    state.setdefault("containers", {})[name] = c
+    return c
+
+
+def stop(c):
+    """SIGTERM reaches the command; devnsctl unregisters the container."""
+    if c.proc.poll() is None:
+        c.proc.send_signal(signal.SIGTERM)
+        c.proc.wait(timeout=60)
+    state.get("containers", {}).pop(c.name, None)
+
+
+def cleaned_up(testcase):
+    """Stops the containers and managers a testcase left, failed or not, so
+    the next one starts from a clean broker."""
+    def run():
+        try:
+            testcase()
+        finally:
+            for m in state.pop("managers", []):
+                m.stop()
+            for c in list(state.get("containers", {}).values()):
+                stop(c)
+    run.__name__ = testcase.__name__
+    return run
+
+
+def binder_of(c):
+    return str(get_prop(system_bus(), c.path, CONTAINER, "BinderDevice"))
+
+
+def loops_of(c):
+    return [str(x) for x in get_prop(system_bus(), c.path, CONTAINER, "LoopDevices")]
+
+
+class Manager:
+    """binder-probe manager on /dev/binder inside container c."""
+
+    def __init__(self, c):
+        self.name = c.name
+        self.proc = subprocess.Popen(
+            ["nsenter", "-t", str(c.leader), "-p", "-m", BINDER_PROBE, "manager", "/dev/binder",
+             c.name],
+            stdout=subprocess.PIPE, stderr=sys.stderr, bufsize=0)
+        self.buf = b""
+        self.lines = []
+        state.setdefault("managers", []).append(self)
+
+    def _fill(self, timeout):
+        r, _, _ = select.select([self.proc.stdout], [], [], max(0.0, timeout))
+        if not r:
+            return
+        data = os.read(self.proc.stdout.fileno(), 4096)
+        if not data:
+            raise TestFailure(f"binder manager in {self.name} exited: {self.proc.wait()} "
+                              f"after {self.lines}")
+        self.buf += data
+        while b"\n" in self.buf:
+            line, self.buf = self.buf.split(b"\n", 1)
+            self.lines.append(line.decode())
+
+    def expect(self, line, timeout=60.0):
+        end = time.monotonic() + timeout
+        while line not in self.lines:
+            if time.monotonic() > end:
+                raise TestFailure(f"manager in {self.name}: no '{line}' within {timeout:.0f}s; "
+                                  f"have {self.lines}")
+            self._fill(end - time.monotonic())
+        self.lines.remove(line)
+
+    def drain(self):
+        """Whatever it printed so far."""
+        while True:
+            r, _, _ = select.select([self.proc.stdout], [], [], 0)
+            if not r:
+                return self.lines
+            self._fill(0)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
+def send(c, data):
+    r = in_container(c, [BINDER_PROBE, "send", "/dev/binder", data])
+    return r.returncode, r.stdout.strip()
+
+
+def loop_probe(c, *args):
+    r = in_container(c, [sys.executable, LOOP_PROBE, *args])
+    if r.returncode != 0:
+        raise TestFailure(f"loop-probe {args} in {c.name}: {r.stderr.strip()}")
+    return json.loads(r.stdout)
+
+
+def backing_file(name):
+    try:
+        with open(f"/sys/block/{name}/loop/backing_file") as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+# ---------------------------------------------------------------- binder
+
+@cleaned_up
+def testcase_binder_context_manager_per_container():
+    a, b, g = start("alpha"), start("beta"), start("gamma")
+    devs = {c.name: binder_of(c) for c in (a, b, g)}
+    log(f"binder devices: {devs}")
+    check(sorted(devs.values()) == POOL, f"each container its own device of {POOL}: {devs}")
+    for c in (a, b, g):
+        # devnsctl run put the container's device on /dev/binder.
+        r = in_container(c, ["stat", "-L", "-c", "%t:%T", "/dev/binder"])
+        want = os.stat(devs[c.name]).st_rdev
+        check(r.returncode == 0 and r.stdout.strip() == f"{os.major(want):x}:{os.minor(want):x}",
+              f"/dev/binder in {c.name} is {r.stdout.strip()} {r.stderr.strip()}, want {devs[c.name]}")
+
+    # Both are context manager at the same time, each on its device...
+    ma, mb = Manager(a), Manager(b)
+    ma.expect("ready")
+    mb.expect("ready")
+    # ...where a second one is refused: it is one context per device.
+    r = in_container(a, [BINDER_PROBE, "manager", "/dev/binder", "alpha2"])
+    check(r.returncode == 2 and "EBUSY" in r.stdout,
+          f"a second manager in alpha: {r.returncode} {r.stdout} {r.stderr}")
+
+    # A transaction to handle 0 reaches the manager of its own container,
+    # which answers with its name: binder delivers a transaction to one
+    # target, so neither reached the other's.
+    got = send(a, "from-alpha")
+    check(got == (0, "reply alpha:from-alpha"), f"send in alpha: {got}")
+    ma.expect("transaction from-alpha")
+    got = send(b, "from-beta")
+    check(got == (0, "reply beta:from-beta"), f"send in beta: {got}")
+    mb.expect("transaction from-beta")
+    check(ma.drain() == [] and mb.drain() == [],
+          f"a manager saw another container's transaction: alpha {ma.lines}, beta {mb.lines}")
+    # gamma has no manager: its transaction finds none, on no device.
+    got = send(g, "from-gamma")
+    check(got == (1, "dead"), f"send in gamma, which has no manager: {got}")
+    check(ma.drain() == [] and mb.drain() == [],
+          f"gamma's transaction reached a manager: alpha {ma.lines}, beta {mb.lines}")
+    ma.stop()
+    mb.stop()
+    for c in (a, b, g):
+        stop(c)
+
+
+@cleaned_up
+def testcase_binder_pool_and_reuse():
+    cs = [start(n) for n in ("p1", "p2", "p3")]
+    devs = [binder_of(c) for c in cs]
+    check(sorted(devs) == POOL, f"the pool handed out {devs}")
+    # A fourth goes without and is registered all the same.
+    extra = start("p4")
+    check(binder_of(extra) == "", f"p4 got {binder_of(extra)} from an empty pool")
+    stop(extra)
+
+    # A device that a process still holds is not handed out again.
+    held = devs[2]
+    fd = os.open(held, os.O_RDWR)
+    try:
+        stop(cs[2])
+        c = start("p5")
+        check(binder_of(c) == "", f"p5 got {binder_of(c)}, held open by a process of the host")
+        stop(c)
+    finally:
+        os.close(fd)
+    c = start("p6")
+    check(binder_of(c) == held, f"p6 got '{binder_of(c)}', want the released {held}")
+    for c in [c] + cs[:2]:
+        stop(c)
+
+
+# ---------------------------------------------------------------- loop
+
+def make_image():
+    if "image" not in state:
+        d = tempfile.mkdtemp(prefix="devns-loop-")
+        os.makedirs(os.path.join(d, "root"))
+        with open(os.path.join(d, "root", "hello.txt"), "w") as f:
+            f.write(IMAGE_TEXT)
+        image = os.path.join(d, "image.ext2")
+        subprocess.run(["mke2fs", "-q", "-F", "-t", "ext2", "-d", os.path.join(d, "root"),
+                        image, "2M"], check=True)
+        state["image"] = image
+    return state["image"]
+
+
+@cleaned_up
+def testcase_loop_attach_mount_read_and_refusals():
+    image = make_image()
+    a, b = start("alpha"), start("beta")
+    got = loop_probe(a, "attach", image, "hello.txt")
+    name = got["name"]
+    log(f"alpha attached {name}")
+    check(got["content"] == IMAGE_TEXT, f"read from {name} in alpha: {got}")
+    check(backing_file(name) == image, f"{name} backs {backing_file(name)}")
+    check(loops_of(a) == [name] and loops_of(b) == [], f"LoopDevices: {loops_of(a)} {loops_of(b)}")
+
+    # beta may neither take nor detach it, nor anything unattached.
+    check(loop_probe(b, "open", name)["result"] == NOT_OWNED, f"beta opens {name}")
+    check(loop_probe(b, "detach", name)["result"] == NOT_OWNED, f"beta detaches {name}")
+    check(loop_probe(b, "open", "loop999")["result"] == NO_SUCH_DEVICE, "beta opens loop999")
+    check(backing_file(name) == image, f"{name} after beta's tries: {backing_file(name)}")
+    # Neither may root on the system bus take it in beta's name.
+    bpath = manager().GetContainer("beta")
+    err = dbus_error_name(lambda: system_bus().get_object("org.devns.broker1", bpath)
+                          .OpenLoopDevice(name, dbus_interface=CONTAINER))
+    check(err == NOT_OWNED, f"OpenLoopDevice({name}) for beta on the bus: {err}")
+    # The owner may open it again.
+    check(loop_probe(a, "open", name)["result"] == "ok", f"alpha opens {name}")
+
+    # Unregistration detaches it.
+    stop(a)
+    wait_until(f"{name} detached", lambda: backing_file(name) is None)
+    stop(b)
+
+
+@cleaned_up
+def testcase_loop_detach_and_autoclear():
+    image = make_image()
+    a = start("alpha")
+    # Detached by its owner while nothing uses it.
+    name = loop_probe(a, "attach", image, "hello.txt")["name"]
+    check(loop_probe(a, "detach", name)["result"] == "ok", f"alpha detaches {name}")
+    # At once, or when udev's probe of the new device lets go.
+    wait_until(f"{name} detached", lambda: backing_file(name) is None)
+    check(loops_of(a) == [], f"LoopDevices after detach: {loops_of(a)}")
+    check(loop_probe(a, "detach", name)["result"] == NO_SUCH_DEVICE, f"alpha detaches {name} twice")
+
+    # Still mounted in the container when it is unregistered: the device
+    # goes when the container's mount goes.
+    name = loop_probe(a, "attach", image, "hello.txt")["name"]
+    mnt = tempfile.mkdtemp(prefix="devns-mnt-")
+    check(loop_probe(a, "mount", name, mnt)["result"] == "ok", f"alpha mounts {name}")
+    r = in_container(a, ["cat", os.path.join(mnt, "hello.txt")])
+    check(r.stdout == IMAGE_TEXT, f"the mount in alpha: {r.stdout!r} {r.stderr}")
+    manager().UnregisterContainer("alpha")
+    check(backing_file(name) == image, f"{name} was pulled from under alpha's mount")
+    stop(a)  # its mount namespace ends with it
+    wait_until(f"{name} detached after alpha ended", lambda: backing_file(name) is None)
+    os.rmdir(mnt)
+
+
+@cleaned_up
+def testcase_devnsctl_loop_commands():
+    image = make_image()
+    a = start("alpha")
+    endpoint = ["--address", "unix:path=/run/devns/bus"]
+    r = in_container(a, [DEVNSCTL, *endpoint, "attach-loop", "alpha", image, "--read-only"])
+    check(r.returncode == 0 and r.stdout.strip().startswith("loop"),
+          f"attach-loop on the endpoint: {r.returncode} {r.stdout} {r.stderr}")
+    name = r.stdout.strip()
+    check(backing_file(name) == image and loops_of(a) == [name], f"{name}: {backing_file(name)}")
+    r = subprocess.run([DEVNSCTL, "status", "alpha"], capture_output=True, text=True, timeout=60)
+    check(f"Loop: {name}" in r.stdout and "Binder: /dev/binder" in r.stdout,
+          f"devnsctl status alpha: {r.stdout}")
+    # Another container's name on this endpoint is refused.
+    r = in_container(a, [DEVNSCTL, *endpoint, "detach-loop", "beta", name])
+    check(r.returncode == 1, f"detach-loop beta on alpha's endpoint: {r.returncode} {r.stderr}")
+    r = in_container(a, [DEVNSCTL, *endpoint, "detach-loop", "alpha", name])
+    check(r.returncode == 0 and loops_of(a) == [],
+          f"detach-loop on the endpoint: {r.returncode} {r.stderr} {loops_of(a)}")
+    wait_until(f"{name} detached", lambda: backing_file(name) is None)
+    # As root on the system bus.
+    r = subprocess.run([DEVNSCTL, "attach-loop", "alpha", image], capture_output=True,
+                       text=True, timeout=60)
+    name = r.stdout.strip()
+    check(r.returncode == 0 and backing_file(name) == image,
+          f"attach-loop on the bus: {r.returncode} {r.stdout} {r.stderr}")
+    r = subprocess.run([DEVNSCTL, "detach-loop", "alpha", "loop-x"], capture_output=True,
+                       text=True, timeout=60)
+    check(r.returncode == 1 and "loop-x" in r.stderr, f"detach-loop loop-x: {r.stderr}")
+    stop(a)
+    wait_until(f"{name} detached", lambda: backing_file(name) is None)
+
+
+@cleaned_up
+def testcase_restart_keeps_them():
+    image = make_image()
+    a = start("alpha")
+    binder = binder_of(a)
+    name = loop_probe(a, "attach", image, "hello.txt")["name"]
+    state["broker"].crash()
+    # Nothing is lost with the broker: the device stays attached...
+    check(backing_file(name) == image, f"{name} after the crash: {backing_file(name)}")
+    state["broker"] = Broker(config=CONFIG)
+    # ...and the new one knows whose it is.
+    check(binder_of(a) == binder, f"alpha's binder device after a restart: {binder_of(a)}, was {binder}")
+    check(loops_of(a) == [name], f"alpha's loop devices after a restart: {loops_of(a)}")
+    b = start("beta")
+    check(binder_of(b) not in ("", binder), f"beta got {binder_of(b)}, alpha has {binder}")
+    check(loop_probe(b, "open", name)["result"] == NOT_OWNED, f"beta opens {name} after a restart")
+    check(loop_probe(a, "open", name)["result"] == "ok", f"alpha opens {name} after a restart")
+    stop(a)
+    wait_until(f"{name} detached", lambda: backing_file(name) is None)
+
+
+ORDER = [
+    "testcase_binder_context_manager_per_container",
+    "testcase_binder_pool_and_reuse",
+    "testcase_loop_attach_mount_read_and_refusals",
+    "testcase_loop_detach_and_autoclear",
+    "testcase_devnsctl_loop_commands",
+    "testcase_restart_keeps_them",
+]
+
+
+def load_modules():
+    release = os.uname().release
+    found = False
+    for root, _, files in os.walk(f"/lib/modules/{release}"):
+        found = found or any(f.startswith("binder_linux.ko") for f in files)
+    check(found, f"no binder_linux module for the running kernel {release}")
+    subprocess.run(["modprobe", "binder_linux", f"devices={BINDER_MODULE_DEVICES}"], check=True)
+    subprocess.run(["modprobe", "loop"], check=True)
+    subprocess.run(["modprobe", "ext4"], check=False)  # ext2 is ext4's
+    wait_until("binder and loop devices",
+               lambda: all(os.path.exists(p) for p in POOL + ["/dev/binder", "/dev/loop-control"]),
+               timeout=60)
+    subprocess.run(["udevadm", "settle", "--timeout=60"], check=False)
+
+
+def main():
+    load_modules()
+    state["broker"] = Broker(config=CONFIG)
+    try:
+        return run_testcases(globals(), ORDER)
+    finally:
+        for m in state.get("managers", []):
+            m.stop()
+        for c in list(state.get("containers", {}).values()):
+            if c.proc.poll() is None:
+                c.proc.kill()
+                c.proc.wait()
+        state["broker"].stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,9 @@
+#!/bin/sh
+# A binder device and loop devices of each container's own; see
+# test-private-devices.py.
+. "$DEVNS_SRC/tests/vm/lib.sh"
+mkdir -p /etc/dbus-1/system.d
+cp "$DEVNS_SRC/data/org.devns.broker1.conf" /etc/dbus-1/system.d/
+start_udev
+start_system_bus
+exec python3 "$DEVNS_SRC/tests/vm/test-private-devices.py"
