@@ -109,42 +109,27 @@ static bool kernel_has_binderfs(void)
 	return found;
 }
 
+static void binder_found(struct broker *b, struct udev_device *d, void *userdata)
+{
+	const char *name = udev_device_get_sysname(d), *node = udev_device_get_devnode(d);
+	unsigned *n = userdata;
+
+	if (name && node && name_is_binder(name) &&
+	    name_is_configured(b->config.binder_devices, name) &&
+	    broker_binder_add(b, name, node, udev_device_get_devnum(d)) >= 0)
+		(*n)++;
+}
+
 int broker_binder_start(struct broker *b)
 {
-	struct udev_enumerate *e;
-	struct udev_list_entry *entry;
 	unsigned n = 0;
 	int r;
 
 	if (!b->udev)
 		return 0;
-	e = udev_enumerate_new(b->udev);
-	if (!e)
-		return -ENOMEM;
-	r = udev_enumerate_add_match_subsystem(e, "misc");
-	if (r >= 0)
-		r = udev_enumerate_add_match_sysname(e, "binder*");
-	if (r >= 0)
-		r = udev_enumerate_scan_devices(e);
-	if (r < 0) {
-		udev_enumerate_unref(e);
+	r = broker_udev_foreach(b, "misc", "binder*", binder_found, &n);
+	if (r < 0)
 		return r;
-	}
-	udev_list_entry_foreach(entry, udev_enumerate_get_list_entry(e)) {
-		struct udev_device *d =
-			udev_device_new_from_syspath(b->udev, udev_list_entry_get_name(entry));
-		const char *name = d ? udev_device_get_sysname(d) : NULL;
-		const char *node = d ? udev_device_get_devnode(d) : NULL;
-
-		if (name && node && name_is_binder(name) &&
-		    name_is_configured(b->config.binder_devices, name)) {
-			r = broker_binder_add(b, name, node, udev_device_get_devnum(d));
-			if (r >= 0)
-				n++;
-		}
-		udev_device_unref(d);
-	}
-	udev_enumerate_unref(e);
 	if (n)
 		log_info("%u binder devices for containers", n);
 	else

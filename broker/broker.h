@@ -84,6 +84,11 @@ int broker_switch(struct broker_seat *bs, enum seat_switch_kind kind,
 
 /* udev: enumerate seat devices and follow hotplug (broker/devices.c). */
 int broker_devices_start(struct broker *b);
+/* fn for every device of subsystem (and sysname, a glob, unless NULL). */
+struct udev_device;
+int broker_udev_foreach(struct broker *b, const char *subsystem, const char *sysname,
+			void (*fn)(struct broker *b, struct udev_device *ud, void *userdata),
+			void *userdata);
 const char *broker_device_node(const struct seat_device *d);
 
 static inline struct broker_seat *broker_seat_of(struct seat *s)

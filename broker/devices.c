@@ -133,7 +133,9 @@ static int on_udev_event(sd_event_source *s, int fd, uint32_t revents, void *use
 	return 0;
 }
 
-static int enumerate(struct broker *b, const char *subsystem)
+int broker_udev_foreach(struct broker *b, const char *subsystem, const char *sysname,
+			void (*fn)(struct broker *b, struct udev_device *ud, void *userdata),
+			void *userdata)
 {
 	struct udev_enumerate *e = udev_enumerate_new(b->udev);
 	struct udev_list_entry *entry;
@@ -142,6 +144,8 @@ static int enumerate(struct broker *b, const char *subsystem)
 	if (!e)
 		return -ENOMEM;
 	r = udev_enumerate_add_match_subsystem(e, subsystem);
+	if (r >= 0 && sysname)
+		r = udev_enumerate_add_match_sysname(e, sysname);
 	if (r >= 0)
 		r = udev_enumerate_scan_devices(e);
 	if (r < 0) {
@@ -153,11 +157,21 @@ static int enumerate(struct broker *b, const char *subsystem)
 			udev_device_new_from_syspath(b->udev, udev_list_entry_get_name(entry));
 		if (!ud)
 			continue;
-		device_add(b, ud);
+		fn(b, ud, userdata);
 		udev_device_unref(ud);
 	}
 	udev_enumerate_unref(e);
 	return 0;
+}
+
+static void enumerated(struct broker *b, struct udev_device *ud, void *userdata)
+{
+	device_add(b, ud);
+}
+
+static int enumerate(struct broker *b, const char *subsystem)
+{
+	return broker_udev_foreach(b, subsystem, NULL, enumerated, NULL);
 }
 
 int broker_devices_start(struct broker *b)

@@ -8,9 +8,11 @@
 #include <linux/nsfs.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "broker/peer.h"
+#include "common/log.h"
 #include "common/macro.h"
 
 static int open_pidns(pid_t pid)
@@ -58,4 +60,36 @@ int pid_is_in_pidns(pid_t pid, const struct pidns_id *ns)
 		fd = parent;
 	}
 	return 0;
+}
+
+int peer_accept(int listen_fd, const struct pidns_id *ns, const char *kind, const char *name,
+		unsigned n_conns, unsigned max_conns, pid_t *ret_pid, bool *ret_admitted)
+{
+	_cleanup_close_ int fd = -1;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int r;
+
+	fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			log_warning_errno(errno, "%s of %s: accept failed", kind, name);
+		return -errno;
+	}
+	/* More would only let a hostile container pin the broker's memory
+	 * and fds. */
+	if (n_conns >= max_conns) {
+		log_warning("%s of %s: %u connections already; refusing another", kind, name, n_conns);
+		return -EMFILE;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return log_warning_errno(errno, "%s of %s: cannot identify peer", kind, name);
+	r = pid_is_in_pidns(cred.pid, ns);
+	if (r <= 0)
+		log_warning("%s of %s: refusing pid %d, which is not in the container's pid namespace",
+			    kind, name, (int)cred.pid);
+	if (ret_pid)
+		*ret_pid = cred.pid;
+	*ret_admitted = r > 0;
+	return TAKE_FD(fd);
 }

@@ -39,6 +39,7 @@
 #include "broker/container.h"
 #include "broker/peer.h"
 #include "common/log.h"
+#include "common/unix-socket.h"
 #include "compat/root-resolve.h"
 #include "compat/seatd-proto.h"
 #include "compat/seatd-server.h"
@@ -771,64 +772,18 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
 {
 	struct seatd_server *srv = userdata;
 	struct container *c = srv->container;
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
+	bool admitted;
+	pid_t pid;
 	int cfd, r;
 
-	cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (cfd < 0) {
-		if (errno != EAGAIN && errno != EINTR)
-			log_warning_errno(errno, "seatd endpoint of %s: accept failed", c->name);
+	cfd = peer_accept(fd, &c->pidns, "seatd endpoint", c->name, srv->n_clients,
+			  SEATD_MAX_CLIENTS, &pid, &admitted);
+	if (cfd < 0)
 		return 0;
-	}
-	if (srv->n_clients >= SEATD_MAX_CLIENTS) {
-		log_warning("seatd endpoint of %s: more than %d connections; refusing one",
-			    c->name, SEATD_MAX_CLIENTS);
-		close(cfd);
-		return 0;
-	}
-	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
-		log_warning_errno(errno, "seatd endpoint of %s: cannot identify peer", c->name);
-		close(cfd);
-		return 0;
-	}
-	r = pid_is_in_pidns(cred.pid, &c->pidns);
-	if (r <= 0)
-		log_warning("seatd endpoint of %s: refusing pid %d, which is not in the container's pid namespace",
-			    c->name, (int)cred.pid);
-	r = client_new(srv, cfd, cred.pid, r > 0);
+	r = client_new(srv, cfd, pid, admitted);
 	if (r < 0)
 		log_warning_errno(r, "seatd endpoint of %s: cannot set up connection", c->name);
 	return 0;
-}
-
-/* A socket path may be longer than sun_path (108 bytes: a long runtime
- * directory and a 64-character container name); bind() then goes through
- * an O_PATH fd of the directory, as /proc/self/fd/N/NAME. */
-static int bind_path(int fd, const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	_cleanup_free_ char *dir = NULL;
-	_cleanup_close_ int dirfd = -1;
-	const char *base;
-
-	if (strlen(path) < sizeof(sa.sun_path)) {
-		strcpy(sa.sun_path, path);
-		return bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
-	}
-	base = strrchr(path, '/');
-	if (!base || base == path)
-		return -ENAMETOOLONG;
-	dir = strndup(path, (size_t)(base - path));
-	if (!dir)
-		return -ENOMEM;
-	dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0)
-		return -errno;
-	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d%s", dirfd, base) >=
-	    (int)sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	return bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
 }
 
 int seatd_server_new(struct container *c, const char *socket_path, struct seatd_server **ret)
@@ -840,20 +795,17 @@ int seatd_server_new(struct container *c, const char *socket_path, struct seatd_
 	if (!srv)
 		return -ENOMEM;
 	srv->container = c;
+	srv->fd = -1;
 	list_init(&srv->clients);
 	srv->path = strdup(socket_path);
-	srv->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (!srv->path || srv->fd < 0) {
-		r = srv->path ? -errno : -ENOMEM;
+	if (!srv->path) {
+		r = -ENOMEM;
 		goto fail;
 	}
-	(void)unlink(socket_path);
-	r = bind_path(srv->fd, socket_path);
-	if (r < 0)
-		goto fail;
 	/* Anyone may connect; the peer's pid namespace decides. */
-	if (chmod(socket_path, 0666) < 0 || listen(srv->fd, SOMAXCONN) < 0) {
-		r = -errno;
+	srv->fd = unix_socket_listen(socket_path);
+	if (srv->fd < 0) {
+		r = srv->fd;
 		goto fail;
 	}
 	r = sd_event_add_io(c->broker->event, &srv->source, srv->fd, EPOLLIN, on_accept, srv);
@@ -878,8 +830,7 @@ void seatd_server_free(struct seatd_server *srv)
 	sd_event_source_disable_unref(srv->source);
 	if (srv->fd >= 0) {
 		close(srv->fd);
-		if (srv->path)
-			(void)unlink(srv->path);
+		unix_socket_unlink(srv->path);
 	}
 	free(srv->path);
 	free(srv);

@@ -29,7 +29,8 @@
 #define MESSAGE_FDS_MAX 253
 /* sd-bus refuses longer handshake lines too. */
 #define AUTH_LINE_MAX 1024
-#define READ_CHUNK (64u << 10)
+/* Messages read in one wake-up before others get their turn. */
+#define MESSAGES_PER_WAKEUP 32
 
 struct endpoint_input {
 	int client_fd;
@@ -45,11 +46,13 @@ struct endpoint_input {
 	size_t line_len;
 	char line[8];
 
-	/* Bytes read and not handed over: at most one message in part. */
+	/* The message being read: its header first, then exactly the rest,
+	 * as sd-bus reads, so that fds are seen with the message they came
+	 * with. Nothing is allocated between messages. */
 	uint8_t *buf;
-	size_t len, cap;
-	/* The fds that came with the message at buf[0]. */
-	int fds[MESSAGE_FDS_MAX];
+	size_t len, size; /* size 0: the header is not complete yet */
+	uint32_t serial;
+	int *fds;
 	size_t n_fds;
 
 	uint32_t dispatched_serial;
@@ -85,6 +88,17 @@ static void close_fds(int *fds, size_t *n)
 	for (size_t i = 0; i < *n; i++)
 		close(fds[i]);
 	*n = 0;
+}
+
+/* Done with the message being read: nothing kept between messages. */
+static void message_reset(struct endpoint_input *in)
+{
+	close_fds(in->fds, &in->n_fds);
+	free(in->fds);
+	in->fds = NULL;
+	free(in->buf);
+	in->buf = NULL;
+	in->len = in->size = 0;
 }
 
 static void hang_up(struct endpoint_input *in, const char *why)
@@ -207,11 +221,10 @@ static void close_dropped_copies(struct endpoint_input *in, const int *before, s
 		log_debug("Endpoint: closed %u fds of a message sd-bus dropped", closed);
 }
 
-/* A message with fds goes alone, so that whether sd-bus took it into its
- * care is known: dispatched, its fds are closed with it; dropped as
- * invalid, they are not, and we close them. */
-static int hand_over_with_fds(struct endpoint_input *in, const uint8_t *msg, size_t size,
-			      uint32_t serial)
+/* sd-bus gets a message with fds in a process step of its own, so
+ * whether it took the message into its care is known: dispatched, its fds
+ * are closed with it; dropped as invalid, they are not, and we close them. */
+static int hand_over_with_fds(struct endpoint_input *in)
 {
 	_cleanup_free_ int *before = NULL;
 	size_t n_before = 0;
@@ -222,65 +235,32 @@ static int hand_over_with_fds(struct endpoint_input *in, const uint8_t *msg, siz
 		return r;
 	in->dispatched = false;
 	lsan_disable();
-	r = feed(in, msg, size, in->fds, in->n_fds);
+	r = feed(in, in->buf, in->size, in->fds, in->n_fds);
 	if (r >= 0)
 		r = in->ops->process(in->userdata);
 	lsan_enable();
 	/* Only with the connection still up is "not dispatched" certain:
 	 * a closing sd-bus still holds its queue and closes it itself. */
-	if (r >= 0 && !(in->dispatched && in->dispatched_serial == serial)) {
+	if (r >= 0 && !(in->dispatched && in->dispatched_serial == in->serial)) {
 		close_dropped_copies(in, before, n_before);
 		/* sd-bus also forgets the array that listed them (4 bytes an
 		 * fd): no second such message on this connection. */
 		hang_up(in, "invalid message with fds");
 		r = -EBADMSG;
 	}
-	close_fds(in->fds, &in->n_fds);
 	return r;
 }
 
-/* Hands over every whole message in buf; keeps the part of the next. */
-static int hand_over_messages(struct endpoint_input *in)
+/* Scans handshake bytes: notes where the BEGIN line ends, and returns how
+ * many of the n bytes belong to the handshake. */
+static size_t scan_handshake(struct endpoint_input *in, const char *p, size_t n, bool *too_long)
 {
-	size_t off = 0;
-	int r = 0;
-
-	while (in->len - off >= 16) {
-		size_t size;
-		uint32_t serial;
-
-		r = endpoint_message_size(in->buf + off, &size, &serial);
-		if (r < 0) {
-			hang_up(in, r == -EMSGSIZE ? "message too large" : "not a D-Bus message");
-			return r;
-		}
-		if (in->len - off < size)
-			break;
-		if (off == 0 && in->n_fds > 0)
-			r = hand_over_with_fds(in, in->buf, size, serial);
-		else
-			r = feed(in, in->buf + off, size, NULL, 0);
-		if (r < 0)
-			break;
-		off += size;
-	}
-	memmove(in->buf, in->buf + off, in->len - off);
-	in->len -= off;
-	return r;
-}
-
-/* Forwards the handshake as it is, and notes where BEGIN ends it. Returns
- * how many bytes of buf belong to the handshake. */
-static size_t scan_handshake(struct endpoint_input *in, bool *too_long)
-{
-	for (size_t i = 0; i < in->len; i++) {
-		char ch = (char)in->buf[i];
-
+	for (size_t i = 0; i < n; i++) {
 		if (!in->got_nul) {
 			in->got_nul = true; /* sd-bus checks that it is a NUL */
 			continue;
 		}
-		if (ch == '\n') {
+		if (p[i] == '\n') {
 			bool begin = in->line_len == 6 && memcmp(in->line, "BEGIN\r", 6) == 0;
 
 			in->line_len = 0;
@@ -291,104 +271,181 @@ static size_t scan_handshake(struct endpoint_input *in, bool *too_long)
 			continue;
 		}
 		if (in->line_len < sizeof(in->line))
-			in->line[in->line_len] = ch;
+			in->line[in->line_len] = p[i];
 		if (++in->line_len > AUTH_LINE_MAX) {
 			*too_long = true;
 			return i;
 		}
 	}
-	return in->len;
+	return n;
 }
 
-static int on_client_readable(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+/* recvmsg() of exactly what is wanted, with the fds that come along;
+ * > 0 bytes read, 0 nothing to read now, < 0 the connection is over. */
+static ssize_t read_some(struct endpoint_input *in, void *p, size_t want, int *fds,
+			 size_t *n_fds)
 {
-	struct endpoint_input *in = userdata;
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(int) * MESSAGE_FDS_MAX)];
 	} control;
-	struct msghdr mh = { 0 };
-	struct iovec iov;
-	struct cmsghdr *c;
-	int got[MESSAGE_FDS_MAX];
-	size_t n_got = 0;
+	struct iovec iov = { .iov_base = p, .iov_len = want };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = &control, .msg_controllen = sizeof(control),
+	};
 	ssize_t n;
-	int r;
 
-	if (in->cap - in->len < READ_CHUNK) {
-		size_t cap = in->len + READ_CHUNK;
-		uint8_t *b = realloc(in->buf, cap);
-
-		if (!b) {
-			hang_up(in, "out of memory");
-			return 0;
-		}
-		in->buf = b;
-		in->cap = cap;
-	}
-	iov = (struct iovec){ .iov_base = in->buf + in->len, .iov_len = READ_CHUNK };
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = &control;
-	mh.msg_controllen = sizeof(control);
-	n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	*n_fds = 0;
+	n = recvmsg(in->client_fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (n < 0) {
-		if (errno != EAGAIN && errno != EINTR)
-			hang_up(in, "read error");
-		return 0;
+		if (errno == EAGAIN || errno == EINTR)
+			return 0;
+		hang_up(in, "read error");
+		return -errno;
 	}
-	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
 		size_t k;
 
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
 		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		if (k > MESSAGE_FDS_MAX - n_got)
-			k = MESSAGE_FDS_MAX - n_got; /* cannot happen: the kernel's limit */
-		memcpy(got + n_got, CMSG_DATA(c), k * sizeof(int));
-		n_got += k;
+		if (k > MESSAGE_FDS_MAX - *n_fds)
+			k = MESSAGE_FDS_MAX - *n_fds; /* cannot happen: the kernel's limit */
+		memcpy(fds + *n_fds, CMSG_DATA(c), k * sizeof(int));
+		*n_fds += k;
 	}
 	if (n == 0) {
-		close_fds(got, &n_got);
+		close_fds(fds, n_fds);
+		hang_up(in, "closed");
+		return -ECONNRESET;
+	}
+	if (mh.msg_flags & MSG_CTRUNC) {
+		close_fds(fds, n_fds);
+		hang_up(in, "too many fds");
+		return -EBADMSG;
+	}
+	return n;
+}
+
+/* Handshake lines go to sd-bus as they come, up to the end of BEGIN; what
+ * follows is read as messages. A peek finds that end first, so that the
+ * first message and its fds are not read along with the handshake. */
+static int read_handshake(struct endpoint_input *in)
+{
+	char peek[AUTH_LINE_MAX + 8];
+	int fds[MESSAGE_FDS_MAX];
+	size_t n_fds, k;
+	bool too_long = false;
+	ssize_t n;
+	int r;
+
+	n = recv(in->client_fd, peek, sizeof(peek), MSG_PEEK | MSG_DONTWAIT);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			hang_up(in, "read error");
+		return 0;
+	}
+	if (n == 0) {
 		hang_up(in, "closed");
 		return 0;
 	}
-	if ((mh.msg_flags & MSG_CTRUNC) || (!in->running && n_got > 0) ||
-	    in->n_fds + n_got > MESSAGE_FDS_MAX) {
-		close_fds(got, &n_got);
-		hang_up(in, in->running ? "too many fds" : "fds during the handshake");
+	k = scan_handshake(in, peek, (size_t)n, &too_long);
+	if (too_long) {
+		hang_up(in, "handshake line too long");
 		return 0;
 	}
-	/* They came with the first byte read, which is part of the message at
-	 * buf[0]: every whole message before it was handed over already. */
-	memcpy(in->fds + in->n_fds, got, n_got * sizeof(int));
-	in->n_fds += n_got;
-	in->len += (size_t)n;
-
-	if (!in->running) {
-		bool too_long = false;
-		size_t k = scan_handshake(in, &too_long);
-
-		if (too_long) {
-			hang_up(in, "handshake line too long");
-			return 0;
-		}
-		r = feed(in, in->buf, k, NULL, 0);
-		if (r >= 0)
-			r = in->ops->process(in->userdata);
-		if (r < 0) {
-			hang_up(in, "sd-bus did not take the handshake");
-			return 0;
-		}
-		memmove(in->buf, in->buf + k, in->len - k);
-		in->len -= k;
-		if (in->stopped || !in->running)
-			return 0;
+	n = read_some(in, peek, k, fds, &n_fds);
+	if (n <= 0)
+		return 0;
+	if (n_fds > 0 || (size_t)n != k) {
+		/* sd-bus fails a handshake that brings fds; it would then
+		 * neither answer nor hang up. */
+		close_fds(fds, &n_fds);
+		hang_up(in, "fds during the handshake");
+		return 0;
 	}
-	r = hand_over_messages(in);
-	if (r >= 0 && !in->stopped)
+	r = feed(in, (const uint8_t *)peek, k, NULL, 0);
+	if (r >= 0)
 		r = in->ops->process(in->userdata);
 	if (r < 0)
+		hang_up(in, "sd-bus did not take the handshake");
+	return 0;
+}
+
+/* Reads some of the current message; hands it over once whole. 1: more
+ * may follow at once, 0: wait for the socket, < 0: hung up. */
+static int read_message(struct endpoint_input *in)
+{
+	int fds[MESSAGE_FDS_MAX];
+	size_t n_fds, want;
+	ssize_t n;
+	int r;
+
+	if (!in->buf) {
+		in->buf = malloc(16);
+		if (!in->buf) {
+			hang_up(in, "out of memory");
+			return -ENOMEM;
+		}
+	}
+	want = (in->size ? in->size : 16) - in->len;
+	n = read_some(in, in->buf + in->len, want, fds, &n_fds);
+	if (n <= 0)
+		return (int)n;
+	if (n_fds > 0) {
+		int *more;
+
+		if (in->n_fds + n_fds > MESSAGE_FDS_MAX ||
+		    !(more = realloc(in->fds, (in->n_fds + n_fds) * sizeof(int)))) {
+			close_fds(fds, &n_fds);
+			hang_up(in, "too many fds");
+			return -EBADMSG;
+		}
+		in->fds = more;
+		memcpy(in->fds + in->n_fds, fds, n_fds * sizeof(int));
+		in->n_fds += n_fds;
+	}
+	in->len += (size_t)n;
+	if (!in->size) {
+		uint8_t *b;
+
+		if (in->len < 16)
+			return 1;
+		r = endpoint_message_size(in->buf, &in->size, &in->serial);
+		if (r < 0) {
+			hang_up(in, r == -EMSGSIZE ? "message too large" : "not a D-Bus message");
+			return r;
+		}
+		b = realloc(in->buf, in->size);
+		if (!b) {
+			hang_up(in, "out of memory");
+			return -ENOMEM;
+		}
+		in->buf = b;
+	}
+	if (in->len < in->size)
+		return 1;
+
+	r = in->n_fds > 0 ? hand_over_with_fds(in) : feed(in, in->buf, in->size, NULL, 0);
+	message_reset(in);
+	if (r < 0) {
+		hang_up(in, "sd-bus did not take a message");
+		return r;
+	}
+	return 1;
+}
+
+static int on_client_readable(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct endpoint_input *in = userdata;
+	int r = 1;
+
+	if (!in->running)
+		return read_handshake(in);
+	for (unsigned i = 0; r > 0 && i < MESSAGES_PER_WAKEUP && !in->stopped; i++)
+		r = read_message(in);
+	if (!in->stopped && in->ops->process(in->userdata) < 0)
 		hang_up(in, "sd-bus did not take a message");
 	return 0;
 }
@@ -399,7 +456,7 @@ int endpoint_input_new(sd_event *event, int client_fd, const struct endpoint_inp
 {
 	_cleanup_close_ int out = -1;
 	struct endpoint_input *in;
-	int pair[2], size = ENDPOINT_MESSAGE_MAX + READ_CHUNK;
+	int pair[2], size = ENDPOINT_MESSAGE_MAX;
 	int r;
 
 	in = calloc(1, sizeof(*in));
@@ -445,12 +502,11 @@ void endpoint_input_free(struct endpoint_input *in)
 	if (!in)
 		return;
 	sd_event_source_disable_unref(in->source);
-	close_fds(in->fds, &in->n_fds);
+	message_reset(in);
 	if (in->feed_fd >= 0)
 		close(in->feed_fd);
 	if (in->client_fd >= 0)
 		close(in->client_fd);
-	free(in->buf);
 	free(in);
 }
 

@@ -8,6 +8,7 @@
 
 #include "broker/broker.h"
 #include "broker/container.h"
+#include "broker/peer.h"
 #include "common/log.h"
 #include "common/unix-socket.h"
 #include "dbus/bus-error.h"
@@ -40,8 +41,7 @@ struct endpoint {
 	unsigned next_id;
 };
 
-/* A container's processes get this many connections at once; more would
- * only let a hostile one pin the broker's memory and fds. */
+/* A container's processes get this many connections at once. */
 #define ENDPOINT_MAX_CONNECTIONS 64
 
 /* What a bus daemon would answer, so that clients written for a bus
@@ -347,32 +347,14 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
 {
 	struct endpoint *ep = userdata;
 	struct container *c = ep->container;
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
+	bool admitted;
 	int cfd, r;
 
-	cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (cfd < 0) {
-		if (errno != EAGAIN && errno != EINTR)
-			log_warning_errno(errno, "Endpoint of %s: accept failed", c->name);
+	cfd = peer_accept(fd, &c->pidns, "Endpoint", c->name, ep->n_conns, ENDPOINT_MAX_CONNECTIONS,
+			  NULL, &admitted);
+	if (cfd < 0)
 		return 0;
-	}
-	if (ep->n_conns >= ENDPOINT_MAX_CONNECTIONS) {
-		log_warning("Endpoint of %s: %u connections already; refusing another",
-			    c->name, ep->n_conns);
-		close(cfd);
-		return 0;
-	}
-	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
-		log_warning_errno(errno, "Endpoint of %s: cannot identify peer", c->name);
-		close(cfd);
-		return 0;
-	}
-	r = pid_is_in_pidns(cred.pid, &c->pidns);
-	if (r <= 0)
-		log_warning("Endpoint of %s: refusing pid %d, which is not in the container's pid namespace",
-			    c->name, (int)cred.pid);
-	r = conn_new(ep, cfd, r > 0);
+	r = conn_new(ep, cfd, admitted);
 	if (r < 0)
 		log_warning_errno(r, "Endpoint of %s: cannot set up connection", c->name);
 	return 0;

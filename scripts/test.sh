@@ -28,7 +28,9 @@ meson test -C build-asan --suite unit --print-errorlogs "$@" || status=1
 echo "== vm suite"
 setup build --werror
 ninja -C build
-meson test -C build --suite vm --print-errorlogs "$@" || status=1
+# The reliability tests (trust-*) run the ASan/UBSan devnsd built above,
+# and fail if it is not there.
+DEVNS_TRUST_REQUIRE_SANITIZER=1 meson test -C build --suite vm --print-errorlogs "$@" || status=1
 
 # One line for both suites, counting every test case the suites report.
 python3 "$src/scripts/count-tests.py" build-asan/meson-logs/testlog.json \

@@ -337,6 +337,10 @@ static FX_UNUSED void fx_teardown(struct fixture *f)
 		snprintf(path, sizeof(path), "%s/containers", f->dir);
 		if (rmdir(path) < 0 && errno != ENOENT)
 			printf("# cannot remove %s: %s\n", path, strerror(errno));
+		/* The broker keeps its state file (broker/state.c) until a
+		 * clean stop, which the fixture does not go through. */
+		snprintf(path, sizeof(path), "%s/state", f->dir);
+		(void)unlink(path);
 		if (rmdir(f->dir) < 0)
 			printf("# cannot remove %s: %s\n", f->dir, strerror(errno));
 		f->dir[0] = '\0';

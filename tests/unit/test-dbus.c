@@ -1988,4 +1988,49 @@ TEST(endpoint_hangs_up_on_bad_streams)
 	fx_teardown(&f);
 }
 
+/* Messages cut anywhere, or several in one write: each is answered. */
+TEST(endpoint_reads_cut_and_joined_messages)
+{
+	struct fixture f;
+	struct raw_msg a, b;
+	uint8_t both[1024];
+	char reply[512];
+	int fd, answers = 0;
+
+	FX_SETUP(&f, false);
+	if (!fx_add_container(&f, "web-1", 0, false)) {
+		fx_teardown(&f);
+		FAIL("cannot add web-1");
+	}
+	fd = raw_client(&f, "web-1");
+	ASSERT_TRUE(fd >= 0);
+	raw_call(&a, 2, "org.freedesktop.DBus.Peer", "Ping", 0);
+	raw_call(&b, 3, "org.freedesktop.DBus.Peer", "Ping", 0);
+	/* In the header, then in the fields. */
+	ASSERT_EQ_INT(0, raw_send(fd, a.b, 7, NULL, 0));
+	fx_run_for(&f, 20000);
+	ASSERT_EQ_INT(0, raw_send(fd, a.b + 7, 20, NULL, 0));
+	fx_run_for(&f, 20000);
+	ASSERT_EQ_INT(0, raw_send(fd, a.b + 27, a.n - 27, NULL, 0));
+	/* Two in one write. */
+	memcpy(both, b.b, b.n);
+	b.b[8] = 4; /* serial 4 */
+	memcpy(both + b.n, b.b, b.n);
+	ASSERT_EQ_INT(0, raw_send(fd, both, 2 * b.n, NULL, 0));
+	while (answers < 3) {
+		ssize_t n = raw_wait(&f, fd, reply, sizeof(reply));
+
+		if (n <= 0) {
+			EXPECT_FAIL("%d of 3 answers, then the connection %s", answers,
+				    n == 0 ? "was closed" : "was silent");
+			break;
+		}
+		for (ssize_t i = 0; i + 1 < n; i++)
+			if (reply[i] == 'l' && reply[i + 1] == 2)
+				answers++;
+	}
+	close(fd);
+	fx_teardown(&f);
+}
+
 TEST_MAIN
