@@ -206,16 +206,37 @@ static void op_timer_set(void *ud, struct seat *s, uint64_t usec)
 	}
 }
 
+/* PropertiesChanged of a change of the active container: the containers'
+ * Active, then the seat's ActiveContainer. */
+static void announce_active(struct broker_seat *bs, struct container *old)
+{
+	struct seat *s = bs->seat;
+
+	if (old)
+		container_dbus_emit_changed(old, "Active");
+	if (s->active)
+		container_dbus_emit_changed(s->active->userdata, "Active");
+	seat_dbus_emit_changed(bs, "ActiveContainer");
+}
+
 static void op_switch_done(void *ud, struct seat *s, void *cookie, int r)
 {
+	struct broker_seat *bs = broker_seat_of(s);
 	sd_bus_message *m = cookie;
 
 	if (r < 0 && r != -ESHUTDOWN)
 		log_error_errno(r, "Switch on %s failed; no container is active", s->id);
-	if (!m)
-		return;
-	bus_reply_switch(m, r);
-	sd_bus_message_unref(m);
+	if (m) {
+		bus_reply_switch(m, r);
+		sd_bus_message_unref(m);
+	}
+	/* After the answer, and before the next queued switch runs, so the
+	 * signals carry this switch's values. */
+	if (bs->announce_active) {
+		bs->announce_active = false;
+		announce_active(bs, bs->announce_old);
+		bs->announce_old = NULL;
+	}
 }
 
 static void op_active_changed(void *ud, struct seat *s, struct seat_container *old)
@@ -224,16 +245,21 @@ static void op_active_changed(void *ud, struct seat *s, struct seat_container *o
 
 	log_info("%s: active container %s -> %s", s->id, old ? old->name : "(none)",
 		 s->active ? s->active->name : "(none)");
-	if (old) {
+	if (old)
 		container_notify_activated(old->userdata, false);
-		container_dbus_emit_changed(old->userdata, "Active");
-	}
-	if (s->active) {
+	if (s->active)
 		container_notify_activated(s->active->userdata, true);
-		container_dbus_emit_changed(s->active->userdata, "Active");
-	}
-	seat_dbus_emit_changed(bs, "ActiveContainer");
 	broker_state_changed(bs->broker);
+	/* A switch is answered right after this (op_switch_done). Its
+	 * signals wait for that answer: building them is most of a switch's
+	 * work, and each wakes the bus daemon while the new controller is
+	 * still reading its ResumeDevice signals. */
+	if (s->current) {
+		bs->announce_active = true;
+		bs->announce_old = old ? old->userdata : NULL;
+		return;
+	}
+	announce_active(bs, old ? old->userdata : NULL);
 }
 
 static const struct seat_ops broker_seat_ops = {

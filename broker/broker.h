@@ -33,7 +33,17 @@ struct broker_seat {
 	char *path;
 	sd_event_source *pause_timer;
 	struct hotkeys *hotkeys;
+	/* The running switch changed the active container: the change is
+	 * announced once its caller has the answer. old: the previous one. */
+	bool announce_active;
+	struct container *announce_old;
 	struct list link; /* broker->seats */
+};
+
+/* A caller on the bus whose uid is known (dbus/manager-dbus.c). */
+struct sender_uid {
+	char name[32]; /* a unique name; "" for a free slot */
+	uid_t uid;
 };
 
 struct broker {
@@ -52,6 +62,9 @@ struct broker {
 	char *containers_dir; /* runtime_dir/containers */
 
 	bool served; /* reached the event loop */
+
+	struct sender_uid sender_uids[16];
+	unsigned sender_uids_next; /* the slot to replace next */
 
 	struct list seats;      /* struct broker_seat */
 	struct list containers; /* struct container, registration order */

@@ -12,6 +12,7 @@
 #include "broker/container.h"
 #include "broker/kernel-devns.h"
 #include "broker/loop.h"
+#include "broker/state.h"
 #include "common/log.h"
 #include "compat/seatd-server.h"
 #include "dbus/bus-error.h"
@@ -94,6 +95,8 @@ int container_new(struct broker *b, const char *name, struct broker_seat *seat,
 		goto fail;
 	}
 	r = pidns_of_pid(leader, &c->pidns);
+	if (r >= 0)
+		r = process_start_time(leader, &c->leader_start);
 	if (r < 0 || pidfd_exited(c->pidfd)) {
 		r = -ESRCH;
 		goto fail;
@@ -177,6 +180,9 @@ void container_free(struct container *c)
 		container_release_control(c);
 		seat_remove_container(c->sc);
 	}
+	/* Gone before its switch was answered: nothing to announce of it. */
+	if (bs && bs->announce_old == c)
+		bs->announce_old = NULL;
 	container_detach_all_loops(c);
 	container_binder_release(c);
 	endpoint_free(c->endpoint);

@@ -41,6 +41,9 @@ struct container {
 
 	pid_t leader;
 	int pidfd;
+	/* Field 22 of the leader's /proc/PID/stat, read once: it cannot
+	 * change while pidfd pins the leader. */
+	unsigned long long leader_start;
 	uint32_t kernel_id; /* the devns module's namespace, 0 for none */
 	sd_event_source *leader_source;
 	struct pidns_id pidns;

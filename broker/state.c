@@ -86,12 +86,9 @@ int broker_state_save(struct broker *b)
 		return log_warning_errno(errno, "Cannot write %s", tmp);
 	fprintf(f, "# devnsd's containers, for picking them up after a restart.\n");
 	list_for_each(c, &b->containers, link) {
-		unsigned long long start = 0;
-
-		(void)process_start_time(c->leader, &start);
 		fprintf(f, "\n[Container %s]\nSeat=%s\nLeader=%d\nLeaderStart=%llu\n"
 			   "AllowActivate=%s\nKernelId=%u\n",
-			c->name, c->seat->seat->id, (int)c->leader, start,
+			c->name, c->seat->seat->id, (int)c->leader, c->leader_start,
 			c->allow_activate ? "yes" : "no", c->kernel_id);
 		fprintf(f, "BinderDevice=%s\n", c->binder ? c->binder->name : "");
 		/* With the backing file's numbers, so that a device detached
@@ -387,6 +384,13 @@ int broker_state_restore(struct broker *b)
 		r = container_new(b, sc->name, bs, sc->leader, &opts, &c);
 		if (r < 0) {
 			log_warning_errno(r, "Cannot pick up container %s", sc->name);
+			continue;
+		}
+		/* The pid may have been reused since the check above; now that
+		 * the process is pinned, its start time is final. */
+		if (c->leader_start != sc->start) {
+			log_info("Container %s: leader %d is gone; not picked up", sc->name, (int)sc->leader);
+			container_free(c);
 			continue;
 		}
 		for (size_t k = 0; k < sc->n_loops; k++) {

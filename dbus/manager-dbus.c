@@ -3,6 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/macro.h"
 #include "dbus/bus-error.h"
 #include "dbus/dbus.h"
 #include "seat/names.h"
@@ -12,19 +13,50 @@ bool bus_is_broker_bus(struct broker *b, sd_bus_message *m)
 	return sd_bus_message_get_bus(m) == b->bus;
 }
 
+/* A call routed by the bus daemon carries no credentials, so sd-bus asks
+ * the daemon about its sender: a synchronous round trip. The answer is kept
+ * per unique name, which the daemon never hands out twice while it runs;
+ * the uid it reports is the one the connection was made with. So a kept
+ * answer is never stale, and the table only bounds how many are kept. */
+static int sender_euid(struct broker *b, sd_bus_message *m, uid_t *ret)
+{
+	const char *sender = sd_bus_message_get_sender(m);
+	sd_bus_creds *creds = NULL;
+	struct sender_uid *e;
+	bool keep;
+	int r;
+
+	/* On a direct connection the sender field is the peer's own word. */
+	keep = sender && sender[0] == ':' && strlen(sender) < sizeof(e->name) &&
+	       sd_bus_is_bus_client(sd_bus_message_get_bus(m)) > 0;
+	if (keep)
+		for (e = b->sender_uids; e < b->sender_uids + ARRAY_SIZE(b->sender_uids); e++)
+			if (strcmp(e->name, sender) == 0) {
+				*ret = e->uid;
+				return 0;
+			}
+	r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds);
+	if (r >= 0)
+		r = sd_bus_creds_get_euid(creds, ret);
+	sd_bus_creds_unref(creds);
+	if (r < 0 || !keep)
+		return r;
+	e = &b->sender_uids[b->sender_uids_next];
+	b->sender_uids_next = (b->sender_uids_next + 1) % ARRAY_SIZE(b->sender_uids);
+	strcpy(e->name, sender);
+	e->uid = *ret;
+	return 0;
+}
+
 int bus_check_privileged(struct broker *b, sd_bus_message *m, sd_bus_error *error)
 {
-	sd_bus_creds *creds = NULL;
 	uid_t euid;
 	int r;
 
 	/* A container endpoint admitted its peer by pid namespace already. */
 	if (!bus_is_broker_bus(b, m))
 		return 1;
-	r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds);
-	if (r >= 0)
-		r = sd_bus_creds_get_euid(creds, &euid);
-	sd_bus_creds_unref(creds);
+	r = sender_euid(b, m, &euid);
 	if (r < 0)
 		return bus_error_errnof(error, -EPERM, "Cannot determine the caller's user: %s", strerror(-r));
 	if (euid != 0)

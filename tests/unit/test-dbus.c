@@ -12,9 +12,12 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/sysmacros.h>
 
 #include "broker-fixture.h"
+#include "broker/state.h"
+#include "common/macro.h"
 #include "dbus/bus-error.h"
 
 #define MANAGER_PATH "/org/devns/broker1"
@@ -2030,6 +2033,424 @@ TEST(endpoint_reads_cut_and_joined_messages)
 				answers++;
 	}
 	close(fd);
+	fx_teardown(&f);
+}
+
+/* ---- Signals of a switch, after its answer ---- */
+
+/* What a connection saw, in order: answers and the values of Active and
+ * ActiveContainer in PropertiesChanged. */
+struct seen {
+	char lines[16][200];
+	unsigned n;
+};
+
+static void seen_add(struct seen *s, const char *line)
+{
+	if (s->n < ARRAY_SIZE(s->lines))
+		snprintf(s->lines[s->n++], sizeof(s->lines[0]), "%s", line);
+}
+
+static int on_seen_changed(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	const char *iface, *name, *cname, *cpath;
+	char line[200];
+	int v;
+
+	if (sd_bus_message_read(m, "s", &iface) <= 0 ||
+	    sd_bus_message_enter_container(m, 'a', "{sv}") <= 0)
+		return 0;
+	while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
+		if (sd_bus_message_read(m, "s", &name) <= 0)
+			break;
+		if (strcmp(name, "Active") == 0 && sd_bus_message_enter_container(m, 'v', "b") > 0 &&
+		    sd_bus_message_read(m, "b", &v) > 0) {
+			snprintf(line, sizeof(line), "%s Active %s", sd_bus_message_get_path(m),
+				 v ? "yes" : "no");
+			seen_add(userdata, line);
+			sd_bus_message_exit_container(m);
+		} else if (strcmp(name, "ActiveContainer") == 0 &&
+			   sd_bus_message_enter_container(m, 'v', "(so)") > 0 &&
+			   sd_bus_message_read(m, "(so)", &cname, &cpath) > 0) {
+			snprintf(line, sizeof(line), "ActiveContainer %s", cname);
+			seen_add(userdata, line);
+			sd_bus_message_exit_container(m);
+		} else {
+			sd_bus_message_skip(m, "v");
+		}
+		sd_bus_message_exit_container(m);
+	}
+	return 0;
+}
+
+static int on_seen_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	char line[200];
+
+	snprintf(line, sizeof(line), "answer %s", fx_outcome(m));
+	seen_add(userdata, line);
+	return 1;
+}
+
+static bool seen_wait(struct fixture *f, const struct seen *s, unsigned n)
+{
+	uint64_t deadline = fx_now() + FX_TIMEOUT_USEC;
+
+	while (s->n < n && fx_now() < deadline)
+		if (sd_event_run(f->b->event, 100000) < 0)
+			break;
+	return s->n >= n;
+}
+
+/* The state changes before the answer (a Get right after it sees the new
+ * value); the signals follow the answer, once per change, in order, each
+ * with the values of its own switch even when the next one is queued. */
+ROOT_TEST(switch_signals_follow_the_answer)
+{
+	struct fixture f;
+	struct container *a, *b;
+	sd_bus_slot *match = NULL, *call1 = NULL, *call2 = NULL;
+	struct seen s = { 0 };
+	char expected[8][200];
+	sd_bus_message *m;
+	const char *name = NULL, *path;
+
+	FX_SETUP(&f, false);
+	a = fx_add_container(&f, "a", 0, false);
+	b = fx_add_container(&f, "b", 0, false);
+	ASSERT_TRUE(a && b);
+	ASSERT_TRUE(sd_bus_match_signal(f.client, &match, NULL, NULL, PROPS, "PropertiesChanged",
+					on_seen_changed, &s) >= 0);
+	ASSERT_TRUE(activate(&f, a));
+	ASSERT_TRUE(seen_wait(&f, &s, 2));
+	s.n = 0;
+
+	ASSERT_TRUE(sd_bus_call_method_async(f.client, &call1, NULL, MANAGER_PATH, MANAGER_INTERFACE,
+					     "SwitchContainer", on_seen_reply, &s, "ss", "seat0",
+					     "b") >= 0);
+	ASSERT_TRUE(sd_bus_call_method_async(f.client, &call2, NULL, MANAGER_PATH, MANAGER_INTERFACE,
+					     "SwitchContainer", on_seen_reply, &s, "ss", "seat0",
+					     "a") >= 0);
+	if (!seen_wait(&f, &s, 8))
+		EXPECT_FAIL("%u of 8 answers and changes", s.n);
+	fx_run_for(&f, 50000);
+	snprintf(expected[0], sizeof(expected[0]), "answer ok");
+	snprintf(expected[1], sizeof(expected[1]), "%s Active no", a->path);
+	snprintf(expected[2], sizeof(expected[2]), "%s Active yes", b->path);
+	snprintf(expected[3], sizeof(expected[3]), "ActiveContainer b");
+	snprintf(expected[4], sizeof(expected[4]), "answer ok");
+	snprintf(expected[5], sizeof(expected[5]), "%s Active no", b->path);
+	snprintf(expected[6], sizeof(expected[6]), "%s Active yes", a->path);
+	snprintf(expected[7], sizeof(expected[7]), "ActiveContainer a");
+	for (unsigned i = 0; i < 8; i++)
+		if (i >= s.n || strcmp(s.lines[i], expected[i]) != 0)
+			EXPECT_FAIL("#%u: expected \"%s\", got \"%s\"", i, expected[i],
+				    i < s.n ? s.lines[i] : "(nothing)");
+	if (s.n > 8)
+		EXPECT_FAIL("%u more after the second switch, first \"%s\"", s.n - 8, s.lines[8]);
+
+	EXPECT_CALL(&f, "ok", f.client, MANAGER_PATH, MANAGER_INTERFACE, "SwitchContainer", "ss",
+		    "seat0", "b");
+	m = fx_get_property(&f, f.client, SEAT0_PATH, SEAT_INTERFACE, "ActiveContainer", "(so)");
+	if (!m || sd_bus_message_read(m, "(so)", &name, &path) <= 0 || strcmp(name, "b") != 0)
+		EXPECT_FAIL("ActiveContainer right after the answer: %s", name ? name : "(unread)");
+	sd_bus_message_unref(m);
+
+	sd_bus_slot_unref(call1);
+	sd_bus_slot_unref(call2);
+	sd_bus_slot_unref(match);
+	fx_teardown(&f);
+}
+
+/* ---- The caller's uid on a bus ---- */
+
+/* A private dbus-daemon any user may connect to, its socket in dir. */
+struct bus_daemon {
+	pid_t pid;
+	char address[PATH_MAX + 32];
+	char socket[PATH_MAX];
+};
+
+/* 0, -ENOENT without dbus-daemon, or -errno. */
+static int bus_daemon_start(struct bus_daemon *d, const char *dir)
+{
+	char conf[PATH_MAX], conf_arg[PATH_MAX + 16], fd_arg[64];
+	struct pollfd pfd;
+	FILE *cf;
+	ssize_t n;
+	int p[2];
+
+	d->pid = 0;
+	snprintf(d->socket, sizeof(d->socket), "%s/bus", dir);
+	snprintf(conf, sizeof(conf), "%s/bus.conf", dir);
+	snprintf(conf_arg, sizeof(conf_arg), "--config-file=%s", conf);
+	cf = fopen(conf, "we");
+	if (!cf)
+		return -errno;
+	fprintf(cf, "<busconfig>\n"
+		    "  <listen>unix:path=%s</listen>\n"
+		    "  <auth>EXTERNAL</auth>\n"
+		    "  <policy context=\"default\">\n"
+		    "    <allow user=\"*\"/>\n"
+		    "    <allow own=\"*\"/>\n"
+		    "    <allow send_destination=\"*\"/>\n"
+		    "    <allow receive_sender=\"*\"/>\n"
+		    "  </policy>\n"
+		    "</busconfig>\n", d->socket);
+	if (fclose(cf) != 0 || pipe2(p, O_CLOEXEC) < 0) {
+		unlink(conf);
+		return -errno;
+	}
+	fflush(stdout);
+	d->pid = fork();
+	if (d->pid == 0) {
+		fcntl(p[1], F_SETFD, 0);
+		snprintf(fd_arg, sizeof(fd_arg), "--print-address=%d", p[1]);
+		execlp("dbus-daemon", "dbus-daemon", "--nofork", "--nopidfile", conf_arg, fd_arg,
+		       (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	/* The address is printed once the daemon listens. */
+	pfd = (struct pollfd) { .fd = p[0], .events = POLLIN };
+	n = d->pid > 0 && poll(&pfd, 1, 5000) > 0 ?
+		read(p[0], d->address, sizeof(d->address) - 1) : -1;
+	close(p[0]);
+	unlink(conf);
+	if (n <= 0) {
+		if (d->pid > 0) {
+			kill(d->pid, SIGTERM);
+			waitpid(d->pid, NULL, 0);
+		}
+		d->pid = 0;
+		return -ENOENT;
+	}
+	d->address[n] = '\0';
+	d->address[strcspn(d->address, "\n")] = '\0';
+	return 0;
+}
+
+static void bus_daemon_stop(struct bus_daemon *d)
+{
+	if (d->pid <= 0)
+		return;
+	kill(d->pid, SIGTERM);
+	while (waitpid(d->pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	d->pid = 0;
+	(void)unlink(d->socket);
+}
+
+/* A client of the bus connected by a process that became nobody: the bus
+ * daemon takes the uid from the socket. NULL if that cannot be had. */
+static sd_bus *bus_client_as_nobody(struct fixture *f, const char *socket_path)
+{
+	int chan[2], fd = -1, status;
+	sd_bus *bus;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, chan) < 0)
+		return NULL;
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		close(chan[0]);
+		fd = fx_become_nobody() < 0 ? -1 : fx_connect(socket_path);
+		_exit(fd < 0 || fx_send_fds(chan[1], &fd, 1) < 0 ? 1 : 0);
+	}
+	close(chan[1]);
+	if (pid < 0 || fx_recv_fds(chan[0], &fd, 1) < 0)
+		fd = -1;
+	close(chan[0]);
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	if (fd < 0)
+		return NULL;
+	bus = fx_client_on_fd(f, fd, true);
+	if (bus && !fx_wait_ready(f, bus)) {
+		sd_bus_flush_close_unref(bus);
+		return NULL;
+	}
+	return bus;
+}
+
+static sd_bus *bus_client_as_us(struct fixture *f, const char *address)
+{
+	sd_bus *bus = NULL;
+
+	if (sd_bus_new(&bus) < 0)
+		return NULL;
+	if (sd_bus_set_address(bus, address) < 0 || sd_bus_set_bus_client(bus, 1) < 0 ||
+	    sd_bus_start(bus) < 0 || sd_bus_attach_event(bus, f->b->event, 0) < 0 ||
+	    !fx_wait_ready(f, bus)) {
+		sd_bus_flush_close_unref(bus);
+		return NULL;
+	}
+	return bus;
+}
+
+/* SwitchContainer("seat0", "") to the broker's unique name: the outcome
+ * ("ok" or the error name) and the error's message. */
+static void switch_to_none(struct fixture *f, sd_bus *bus, const char *broker_name,
+			   char *outcome, size_t size)
+{
+	struct fx_wait w = { 0 };
+	sd_bus_slot *slot = NULL;
+	const sd_bus_error *e;
+
+	snprintf(outcome, size, "(no answer)");
+	if (sd_bus_call_method_async(bus, &slot, broker_name, MANAGER_PATH, MANAGER_INTERFACE,
+				     "SwitchContainer", fx_on_reply, &w, "ss", "seat0", "") < 0)
+		return;
+	fx_run_until(f, &w.done);
+	sd_bus_slot_unref(slot);
+	if (!w.reply)
+		return;
+	e = sd_bus_message_get_error(w.reply);
+	snprintf(outcome, size, "%s%s%s", fx_outcome(w.reply), e && e->message ? ": " : "",
+		 e && e->message ? e->message : "");
+	sd_bus_message_unref(w.reply);
+}
+
+static const struct sender_uid *kept_uid(struct broker *b, sd_bus *client)
+{
+	const char *name = NULL;
+
+	if (sd_bus_get_unique_name(client, &name) < 0)
+		return NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(b->sender_uids); i++)
+		if (strcmp(b->sender_uids[i].name, name) == 0)
+			return &b->sender_uids[i];
+	return NULL;
+}
+
+/* Through a real bus daemon, which names every caller: the uid the broker
+ * keeps per name never lets another caller through. Root and nobody take
+ * turns, and nobody is still refused once its entry was replaced. */
+TEST(bus_caller_uid_kept_per_name)
+{
+	static const char denied[] = SD_BUS_ERROR_ACCESS_DENIED ": Only root may change the broker's state";
+	sd_bus *root = NULL, *nobody = NULL, *more[20] = { NULL };
+	struct bus_daemon d = { 0 };
+	const struct sender_uid *e;
+	const char *broker_name = NULL;
+	char outcome[256];
+	struct fixture f;
+	unsigned next;
+	int r;
+
+	if (geteuid() != 0)
+		SKIP("needs root: the bus daemon must see a root caller and another one");
+	FX_SETUP(&f, false);
+	/* nobody connects to the socket in it. */
+	chmod(f.dir, 0711);
+	r = bus_daemon_start(&d, f.dir);
+	if (r == -ENOENT) {
+		fx_teardown(&f);
+		SKIP("no dbus-daemon");
+	}
+	if (r < 0) {
+		fx_teardown(&f);
+		FAIL("cannot start dbus-daemon: %s", strerror(-r));
+	}
+	/* The broker serves on that bus instead of the socketpair. */
+	f.client = sd_bus_flush_close_unref(f.client);
+	f.b->bus = sd_bus_flush_close_unref(f.b->bus);
+	if (sd_bus_new(&f.b->bus) < 0 || sd_bus_set_address(f.b->bus, d.address) < 0 ||
+	    sd_bus_set_bus_client(f.b->bus, 1) < 0 || sd_bus_start(f.b->bus) < 0 ||
+	    sd_bus_attach_event(f.b->bus, f.b->event, 0) < 0 || !fx_wait_ready(&f, f.b->bus) ||
+	    manager_dbus_register(f.b) < 0 || sd_bus_get_unique_name(f.b->bus, &broker_name) < 0) {
+		EXPECT_FAIL("the broker cannot serve on %s", d.address);
+		goto out;
+	}
+	root = bus_client_as_us(&f, d.address);
+	nobody = bus_client_as_nobody(&f, d.socket);
+	if (!root || !nobody) {
+		EXPECT_FAIL("cannot connect %s to the bus", root ? "nobody" : "root");
+		goto out;
+	}
+
+	for (int i = 0; i < 3; i++) {
+		switch_to_none(&f, root, broker_name, outcome, sizeof(outcome));
+		if (strcmp(outcome, "ok") != 0)
+			EXPECT_FAIL("root, turn %d: %s", i, outcome);
+		switch_to_none(&f, nobody, broker_name, outcome, sizeof(outcome));
+		if (strcmp(outcome, denied) != 0)
+			EXPECT_FAIL("nobody, turn %d: %s", i, outcome);
+	}
+	/* Kept: asked once each, with the uid the daemon gave. */
+	e = kept_uid(f.b, root);
+	if (!e || e->uid != 0)
+		EXPECT_FAIL("root's uid is not kept as 0");
+	e = kept_uid(f.b, nobody);
+	if (!e || e->uid != FX_NOBODY)
+		EXPECT_FAIL("nobody's uid is not kept as %d", FX_NOBODY);
+	if (f.b->sender_uids_next != 2)
+		EXPECT_FAIL("%u entries written for two callers", f.b->sender_uids_next);
+
+	/* More callers than entries: the oldest are replaced. */
+	for (size_t i = 0; i < ARRAY_SIZE(more); i++) {
+		more[i] = bus_client_as_us(&f, d.address);
+		if (!more[i]) {
+			EXPECT_FAIL("cannot connect caller %zu", i);
+			goto out;
+		}
+		switch_to_none(&f, more[i], broker_name, outcome, sizeof(outcome));
+		if (strcmp(outcome, "ok") != 0)
+			EXPECT_FAIL("caller %zu: %s", i, outcome);
+	}
+	if (kept_uid(f.b, nobody))
+		EXPECT_FAIL("nobody's entry was not replaced");
+	next = f.b->sender_uids_next;
+	switch_to_none(&f, nobody, broker_name, outcome, sizeof(outcome));
+	if (strcmp(outcome, denied) != 0)
+		EXPECT_FAIL("nobody, asked again: %s", outcome);
+	if (f.b->sender_uids_next == next)
+		EXPECT_FAIL("nobody's uid was not asked for again");
+	switch_to_none(&f, root, broker_name, outcome, sizeof(outcome));
+	if (strcmp(outcome, "ok") != 0)
+		EXPECT_FAIL("root, asked again: %s", outcome);
+
+out:
+	for (size_t i = 0; i < ARRAY_SIZE(more); i++)
+		sd_bus_flush_close_unref(more[i]);
+	sd_bus_flush_close_unref(nobody);
+	sd_bus_flush_close_unref(root);
+	bus_daemon_stop(&d);
+	fx_teardown(&f);
+}
+
+/* ---- State file ---- */
+
+/* The leader's start time is read at registration and written from memory
+ * on every save. */
+TEST(state_file_leader_start)
+{
+	unsigned long long start = 0;
+	char path[PATH_MAX], line[128], want[64];
+	struct container *c;
+	struct fixture f;
+	bool found = false;
+	FILE *sf;
+
+	FX_SETUP(&f, false);
+	c = fx_add_container(&f, "web-1", 0, false);
+	ASSERT_NOT_NULL(c);
+	ASSERT_EQ_INT(0, process_start_time(getpid(), &start));
+	if (c->leader_start != start)
+		EXPECT_FAIL("leader_start %llu, /proc says %llu", c->leader_start, start);
+	/* Not read again: a value only memory holds ends up in the file. */
+	c->leader_start = 4242;
+	ASSERT_EQ_INT(0, broker_state_save(f.b));
+	snprintf(path, sizeof(path), "%s/state", f.dir);
+	sf = fopen(path, "re");
+	ASSERT_NOT_NULL(sf);
+	snprintf(want, sizeof(want), "LeaderStart=4242\n");
+	while (fgets(line, sizeof(line), sf))
+		found = found || strcmp(line, want) == 0;
+	fclose(sf);
+	if (!found)
+		EXPECT_FAIL("no %s in %s", "LeaderStart=4242", path);
 	fx_teardown(&f);
 }
 
