@@ -55,12 +55,13 @@ static uint16_t get_u16(const uint8_t *p)
 	return v;
 }
 
-static int32_t get_i32(const uint8_t *p)
+/* A body that is one int32_t, and nothing else. */
+static int parse_i32(const uint8_t *body, size_t size, int32_t *out)
 {
-	int32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
+	if (size != sizeof(*out))
+		return -EBADMSG;
+	memcpy(out, body, sizeof(*out));
+	return 0;
 }
 
 static void put_u16(uint8_t *p, uint16_t v)
@@ -132,15 +133,11 @@ ssize_t seatd_parse_request(const void *buf, size_t len, struct seatd_request *r
 		r = parse_string(body, size, SEATD_MAX_PATH_LEN, ret->path);
 		return r < 0 ? r : n;
 	case SEATD_CLIENT_CLOSE_DEVICE:
-		if (size != 4)
-			return -EBADMSG;
-		ret->device_id = get_i32(body);
-		return n;
+		r = parse_i32(body, size, &ret->device_id);
+		return r < 0 ? r : n;
 	case SEATD_CLIENT_SWITCH_SESSION:
-		if (size != 4)
-			return -EBADMSG;
-		ret->session = get_i32(body);
-		return n;
+		r = parse_i32(body, size, &ret->session);
+		return r < 0 ? r : n;
 	}
 	return -EOPNOTSUPP;
 }
@@ -170,15 +167,11 @@ ssize_t seatd_parse_reply(const void *buf, size_t len, struct seatd_reply *ret)
 		r = parse_string(body, size, SEATD_MAX_SEAT_LEN, ret->seat_name);
 		return r < 0 ? r : n;
 	case SEATD_SERVER_DEVICE_OPENED:
-		if (size != 4)
-			return -EBADMSG;
-		ret->device_id = get_i32(body);
-		return n;
+		r = parse_i32(body, size, &ret->device_id);
+		return r < 0 ? r : n;
 	case SEATD_SERVER_ERROR:
-		if (size != 4)
-			return -EBADMSG;
-		ret->error = get_i32(body);
-		return n;
+		r = parse_i32(body, size, &ret->error);
+		return r < 0 ? r : n;
 	}
 	return -EOPNOTSUPP;
 }
