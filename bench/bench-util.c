@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <math.h>
 #include <poll.h>
 #include <pthread.h>
@@ -249,4 +250,20 @@ uint64_t bench_quantile(uint64_t *v, size_t n, double q)
 	if (i >= n)
 		i = n - 1;
 	return v[i];
+}
+
+void trace_write(const struct trace *t, const char *const *names, const char *path)
+{
+	FILE *f = fopen(path, "we");
+
+	if (!f) {
+		fprintf(stderr, "%s: %s: %s\n", bench_prog, path, strerror(errno));
+		return;
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		const struct trace_rec *r = &t->recs[i];
+
+		fprintf(f, "%" PRIu64 " %s %u %u\n", r->t, names[r->kind], r->a, r->b);
+	}
+	fclose(f);
 }

@@ -57,6 +57,8 @@ struct trace {
 };
 void trace_add(struct trace *t, uint32_t kind, uint32_t a, uint32_t b);
 void trace_free(struct trace *t);
+/* Writes one line per record: time, names[kind], a, b. */
+void trace_write(const struct trace *t, const char *const *names, const char *path);
 
 /* A thread that closes the fds given to it. */
 struct closer;

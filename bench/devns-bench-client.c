@@ -269,21 +269,6 @@ static void handle_command(struct client *cl, const char *line)
 	}
 }
 
-static void write_trace(struct client *cl, const char *path)
-{
-	FILE *f = fopen(path, "we");
-
-	if (!f) {
-		fprintf(stderr, "devns-bench-client: %s: %s\n", path, strerror(errno));
-		return;
-	}
-	for (size_t i = 0; i < cl->trace.n; i++) {
-		struct trace_rec *t = &cl->trace.recs[i];
-		fprintf(f, "%" PRIu64 " %s %u %u\n", t->t, event_names[t->kind], t->a, t->b);
-	}
-	fclose(f);
-}
-
 static void run(struct client *cl)
 {
 	struct line_reader in;
@@ -395,7 +380,7 @@ int main(int argc, char *argv[])
 	run(&cl);
 
 	if (trace_path)
-		write_trace(&cl, trace_path);
+		trace_write(&cl.trace, event_names, trace_path);
 	sd_bus_flush_close_unref(cl.bus);
 	closer_free(cl.closer);
 	trace_free(&cl.trace);

@@ -183,21 +183,6 @@ static void handle_command(struct client *cl, const char *line)
 	}
 }
 
-static void write_trace(struct client *cl, const char *path)
-{
-	FILE *f = fopen(path, "we");
-
-	if (!f) {
-		fprintf(stderr, "seatd-bench-client: %s: %s\n", path, strerror(errno));
-		return;
-	}
-	for (size_t i = 0; i < cl->trace.n; i++) {
-		struct trace_rec *t = &cl->trace.recs[i];
-		fprintf(f, "%" PRIu64 " %s %u %u\n", t->t, event_names[t->kind], t->a, t->b);
-	}
-	fclose(f);
-}
-
 static void usage(void)
 {
 	fprintf(stderr, "usage: seatd-bench-client [--device PATH]... [--trace FILE]\n");
@@ -288,7 +273,7 @@ int main(int argc, char *argv[])
 	}
 
 	if (trace_path)
-		write_trace(&cl, trace_path);
+		trace_write(&cl.trace, event_names, trace_path);
 	for (size_t i = 0; i < cl.n_devices; i++)
 		if (cl.devices[i].id >= 0)
 			libseat_close_device(cl.seat, cl.devices[i].id);
