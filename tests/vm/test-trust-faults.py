@@ -46,7 +46,6 @@ KILL_ROUNDS = lib.env_int("DEVNS_TRUST_KILL_ROUNDS", 100)
 LEADER_ROUNDS = lib.env_int("DEVNS_TRUST_LEADER_ROUNDS", 10)
 UNPLUG_ROUNDS = lib.env_int("DEVNS_TRUST_UNPLUG_ROUNDS", 30)
 FORCED_ROUNDS = lib.env_int("DEVNS_TRUST_FORCED_ROUNDS", 10)
-COLOURS = {"alpha": "cc2222", "beta": "2255cc"}
 R = random.Random(1)
 
 state = {}
@@ -320,12 +319,7 @@ def main():
     results.broker(broker)
     failed = 1
     try:
-        state["keys"] = lib.keyboard("trust-keys")
-        state["clients"] = {}
-        for name in ("alpha", "beta"):
-            c = dt.demo_client(name, COLOURS[name])
-            c.expect("ready", timeout=60)
-            state["clients"][name] = c
+        lib.start_clients(state)
         dt.switch_and_wait(state["clients"]["alpha"])
         fds0 = broker.fd_count()
         failed = lib.run_cases(globals(), ORDER, results)
@@ -333,10 +327,7 @@ def main():
         results.data["devnsd_fds"] = [fds0, broker.settled_fds(fds0 + 2)]
         log(f"devnsd fds before and after: {results.data['devnsd_fds']}")
     finally:
-        for c in state.get("clients", {}).values():
-            c.stop()
-        if "keys" in state:
-            state["keys"].destroy()
+        lib.stop_clients(state)
         rc = lib.finish(broker, results, failed)
     print(json.dumps({"results": results.path}), flush=True)
     return rc

@@ -28,7 +28,7 @@ _spec.loader.exec_module(lib)
 SWITCHES = lib.env_int("DEVNS_TRUST_SWITCHES", 300)
 WARMUP = 50
 SCREEN_EVERY = lib.env_int("DEVNS_TRUST_SCREEN_EVERY", max(SWITCHES // 10, 1))
-COLOURS = {"alpha": "cc2222", "beta": "2255cc"}
+
 FD_SLACK = 2
 RSS_SLACK_KB = 2048
 RSS_SLACK_ASAN_KB = 8192
@@ -63,7 +63,7 @@ def testcase_soak():
                   f"switch {i}: background {other.name} received a key")
             keys_checked += 1
         if i >= WARMUP and (i - WARMUP) % SCREEN_EVERY == 0:
-            dt.expect_screen(f"soak-{i:05d}-{me.name}.png", COLOURS[me.name])
+            dt.expect_screen(f"soak-{i:05d}-{me.name}.png", lib.COLOURS[me.name])
             screens += 1
         if i >= WARMUP and ((i - WARMUP) % max(SWITCHES // 20, 1) == 0 or
                             i == WARMUP + SWITCHES - 1):
@@ -106,18 +106,10 @@ def main():
     results.broker(broker)
     failed = 1
     try:
-        state["keys"] = lib.keyboard("trust-keys")
-        state["clients"] = {}
-        for name in ("alpha", "beta"):
-            c = dt.demo_client(name, COLOURS[name])
-            c.expect("ready", timeout=60)
-            state["clients"][name] = c
+        lib.start_clients(state)
         failed = lib.run_cases(globals(), ["testcase_soak"], results)
     finally:
-        for c in state.get("clients", {}).values():
-            c.stop()
-        if "keys" in state:
-            state["keys"].destroy()
+        lib.stop_clients(state)
         rc = lib.finish(broker, results, failed)
     return rc
 

@@ -45,7 +45,6 @@ _spec.loader.exec_module(lib)
 
 CALLS = lib.env_int("DEVNS_TRUST_CALLS", 10000)
 DEADLINE = lib.env_int("DEVNS_TRUST_DEADLINE", 600)
-COLOURS = {"alpha": "cc2222", "beta": "2255cc"}
 # Growth allowed after the hostile calls: fds none beyond noise, memory a
 # little for allocator caches (more under ASan, whose quarantine is 8 MiB).
 FD_SLACK = 2
@@ -283,22 +282,14 @@ def main():
     results.broker(broker)
     failed = 1
     try:
-        state["keys"] = lib.keyboard("trust-keys")
-        state["clients"] = {}
-        for name in ("alpha", "beta"):
-            c = dt.demo_client(name, COLOURS[name])
-            c.expect("ready", timeout=60)
-            state["clients"][name] = c
+        lib.start_clients(state)
         dt.switch_and_wait(state["clients"]["alpha"])
         state["hostile"] = dt.Container("hostile", ["sleep", "infinity"])
         failed = lib.run_cases(globals(), ORDER, results)
     finally:
-        for c in state.get("clients", {}).values():
-            c.stop()
         if "hostile" in state:
             state["hostile"].stop()
-        if "keys" in state:
-            state["keys"].destroy()
+        lib.stop_clients(state)
         rc = lib.finish(broker, results, failed)
     return rc
 

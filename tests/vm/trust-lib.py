@@ -341,6 +341,28 @@ def keyboard(name):
     return k
 
 
+COLOURS = {"alpha": "cc2222", "beta": "2255cc"}
+
+
+def start_clients(state):
+    """A uinput keyboard (state["keys"]) and the demo clients alpha and
+    beta (state["clients"]), each in a container of its own."""
+    state["keys"] = keyboard("trust-keys")
+    state["clients"] = {}
+    for name in ("alpha", "beta"):
+        c = dt.demo_client(name, COLOURS[name])
+        c.expect("ready", timeout=60)
+        state["clients"][name] = c
+
+
+def stop_clients(state):
+    """Undoes start_clients(), however far it got."""
+    for c in state.get("clients", {}).values():
+        c.stop()
+    if "keys" in state:
+        state["keys"].destroy()
+
+
 def kill(pid):
     try:
         os.kill(pid, signal.SIGKILL)
