@@ -35,7 +35,6 @@
 #include "broker/broker.h"
 #include "broker/container.h"
 #include "common/log.h"
-#include "dbus/dbus.h"
 
 static bool name_is_binder(const char *name)
 {

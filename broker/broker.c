@@ -12,13 +12,11 @@
 #include "broker/binder.h"
 #include "broker/broker.h"
 #include "broker/container.h"
-#include "broker/hotkeys.h"
 #include "broker/kernel-devns.h"
 #include "broker/reaper.h"
 #include "broker/state.h"
 #include "broker/vt.h"
 #include "common/log.h"
-#include "dbus/dbus.h"
 #include "drm/drm.h"
 #include "input/evdev.h"
 
@@ -50,6 +48,38 @@ static int open_node(struct seat_device *d)
 	return fd;
 }
 
+/* A container given a card while another, or none, was active can make
+ * itself master with DRM_IOCTL_SET_MASTER on the file it was handed (root
+ * in a container without a user namespace has CAP_SYS_ADMIN). Every such
+ * file is also the broker's (h->fd), so master can always be taken back
+ * from it: drop master on every file of the card but h's. */
+static void drop_master_elsewhere(struct seat_handle *h)
+{
+	struct seat_container *sc;
+	struct seat_handle *other;
+
+	list_for_each(sc, &h->container->seat->containers, link)
+		list_for_each(other, &sc->handles, link)
+			if (other != h && other->device == h->device && other->fd >= 0 &&
+			    drm_is_master(other->fd)) {
+				log_warning("%s made itself master of %s; taking it back",
+					    sc->name, h->device->sysname);
+				(void)drm_drop_master(other->fd);
+			}
+}
+
+/* Master for h's file, whatever another file of the card did meanwhile. */
+static int make_master(struct seat_handle *h)
+{
+	int r = drm_set_master(h->fd);
+
+	if (r == -EBUSY) {
+		drop_master_elsewhere(h);
+		r = drm_set_master(h->fd);
+	}
+	return r;
+}
+
 static int op_handle_open(void *ud, struct seat_handle *h, bool live)
 {
 	struct seat_device *d = h->device;
@@ -61,10 +91,12 @@ static int op_handle_open(void *ud, struct seat_handle *h, bool live)
 					 h->container->name);
 	if (d->type == SEAT_DEVICE_DRM) {
 		/* Opening a card with no master makes the opener master. */
+		h->fd = fd;
 		if (live)
-			r = drm_is_master(fd) ? 0 : drm_set_master(fd);
+			r = drm_is_master(fd) ? 0 : make_master(h);
 		else
 			r = drm_drop_master(fd);
+		h->fd = -1;
 	} else if (!live) {
 		r = evdev_revoke(fd);
 	}
@@ -118,7 +150,7 @@ static int op_handle_drop_master(void *ud, struct seat_handle *h)
 
 static int op_handle_set_master(void *ud, struct seat_handle *h)
 {
-	int r = drm_set_master(h->fd);
+	int r = make_master(h);
 
 	if (r < 0)
 		log_error_errno(r, "Cannot make %s master for %s", h->device->sysname,
@@ -206,29 +238,69 @@ static void op_timer_set(void *ud, struct seat *s, uint64_t usec)
 	}
 }
 
-/* PropertiesChanged of a change of the active container: the containers'
- * Active, then the seat's ActiveContainer. */
+int broker_add_listener(struct broker *b, struct broker_listener *l)
+{
+	if (b->n_listeners >= BROKER_MAX_LISTENERS)
+		return -ENOSPC;
+	l->slot = b->n_listeners;
+	b->listeners[b->n_listeners++] = l;
+	return 0;
+}
+
+void broker_announce(struct broker *b, const struct broker_event *ev)
+{
+	for (unsigned i = 0; i < b->n_listeners; i++)
+		if (b->listeners[i]->ops->event)
+			b->listeners[i]->ops->event(b->listeners[i], ev);
+}
+
+void *broker_seat_listener_data(const struct broker_seat *bs, const struct broker_listener *l)
+{
+	return bs->listener_data[l->slot];
+}
+
+void broker_seat_set_listener_data(struct broker_seat *bs, const struct broker_listener *l,
+				   void *data)
+{
+	bs->listener_data[l->slot] = data;
+}
+
+static void announce_seat(struct broker_seat *bs, enum broker_event_type type)
+{
+	struct broker_event ev = { .type = type, .seat = bs };
+
+	broker_announce(bs->broker, &ev);
+}
+
 static void announce_active(struct broker_seat *bs, struct container *old)
 {
-	struct seat *s = bs->seat;
+	struct broker_event ev = {
+		.type = BROKER_EVENT_ACTIVE_CHANGED,
+		.seat = bs,
+		.container = bs->seat->active ? bs->seat->active->userdata : NULL,
+		.old = old,
+	};
 
-	if (old)
-		container_dbus_emit_changed(old, "Active");
-	if (s->active)
-		container_dbus_emit_changed(s->active->userdata, "Active");
-	seat_dbus_emit_changed(bs, "ActiveContainer");
+	broker_announce(bs->broker, &ev);
 }
+
+/* The cookie of a switch in the seat's queue. */
+struct switch_request {
+	broker_switch_done_t done;
+	void *userdata;
+};
 
 static void op_switch_done(void *ud, struct seat *s, void *cookie, int r)
 {
 	struct broker_seat *bs = broker_seat_of(s);
-	sd_bus_message *m = cookie;
+	struct switch_request *req = cookie;
 
 	if (r < 0 && r != -ESHUTDOWN)
 		log_error_errno(r, "Switch on %s failed; no container is active", s->id);
-	if (m) {
-		bus_reply_switch(m, r);
-		sd_bus_message_unref(m);
+	if (req) {
+		if (req->done)
+			req->done(req->userdata, r);
+		free(req);
 	}
 	/* After the answer, and before the next queued switch runs, so the
 	 * signals carry this switch's values. */
@@ -288,28 +360,26 @@ struct broker_seat *broker_find_seat(struct broker *b, const char *id)
 	return NULL;
 }
 
-static void broker_seat_free(struct broker_seat *bs)
+static void broker_seat_free(struct broker_seat *bs, unsigned n_attached)
 {
+	struct broker *b = bs->broker;
+
 	list_remove(&bs->link);
-	hotkeys_free(bs->hotkeys);
+	while (n_attached > 0) {
+		struct broker_listener *l = b->listeners[--n_attached];
+
+		if (l->ops->seat_detach)
+			l->ops->seat_detach(l, bs);
+	}
 	sd_event_source_disable_unref(bs->pause_timer);
 	seat_free(bs->seat);
-	free(bs->path);
 	free(bs);
-}
-
-static void seat_start_hotkeys(struct broker_seat *bs)
-{
-	int r = hotkeys_new(bs, &bs->hotkeys);
-
-	/* Switching still works over D-Bus without them. */
-	if (r < 0)
-		log_warning_errno(r, "Cannot watch the keyboards of %s for hotkeys", bs->seat->id);
 }
 
 int broker_get_seat(struct broker *b, const char *id, struct broker_seat **ret)
 {
 	struct broker_seat *bs = broker_find_seat(b, id);
+	unsigned n_attached = 0;
 	int r;
 
 	if (bs) {
@@ -326,23 +396,25 @@ int broker_get_seat(struct broker *b, const char *id, struct broker_seat **ret)
 		goto fail;
 	bs->seat->userdata = bs;
 	seat_set_pause_timeout(bs->seat, b->config.pause_timeout_usec);
-	r = sd_bus_path_encode(SEAT_PATH_PREFIX, id, &bs->path);
-	if (r < 0)
-		goto fail;
 	r = sd_event_add_time(b->event, &bs->pause_timer, CLOCK_MONOTONIC, UINT64_MAX, 0,
 			      on_pause_timeout, bs);
 	if (r < 0)
 		goto fail;
 	sd_event_source_set_enabled(bs->pause_timer, SD_EVENT_OFF);
 
+	for (; n_attached < b->n_listeners; n_attached++) {
+		struct broker_listener *l = b->listeners[n_attached];
+
+		r = l->ops->seat_attach ? l->ops->seat_attach(l, bs) : 0;
+		if (r < 0)
+			goto fail;
+	}
 	list_append(&b->seats, &bs->link);
-	if (b->udev)
-		seat_start_hotkeys(bs);
-	manager_dbus_emit_seat(bs, true);
+	announce_seat(bs, BROKER_EVENT_SEAT_NEW);
 	*ret = bs;
 	return 0;
 fail:
-	broker_seat_free(bs);
+	broker_seat_free(bs, n_attached);
 	return r;
 }
 
@@ -352,8 +424,8 @@ void broker_seat_gc(struct broker_seat *bs)
 	if (strcmp(bs->seat->id, "seat0") == 0 || !list_empty(&bs->seat->devices) ||
 	    !list_empty(&bs->seat->containers) || bs->seat->current)
 		return;
-	manager_dbus_emit_seat(bs, false);
-	broker_seat_free(bs);
+	announce_seat(bs, BROKER_EVENT_SEAT_REMOVED);
+	broker_seat_free(bs, bs->broker->n_listeners);
 }
 
 /* Written at once, before the change is answered: a crash right after a
@@ -362,6 +434,21 @@ void broker_state_changed(struct broker *b)
 {
 	if (b->event)
 		broker_state_save(b);
+}
+
+/* The sockets the transports left in an endpoint directory; nothing else
+ * is ever there. Entries are removed without following links. */
+static void remove_sockets_in(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (de->d_type == DT_SOCK)
+			(void)unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
 }
 
 /* Endpoint directories of containers of a previous run that were not
@@ -378,11 +465,8 @@ static void remove_stale_endpoints(struct broker *b)
 
 		if (de->d_name[0] == '.' || broker_find_container(b, de->d_name))
 			continue;
-		for (const char *const *f = (const char *const[]) { "bus", "seatd.sock", NULL }; *f; f++) {
-			snprintf(path, sizeof(path), "%s/%s/%s", b->containers_dir, de->d_name, *f);
-			(void)unlink(path);
-		}
 		snprintf(path, sizeof(path), "%s/%s", b->containers_dir, de->d_name);
+		remove_sockets_in(path);
 		if (rmdir(path) < 0)
 			log_warning_errno(errno, "Cannot remove stale endpoint %s", path);
 	}
@@ -400,16 +484,19 @@ struct container *broker_find_container(struct broker *b, const char *name)
 }
 
 int broker_switch(struct broker_seat *bs, enum seat_switch_kind kind,
-		  struct container *target, sd_bus_message *m)
+		  struct container *target, broker_switch_done_t done, void *userdata)
 {
+	struct switch_request *req = malloc(sizeof(*req));
 	int r;
 
-	/* Referenced before: the switch may complete, and op_switch_done
-	 * release it, before seat_switch() returns. */
-	sd_bus_message_ref(m);
-	r = seat_switch(bs->seat, kind, target ? target->sc : NULL, m);
+	if (!req)
+		return -ENOMEM;
+	*req = (struct switch_request) { .done = done, .userdata = userdata };
+	/* The switch may complete, and op_switch_done() free req, before
+	 * seat_switch() returns. */
+	r = seat_switch(bs->seat, kind, target ? target->sc : NULL, req);
 	if (r < 0)
-		sd_bus_message_unref(m);
+		free(req);
 	return r;
 }
 
@@ -430,23 +517,6 @@ static int mkdir_p(const char *path, mode_t mode)
 	}
 	if (mkdir(buf, mode) < 0 && errno != EEXIST)
 		return -errno;
-	return 0;
-}
-
-static int bus_open(struct broker *b, const char *address)
-{
-	int r;
-
-	if (!address)
-		return sd_bus_open_system_with_description(&b->bus, "devnsd");
-	r = sd_bus_new(&b->bus);
-	if (r < 0)
-		return r;
-	if ((r = sd_bus_set_address(b->bus, address)) < 0 ||
-	    (r = sd_bus_set_bus_client(b->bus, 1)) < 0 ||
-	    (r = sd_bus_negotiate_creds(b->bus, 1, SD_BUS_CREDS_EUID | SD_BUS_CREDS_UID)) < 0 ||
-	    (r = sd_bus_start(b->bus)) < 0)
-		return r;
 	return 0;
 }
 
@@ -504,38 +574,11 @@ int broker_new(struct broker **ret, const struct broker_options *opts)
 	    (r = sd_event_add_signal(b->event, NULL, SIGINT, on_signal, b)) < 0)
 		goto fail;
 
-	r = bus_open(b, opts->bus_address);
-	if (r < 0) {
-		log_error_errno(r, "Cannot connect to %s", opts->bus_address ? opts->bus_address : "the system bus");
+	b->udev = udev_new();
+	if (!b->udev) {
+		r = -ENOMEM;
 		goto fail;
 	}
-	r = sd_bus_attach_event(b->bus, b->event, SD_EVENT_PRIORITY_NORMAL);
-	if (r < 0)
-		goto fail;
-
-	/* seat0 exists even without devices, as in logind. */
-	{
-		struct broker_seat *seat0;
-		r = broker_get_seat(b, "seat0", &seat0);
-		if (r < 0)
-			goto fail;
-	}
-	r = broker_devices_start(b);
-	if (r < 0) {
-		log_error_errno(r, "Cannot enumerate devices with udev");
-		goto fail;
-	}
-	{
-		struct broker_seat *bs;
-		list_for_each(bs, &b->seats, link)
-			if (!bs->hotkeys)
-				seat_start_hotkeys(bs);
-	}
-	/* Binder devices come from the binder_linux module; devnsd loads
-	 * nothing, so without them containers simply go without. */
-	r = broker_binder_start(b);
-	if (r < 0)
-		log_warning_errno(r, "Cannot enumerate binder devices; containers go without");
 	r = vt_take(&b->config, &b->vt);
 	if (r < 0 && b->config.vt_mode == CONFIG_VT_NUMBER)
 		goto fail;
@@ -545,26 +588,37 @@ int broker_new(struct broker **ret, const struct broker_options *opts)
 		log_warning_errno(r, "Cannot open /dev/devns; going on without the devns module");
 	if (b->kernel)
 		log_info("Using the devns kernel module");
-	r = manager_dbus_register(b);
-	if (r < 0)
-		goto fail;
-	/* After a crash: the containers whose leaders still run, and the
-	 * device files they hold. */
-	r = broker_state_restore(b);
-	if (r < 0)
-		goto fail;
-	remove_stale_endpoints(b);
-	/* The name last: a client that sees it finds everything in place. */
-	r = sd_bus_request_name(b->bus, BROKER_BUS_NAME, 0);
-	if (r < 0) {
-		log_error_errno(r, "Cannot own %s on the bus", BROKER_BUS_NAME);
-		goto fail;
-	}
 	*ret = b;
 	return 0;
 fail:
 	broker_free(b);
 	return r;
+}
+
+int broker_start(struct broker *b)
+{
+	struct broker_seat *seat0;
+	int r;
+
+	/* seat0 exists even without devices, as in logind. */
+	r = broker_get_seat(b, "seat0", &seat0);
+	if (r < 0)
+		return r;
+	r = broker_devices_start(b);
+	if (r < 0)
+		return log_error_errno(r, "Cannot enumerate devices with udev");
+	/* Binder devices come from the binder_linux module; devnsd loads
+	 * nothing, so without them containers simply go without. */
+	r = broker_binder_start(b);
+	if (r < 0)
+		log_warning_errno(r, "Cannot enumerate binder devices; containers go without");
+	/* After a crash: the containers whose leaders still run, and the
+	 * device files they hold. */
+	r = broker_state_restore(b);
+	if (r < 0)
+		return r;
+	remove_stale_endpoints(b);
+	return 0;
 }
 
 int broker_run(struct broker *b)
@@ -600,11 +654,7 @@ void broker_free(struct broker *b)
 			free(d->userdata);
 			seat_remove_device(d);
 		}
-		broker_seat_free(bs);
-	}
-	if (b->bus) {
-		sd_bus_release_name(b->bus, BROKER_BUS_NAME);
-		sd_bus_flush_close_unref(b->bus);
+		broker_seat_free(bs, b->n_listeners);
 	}
 	sd_event_source_disable_unref(b->monitor_source);
 	udev_monitor_unref(b->monitor);

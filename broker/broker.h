@@ -7,22 +7,15 @@
 
 #include <libudev.h>
 #include <stdbool.h>
-#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 #include "broker/config.h"
+#include "broker/events.h"
 #include "common/list.h"
 #include "seat/seat.h"
 
-#define BROKER_BUS_NAME "org.devns.broker1"
-#define BROKER_OBJECT_PATH "/org/devns/broker1"
-#define SEAT_PATH_PREFIX "/org/devns/broker1/seat"
-#define CONTAINER_PATH_PREFIX "/org/devns/broker1/container"
-#define CONTAINER_SELF_PATH CONTAINER_PATH_PREFIX "/self"
-
 struct binder_pool;
 struct container;
-struct hotkeys;
 struct kernel_devns;
 struct reaper;
 struct vt;
@@ -30,25 +23,17 @@ struct vt;
 struct broker_seat {
 	struct broker *broker;
 	struct seat *seat;
-	char *path;
 	sd_event_source *pause_timer;
-	struct hotkeys *hotkeys;
 	/* The running switch changed the active container: the change is
 	 * announced once its caller has the answer. old: the previous one. */
 	bool announce_active;
 	struct container *announce_old;
+	void *listener_data[BROKER_MAX_LISTENERS];
 	struct list link; /* broker->seats */
-};
-
-/* A caller on the bus whose uid is known (dbus/manager-dbus.c). */
-struct sender_uid {
-	char name[32]; /* a unique name; "" for a free slot */
-	uid_t uid;
 };
 
 struct broker {
 	sd_event *event;
-	sd_bus *bus; /* the system bus, or --bus-address */
 	struct udev *udev;
 	struct udev_monitor *monitor;
 	sd_event_source *monitor_source;
@@ -63,8 +48,8 @@ struct broker {
 
 	bool served; /* reached the event loop */
 
-	struct sender_uid sender_uids[16];
-	unsigned sender_uids_next; /* the slot to replace next */
+	struct broker_listener *listeners[BROKER_MAX_LISTENERS];
+	unsigned n_listeners;
 
 	struct list seats;      /* struct broker_seat */
 	struct list containers; /* struct container, registration order */
@@ -73,11 +58,16 @@ struct broker {
 struct broker_options {
 	const char *config_file;
 	const char *runtime_dir;
-	const char *bus_address;
 };
 
+/* The configuration, the runtime directory, the event loop; no seat yet,
+ * so that transports can add their listeners (broker/events.h). */
 int broker_new(struct broker **ret, const struct broker_options *opts);
-/* Pauses every device, removes the endpoints and frees everything. */
+/* Seats and their devices from udev, binder devices, and the containers
+ * a previous run left (broker/state.c). */
+int broker_start(struct broker *b);
+/* Pauses every device, removes the endpoints and frees everything; the
+ * listeners are told of each container and seat that goes. */
 void broker_free(struct broker *b);
 int broker_run(struct broker *b);
 
@@ -91,9 +81,15 @@ struct container *broker_find_container(struct broker *b, const char *name);
  * (broker/state.c). */
 void broker_state_changed(struct broker *b);
 
-/* m is the D-Bus call to answer when the switch is complete, or NULL. */
+/* Called once when a switch is complete: r < 0 if it failed (the seat has
+ * no active container), -ESHUTDOWN when the broker stops first, or the
+ * errno of the seat (seat/seat.h) when the target went away. */
+typedef void (*broker_switch_done_t)(void *userdata, int r);
+
+/* Queues a switch of the seat. done (NULL for none) may run before this
+ * returns. A negative return means done is never called. */
 int broker_switch(struct broker_seat *bs, enum seat_switch_kind kind,
-		  struct container *target, sd_bus_message *m);
+		  struct container *target, broker_switch_done_t done, void *userdata);
 
 /* udev: enumerate seat devices and follow hotplug (broker/devices.c). */
 int broker_devices_start(struct broker *b);

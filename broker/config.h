@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DEVNS_CONFIG_FILE "/etc/devns/devnsd.conf"
+/* DEVNS_CONFIG_FILE comes from meson (sysconfdir). */
 #define DEVNS_RUNTIME_DIR "/run/devns"
 #define PAUSE_TIMEOUT_USEC_DEFAULT 500000ULL
 #define PAUSE_TIMEOUT_USEC_MAX 60000000ULL

@@ -10,14 +10,11 @@
 #include "broker/binder.h"
 #include "broker/broker.h"
 #include "broker/container.h"
+#include "broker/errors.h"
 #include "broker/kernel-devns.h"
 #include "broker/loop.h"
 #include "broker/state.h"
 #include "common/log.h"
-#include "compat/seatd-server.h"
-#include "dbus/bus-error.h"
-#include "dbus/dbus.h"
-#include "dbus/endpoint.h"
 
 static bool pidfd_exited(int pidfd)
 {
@@ -47,18 +44,58 @@ static int endpoint_dir_create(struct container *c)
 	return 0;
 }
 
+/* Each transport removed its socket when it detached. */
 static void endpoint_dir_remove(struct container *c)
 {
-	char path[PATH_MAX];
-
-	if (!c->endpoint_dir)
-		return;
-	snprintf(path, sizeof(path), "%s/bus", c->endpoint_dir);
-	(void)unlink(path);
-	snprintf(path, sizeof(path), "%s/" SEATD_SOCKET_NAME, c->endpoint_dir);
-	(void)unlink(path);
-	if (rmdir(c->endpoint_dir) < 0 && errno != ENOENT)
+	if (c->endpoint_dir && rmdir(c->endpoint_dir) < 0 && errno != ENOENT)
 		log_warning_errno(errno, "Cannot remove %s", c->endpoint_dir);
+}
+
+static int container_attach_listeners(struct container *c)
+{
+	struct broker *b = c->broker;
+	int r;
+
+	for (; c->n_attached < b->n_listeners; c->n_attached++) {
+		struct broker_listener *l = b->listeners[c->n_attached];
+
+		if (!l->ops->container_attach)
+			continue;
+		r = l->ops->container_attach(l, c);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static void container_detach_listeners(struct container *c)
+{
+	struct broker *b = c->broker;
+
+	while (c->n_attached > 0) {
+		struct broker_listener *l = b->listeners[--c->n_attached];
+
+		if (l->ops->container_detach)
+			l->ops->container_detach(l, c);
+		c->listener_data[l->slot] = NULL;
+	}
+}
+
+void container_announce(struct container *c, enum broker_event_type type)
+{
+	struct broker_event ev = { .type = type, .seat = c->seat, .container = c };
+
+	broker_announce(c->broker, &ev);
+}
+
+void *container_listener_data(const struct container *c, const struct broker_listener *l)
+{
+	return c->listener_data[l->slot];
+}
+
+void container_set_listener_data(struct container *c, const struct broker_listener *l, void *data)
+{
+	c->listener_data[l->slot] = data;
 }
 
 static bool leader_shares_our_pidns(const struct container *c)
@@ -73,7 +110,6 @@ int container_new(struct broker *b, const char *name, struct broker_seat *seat,
 		  pid_t leader, const struct container_options *opts,
 		  struct container **ret)
 {
-	char socket_path[PATH_MAX];
 	struct container *c;
 	int r;
 
@@ -107,9 +143,6 @@ int container_new(struct broker *b, const char *name, struct broker_seat *seat,
 		r = -ENOMEM;
 		goto fail;
 	}
-	r = sd_bus_path_encode(CONTAINER_PATH_PREFIX, name, &c->path);
-	if (r < 0)
-		goto fail;
 	r = seat_add_container(seat->seat, name, &c->sc);
 	if (r < 0)
 		goto fail;
@@ -120,18 +153,9 @@ int container_new(struct broker *b, const char *name, struct broker_seat *seat,
 		log_error_errno(r, "Cannot create endpoint directory %s", c->endpoint_dir);
 		goto fail;
 	}
-	snprintf(socket_path, sizeof(socket_path), "%s/bus", c->endpoint_dir);
-	r = endpoint_new(c, socket_path, &c->endpoint);
-	if (r < 0) {
-		log_error_errno(r, "Cannot listen on %s", socket_path);
+	r = container_attach_listeners(c);
+	if (r < 0)
 		goto fail;
-	}
-	snprintf(socket_path, sizeof(socket_path), "%s/" SEATD_SOCKET_NAME, c->endpoint_dir);
-	r = seatd_server_new(c, socket_path, &c->seatd);
-	if (r < 0) {
-		log_error_errno(r, "Cannot listen on %s", socket_path);
-		goto fail;
-	}
 	r = sd_event_add_io(b->event, &c->leader_source, c->pidfd, EPOLLIN, on_leader_exit, c);
 	if (r < 0)
 		goto fail;
@@ -154,8 +178,7 @@ int container_new(struct broker *b, const char *name, struct broker_seat *seat,
 
 	list_append(&b->containers, &c->link);
 	log_info("Registered container %s on %s, leader %d", name, seat->seat->id, (int)leader);
-	manager_dbus_emit_container(c, true);
-	seat_dbus_emit_changed(seat, "Containers");
+	container_announce(c, BROKER_EVENT_CONTAINER_NEW);
 	broker_state_changed(b);
 	*ret = c;
 	return 0;
@@ -185,23 +208,20 @@ void container_free(struct container *c)
 		bs->announce_old = NULL;
 	container_detach_all_loops(c);
 	container_binder_release(c);
-	endpoint_free(c->endpoint);
-	seatd_server_free(c->seatd);
-	endpoint_dir_remove(c);
-
 	if (registered) {
 		log_info("Unregistered container %s", c->name);
-		manager_dbus_emit_container(c, false);
-		seat_dbus_emit_changed(bs, "Containers");
-		broker_state_changed(c->broker);
+		container_announce(c, BROKER_EVENT_CONTAINER_REMOVED);
 	}
+	container_detach_listeners(c);
+	endpoint_dir_remove(c);
+	if (registered)
+		broker_state_changed(c->broker);
 	if (c->kernel_id)
 		(void)kernel_devns_destroy(c->broker->kernel, c->kernel_id);
 	sd_event_source_disable_unref(c->leader_source);
 	if (c->pidfd >= 0)
 		close(c->pidfd);
 	free(c->endpoint_dir);
-	free(c->path);
 	free(c->name);
 	free(c);
 	if (registered)
@@ -230,8 +250,8 @@ void container_release_control(struct container *c)
 	c->controller_data = NULL;
 	seat_container_release_control(c->sc);
 	ops->released(c, data);
-	container_dbus_emit_changed(c, "Devices");
-	container_dbus_emit_changed(c, "Controlled");
+	container_announce(c, BROKER_EVENT_DEVICES_CHANGED);
+	container_announce(c, BROKER_EVENT_CONTROL_CHANGED);
 }
 
 int container_take_control(struct container *c, const struct controller_ops *ops,
@@ -251,7 +271,7 @@ int container_take_control(struct container *c, const struct controller_ops *ops
 	c->controller_ops = ops;
 	c->controller_data = data;
 	log_debug("Container %s is controlled through %s", c->name, ops->name);
-	container_dbus_emit_changed(c, "Controlled");
+	container_announce(c, BROKER_EVENT_CONTROL_CHANGED);
 	return 0;
 }
 
@@ -261,7 +281,7 @@ int container_take_device(struct container *c, dev_t devnum, struct seat_handle 
 
 	if (r < 0)
 		return r;
-	container_dbus_emit_changed(c, "Devices");
+	container_announce(c, BROKER_EVENT_DEVICES_CHANGED);
 	return 0;
 }
 
@@ -272,7 +292,7 @@ int container_release_device(struct container *c, dev_t devnum)
 	if (!h)
 		return -ERRNO_DEVICE_NOT_TAKEN;
 	seat_handle_release(h);
-	container_dbus_emit_changed(c, "Devices");
+	container_announce(c, BROKER_EVENT_DEVICES_CHANGED);
 	return 0;
 }
 

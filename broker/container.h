@@ -3,9 +3,9 @@
 
 #include <stdbool.h>
 #include <sys/types.h>
-#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "broker/events.h"
 #include "broker/peer.h"
 #include "common/list.h"
 #include "seat/seat.h"
@@ -13,8 +13,6 @@
 struct binder_device;
 struct broker;
 struct broker_seat;
-struct endpoint;
-struct seatd_server;
 
 /* The transport of a container's controller: the D-Bus session API (on the
  * broker's bus or the container's endpoint) or the seatd protocol. The seat
@@ -37,7 +35,6 @@ struct container {
 	struct broker_seat *seat;
 	struct seat_container *sc; /* the policy side; sc->userdata is this */
 	char *name;
-	char *path; /* D-Bus object path */
 
 	pid_t leader;
 	int pidfd;
@@ -49,14 +46,16 @@ struct container {
 	struct pidns_id pidns;
 	bool allow_activate;
 
+	/* <runtime>/containers/<name>: each transport puts its socket here. */
 	char *endpoint_dir;
-	struct endpoint *endpoint;
-	struct seatd_server *seatd; /* endpoint_dir/seatd.sock */
 	const struct controller_ops *controller_ops; /* NULL: no controller */
 	void *controller_data;
 
 	struct binder_device *binder; /* NULL: none (broker/binder.h) */
 	struct list loops;            /* struct loop_device (broker/loop.h) */
+
+	void *listener_data[BROKER_MAX_LISTENERS];
+	unsigned n_attached; /* listeners attached, in order */
 
 	struct list link; /* broker->containers */
 };
@@ -73,7 +72,8 @@ struct container_options {
 int container_new(struct broker *b, const char *name, struct broker_seat *seat,
 		  pid_t leader, const struct container_options *opts,
 		  struct container **ret);
-/* Releases everything and removes the endpoint; announces the removal. */
+/* Announces the removal, releases everything and removes the endpoint
+ * directory. */
 void container_free(struct container *c);
 
 bool container_is_active(const struct container *c);
@@ -100,3 +100,6 @@ void container_notify_pause(struct container *c, struct seat_handle *h,
 			    enum seat_pause_type type);
 void container_notify_resume(struct container *c, struct seat_handle *h);
 void container_notify_activated(struct container *c, bool active);
+
+/* A container changed in a way clients see (broker/events.h). */
+void container_announce(struct container *c, enum broker_event_type type);

@@ -8,7 +8,6 @@
 
 #include "broker/broker.h"
 #include "common/log.h"
-#include "dbus/dbus.h"
 #include "seat/names.h"
 
 static bool sysname_has_number(const char *sysname, const char *prefix)
@@ -62,6 +61,13 @@ static struct seat_device *find_device(struct broker *b, dev_t devnum)
 	return NULL;
 }
 
+static void announce_devices(struct broker_seat *bs)
+{
+	struct broker_event ev = { .type = BROKER_EVENT_SEAT_DEVICES, .seat = bs };
+
+	broker_announce(bs->broker, &ev);
+}
+
 static void device_remove(struct broker *b, struct seat_device *d)
 {
 	struct broker_seat *bs = broker_seat_of(d->seat);
@@ -69,8 +75,7 @@ static void device_remove(struct broker *b, struct seat_device *d)
 	log_info("Device %s removed from %s", d->sysname, bs->seat->id);
 	free(d->userdata);
 	seat_remove_device(d);
-	seat_dbus_emit_changed(bs, "Devices");
-	seat_dbus_emit_changed(bs, "CanGraphical");
+	announce_devices(bs);
 	broker_seat_gc(bs);
 }
 
@@ -108,8 +113,7 @@ static int device_add(struct broker *b, struct udev_device *ud)
 		return -ENOMEM;
 	}
 	log_info("Device %s (%s) on %s", d->sysname, seat_device_type_to_string(type), seat_id);
-	seat_dbus_emit_changed(bs, "Devices");
-	seat_dbus_emit_changed(bs, "CanGraphical");
+	announce_devices(bs);
 	return 0;
 }
 
@@ -178,9 +182,6 @@ int broker_devices_start(struct broker *b)
 {
 	int r;
 
-	b->udev = udev_new();
-	if (!b->udev)
-		return -ENOMEM;
 	b->monitor = udev_monitor_new_from_netlink(b->udev, "udev");
 	if (!b->monitor)
 		return -ENOMEM;

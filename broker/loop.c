@@ -31,11 +31,10 @@
 
 #include "broker/broker.h"
 #include "broker/container.h"
+#include "broker/errors.h"
 #include "broker/loop.h"
 #include "common/log.h"
 #include "common/macro.h"
-#include "dbus/bus-error.h"
-#include "dbus/dbus.h"
 
 /* Another attach may take the device LOOP_CTL_GET_FREE named before we
  * configure it; then ask again, a bounded number of times. */
@@ -142,7 +141,7 @@ int container_add_loop(struct container *c, unsigned number, bool read_only, int
 	l->read_only = read_only;
 	l->fd = fd;
 	list_append(&c->loops, &l->link);
-	container_dbus_emit_changed(c, "LoopDevices");
+	container_announce(c, BROKER_EVENT_LOOP_DEVICES_CHANGED);
 	broker_state_changed(c->broker);
 	if (ret)
 		*ret = l;
@@ -191,7 +190,12 @@ int container_attach_loop(struct container *c, int file_fd, bool read_only, int 
 		return -EINVAL;
 	if (!S_ISREG(st.st_mode) || (mode & O_PATH))
 		return -EINVAL;
-	/* The kernel would quietly make the device read-only instead. */
+	/* The device reads through this file, so it must be readable; the
+	 * kernel would quietly make the device read-only instead of failing
+	 * a write, and would write through an append-only file at offsets
+	 * O_APPEND is meant to forbid. */
+	if ((mode & O_ACCMODE) == O_WRONLY || (mode & O_APPEND))
+		return -EINVAL;
 	if (!read_only && (mode & O_ACCMODE) == O_RDONLY)
 		return -EINVAL;
 
@@ -252,7 +256,7 @@ int container_detach_loop(struct container *c, unsigned number)
 	if (r < 0)
 		return r;
 	loop_device_detach(l);
-	container_dbus_emit_changed(c, "LoopDevices");
+	container_announce(c, BROKER_EVENT_LOOP_DEVICES_CHANGED);
 	broker_state_changed(c->broker);
 	return 0;
 }
@@ -265,7 +269,7 @@ void container_detach_all_loops(struct container *c)
 		return;
 	list_for_each_safe(l, tmp, &c->loops, link)
 		loop_device_detach(l);
-	container_dbus_emit_changed(c, "LoopDevices");
+	container_announce(c, BROKER_EVENT_LOOP_DEVICES_CHANGED);
 }
 
 int loop_device_backing(const struct loop_device *l, uint64_t *ret_dev, uint64_t *ret_ino)

@@ -6,7 +6,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/nsfs.h>
+#include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -14,6 +17,10 @@
 #include "broker/peer.h"
 #include "common/log.h"
 #include "common/macro.h"
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
 
 static int open_pidns(pid_t pid)
 {
@@ -62,8 +69,55 @@ int pid_is_in_pidns(pid_t pid, const struct pidns_id *ns)
 	return 0;
 }
 
+/* A refusal is logged at most once a second (with how many were not), so
+ * that a flood of connections cannot flood the journal too. */
+static void log_refusal(const char *kind, const char *name, pid_t pid)
+{
+	static uint64_t last_usec;
+	static unsigned suppressed;
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+	if (last_usec && now - last_usec < 1000000ULL) {
+		suppressed++;
+		return;
+	}
+	if (suppressed)
+		log_warning("%s of %s: refusing pid %d, which is not in the container's pid namespace (and %u more refused in the last second)",
+			    kind, name, (int)pid, suppressed);
+	else
+		log_warning("%s of %s: refusing pid %d, which is not in the container's pid namespace",
+			    kind, name, (int)pid);
+	last_usec = now;
+	suppressed = 0;
+}
+
+/* The peer's pid namespace, or < 0. With SO_PEERPIDFD (Linux 6.5) the pid
+ * is checked to still be the peer's after its namespace was read: a pid
+ * number is not reused while its process runs, so a peer that is still
+ * running is the one whose namespace was read. Without it (6.1), the peer
+ * could exit and its pid be reused in between: it would then have closed
+ * its end of the connection, and it is judged by the pid's new owner. */
+static int peer_in_pidns(int fd, pid_t pid, const struct pidns_id *ns)
+{
+	_cleanup_close_ int pidfd = -1;
+	socklen_t len = sizeof(pidfd);
+	struct pollfd p;
+	int r;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) < 0)
+		pidfd = -1;
+	r = pid_is_in_pidns(pid, ns);
+	if (r <= 0 || pidfd < 0)
+		return r;
+	p = (struct pollfd) { .fd = pidfd, .events = POLLIN };
+	return poll(&p, 1, 0) == 0 ? 1 : -ESRCH;
+}
+
 int peer_accept(int listen_fd, const struct pidns_id *ns, const char *kind, const char *name,
-		unsigned n_conns, unsigned max_conns, pid_t *ret_pid, bool *ret_admitted)
+		unsigned n_conns, unsigned max_conns, pid_t *ret_pid)
 {
 	_cleanup_close_ int fd = -1;
 	struct ucred cred;
@@ -72,9 +126,20 @@ int peer_accept(int listen_fd, const struct pidns_id *ns, const char *kind, cons
 
 	fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0) {
-		if (errno != EAGAIN && errno != EINTR)
-			log_warning_errno(errno, "%s of %s: accept failed", kind, name);
-		return -errno;
+		r = -errno;
+		if (r != -EAGAIN && r != -EINTR)
+			log_warning_errno(r, "%s of %s: accept failed", kind, name);
+		/* Tells the caller to stop accepting for now. */
+		return r == -EINTR ? r : -EAGAIN;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return log_warning_errno(errno, "%s of %s: cannot identify peer", kind, name);
+	/* A refused peer is hung up on before it costs anything, and never
+	 * counts against the container's own connections. */
+	r = peer_in_pidns(fd, cred.pid, ns);
+	if (r <= 0) {
+		log_refusal(kind, name, cred.pid);
+		return -EACCES;
 	}
 	/* More would only let a hostile container pin the broker's memory
 	 * and fds. */
@@ -82,14 +147,7 @@ int peer_accept(int listen_fd, const struct pidns_id *ns, const char *kind, cons
 		log_warning("%s of %s: %u connections already; refusing another", kind, name, n_conns);
 		return -EMFILE;
 	}
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
-		return log_warning_errno(errno, "%s of %s: cannot identify peer", kind, name);
-	r = pid_is_in_pidns(cred.pid, ns);
-	if (r <= 0)
-		log_warning("%s of %s: refusing pid %d, which is not in the container's pid namespace",
-			    kind, name, (int)cred.pid);
 	if (ret_pid)
 		*ret_pid = cred.pid;
-	*ret_admitted = r > 0;
 	return TAKE_FD(fd);
 }

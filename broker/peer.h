@@ -14,10 +14,15 @@ int pidns_of_pid(pid_t pid, struct pidns_id *ret);
 /* 1 if pid is in ns or a namespace below it, 0 if not, or a negative errno. */
 int pid_is_in_pidns(pid_t pid, const struct pidns_id *ns);
 
-/* Accepts a connection on a container's listening socket (kind and name
- * only say whose, in the log): the connected, non-blocking fd, or < 0 when
- * there was none, the peer cannot be identified, or n_conns reached
- * max_conns. *ret_admitted: the peer's pid is in ns or below it; a refused
- * peer still gets a connection, to be told why. */
+/* Accepts one connection on a container's listening socket (kind and name
+ * only say whose, in the log): the connected, non-blocking fd of a peer
+ * whose pid is in ns or below it. Otherwise the connection is closed at
+ * once: -EACCES for a peer outside, -EMFILE when n_conns reached max_conns,
+ * another negative errno when it cannot be identified; -EAGAIN when none
+ * is pending (stop accepting until the socket wakes again). */
 int peer_accept(int listen_fd, const struct pidns_id *ns, const char *kind, const char *name,
-		unsigned n_conns, unsigned max_conns, pid_t *ret_pid, bool *ret_admitted);
+		unsigned n_conns, unsigned max_conns, pid_t *ret_pid);
+/* How many connections one wake-up of a listening socket accepts at most:
+ * enough to drain a flood of refused peers quickly, few enough to let
+ * everything else run in between. */
+#define PEER_ACCEPT_BATCH 32

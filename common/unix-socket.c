@@ -34,6 +34,8 @@ int unix_socket_listen(const char *path)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	_cleanup_close_ int fd = -1, dirfd = -1;
 	const char *name;
+	mode_t old_umask;
+	int r;
 
 	dirfd = open_parent(path, &name);
 	if (dirfd < 0)
@@ -48,8 +50,15 @@ int unix_socket_listen(const char *path)
 	if (fd < 0)
 		return -errno;
 	(void)unlinkat(dirfd, name, 0);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    fchmodat(dirfd, name, 0666, 0) < 0 || listen(fd, SOMAXCONN) < 0)
+	/* Anyone may connect (the peer's pid namespace decides), so the node
+	 * is made 0666 by bind() itself. Never chmod it by name afterwards:
+	 * root in a container can replace the name in its endpoint directory
+	 * with a link to a host file between bind() and a chmod. bind()
+	 * itself fails if something was put there after the unlink. */
+	old_umask = umask(0111);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old_umask);
+	if (r < 0 || listen(fd, SOMAXCONN) < 0)
 		return -errno;
 	return TAKE_FD(fd);
 }

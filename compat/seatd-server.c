@@ -29,6 +29,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -37,6 +39,7 @@
 
 #include "broker/broker.h"
 #include "broker/container.h"
+#include "broker/errors.h"
 #include "broker/peer.h"
 #include "common/log.h"
 #include "common/unix-socket.h"
@@ -84,7 +87,6 @@ struct seatd_client {
 	 * while the seat state machine calls it, and control must not be
 	 * released under the machine's feet. */
 	sd_event_source *kill_source;
-	bool admitted;
 	bool dead;
 	bool controlling;
 	bool releasing; /* we are releasing control ourselves */
@@ -381,7 +383,7 @@ static void handle_open_seat(struct seatd_client *cl)
 
 	r = container_take_control(c, &seatd_controller_ops, cl, false);
 	if (r < 0) {
-		if (r == -EBUSY)
+		if (r == -ERRNO_ALREADY_CONTROLLED)
 			log_info("seatd client %u (pid %d) of %s refused: the container already has a controller",
 				 cl->id, (int)cl->pid, c->name);
 		else
@@ -556,35 +558,14 @@ static void handle_switch_session(struct seatd_client *cl, int32_t session)
 	}
 	log_info("seatd client of %s switches %s to container %s (session %d)", c->name,
 		 c->seat->seat->id, target->name, (int)session);
-	r = broker_switch(c->seat, SEAT_SWITCH_TO, target->userdata, NULL);
+	r = broker_switch(c->seat, SEAT_SWITCH_TO, target->userdata, NULL, NULL);
 	if (r < 0)
 		log_warning_errno(r, "seatd client of %s: cannot switch to %s", c->name, target->name);
-}
-
-/* A peer outside the container: an error for each request that expects an
- * answer (so libseat reports "permission denied"), nothing else. */
-static void handle_refused(struct seatd_client *cl, const struct seatd_request *req)
-{
-	switch (req->opcode) {
-	case SEATD_CLIENT_OPEN_SEAT:
-	case SEATD_CLIENT_CLOSE_SEAT:
-	case SEATD_CLIENT_OPEN_DEVICE:
-	case SEATD_CLIENT_CLOSE_DEVICE:
-		client_send_error(cl, EACCES);
-		break;
-	case SEATD_CLIENT_PING:
-		client_send_simple(cl, SEATD_SERVER_PONG);
-		break;
-	}
 }
 
 static void client_handle(struct seatd_client *cl, const struct seatd_request *req)
 {
 	log_debug("seatd client %u of %s: %s", cl->id, cname(cl), seatd_opcode_to_string(req->opcode));
-	if (!cl->admitted) {
-		handle_refused(cl, req);
-		return;
-	}
 	switch (req->opcode) {
 	case SEATD_CLIENT_OPEN_SEAT:
 		handle_open_seat(cl);
@@ -734,7 +715,7 @@ static int on_client_kill(sd_event_source *s, void *userdata)
 	return 0;
 }
 
-static int client_new(struct seatd_server *srv, int fd, pid_t pid, bool admitted)
+static int client_new(struct seatd_server *srv, int fd, pid_t pid)
 {
 	sd_event *event = srv->container->broker->event;
 	struct seatd_client *cl;
@@ -749,7 +730,6 @@ static int client_new(struct seatd_server *srv, int fd, pid_t pid, bool admitted
 	cl->id = ++srv->next_id;
 	cl->pid = pid;
 	cl->fd = fd;
-	cl->admitted = admitted;
 	cl->state = CLIENT_NEW;
 	list_init(&cl->out);
 	list_append(&srv->clients, &cl->link);
@@ -772,17 +752,21 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
 {
 	struct seatd_server *srv = userdata;
 	struct container *c = srv->container;
-	bool admitted;
-	pid_t pid;
-	int cfd, r;
 
-	cfd = peer_accept(fd, &c->pidns, "seatd endpoint", c->name, srv->n_clients,
-			  SEATD_MAX_CLIENTS, &pid, &admitted);
-	if (cfd < 0)
-		return 0;
-	r = client_new(srv, cfd, pid, admitted);
-	if (r < 0)
-		log_warning_errno(r, "seatd endpoint of %s: cannot set up connection", c->name);
+	for (int i = 0; i < PEER_ACCEPT_BATCH; i++) {
+		pid_t pid;
+		int cfd = peer_accept(fd, &c->pidns, "seatd endpoint", c->name, srv->n_clients,
+				      SEATD_MAX_CLIENTS, &pid);
+		int r;
+
+		if (cfd == -EAGAIN)
+			break;
+		if (cfd < 0)
+			continue;
+		r = client_new(srv, cfd, pid);
+		if (r < 0)
+			log_warning_errno(r, "seatd endpoint of %s: cannot set up connection", c->name);
+	}
 	return 0;
 }
 
@@ -834,4 +818,37 @@ void seatd_server_free(struct seatd_server *srv)
 	}
 	free(srv->path);
 	free(srv);
+}
+
+/* Every container gets its seatd.sock when it is registered. */
+static int seatd_container_attach(struct broker_listener *l, struct container *c)
+{
+	char socket_path[PATH_MAX];
+	struct seatd_server *srv;
+	int r;
+
+	snprintf(socket_path, sizeof(socket_path), "%s/" SEATD_SOCKET_NAME, c->endpoint_dir);
+	r = seatd_server_new(c, socket_path, &srv);
+	if (r < 0)
+		return log_error_errno(r, "Cannot listen on %s", socket_path);
+	container_set_listener_data(c, l, srv);
+	return 0;
+}
+
+static void seatd_container_detach(struct broker_listener *l, struct container *c)
+{
+	seatd_server_free(container_listener_data(c, l));
+}
+
+static const struct broker_listener_ops seatd_listener_ops = {
+	.name = "seatd",
+	.container_attach = seatd_container_attach,
+	.container_detach = seatd_container_detach,
+};
+
+int seatd_transport_listen(struct broker *b)
+{
+	static struct broker_listener listener = { .ops = &seatd_listener_ops };
+
+	return broker_add_listener(b, &listener);
 }

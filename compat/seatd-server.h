@@ -14,10 +14,14 @@
  */
 #pragma once
 
+struct broker;
 struct container;
 struct seatd_server;
 
 #define SEATD_SOCKET_NAME "seatd.sock"
+
+/* Gives every container a seatd.sock from now on; before broker_start(). */
+int seatd_transport_listen(struct broker *b);
 
 int seatd_server_new(struct container *c, const char *socket_path, struct seatd_server **ret);
 /* Closes every connection and removes the socket. Accepts NULL. The

@@ -3,6 +3,7 @@
 
 #include <systemd/sd-bus.h>
 
+#include "broker/errors.h"
 #include "common/macro.h"
 
 #define BUS_ERROR_NO_SUCH_CONTAINER "org.devns.broker1.Error.NoSuchContainer"
@@ -16,17 +17,6 @@
 #define BUS_ERROR_DEVICE_NOT_OWNED "org.devns.broker1.Error.DeviceNotOwned"
 #define BUS_ERROR_SWITCH_FAILED "org.devns.broker1.Error.SwitchFailed"
 
-/* The errno each broker function returns for a condition, so that the one
- * table below turns it into the D-Bus error a client can match on. */
-#define ERRNO_NO_SUCH_CONTAINER ESRCH
-#define ERRNO_NO_SUCH_SEAT ENXIO
-#define ERRNO_NO_SUCH_DEVICE ENODEV
-#define ERRNO_CONTAINER_EXISTS EEXIST
-#define ERRNO_ALREADY_CONTROLLED EBUSY
-#define ERRNO_NOT_IN_CONTROL ENOTCONN
-#define ERRNO_DEVICE_IS_TAKEN EALREADY
-#define ERRNO_DEVICE_NOT_TAKEN EBADSLT
-#define ERRNO_DEVICE_NOT_OWNED EXDEV
 
 /* The D-Bus error name for a negative (or positive) errno. */
 const char *bus_error_name_from_errno(int r);

@@ -13,36 +13,55 @@
 #include "dbus/dbus.h"
 #include "dbus/endpoint.h"
 
+static struct container *container_of_data(void *userdata)
+{
+	return ((struct dbus_container *)userdata)->container;
+}
+
+static int property_get_name(sd_bus *bus, const char *path, const char *interface,
+			     const char *property, sd_bus_message *reply,
+			     void *userdata, sd_bus_error *error)
+{
+	return sd_bus_message_append(reply, "s", container_of_data(userdata)->name);
+}
+
+static int property_get_leader(sd_bus *bus, const char *path, const char *interface,
+			       const char *property, sd_bus_message *reply,
+			       void *userdata, sd_bus_error *error)
+{
+	return sd_bus_message_append(reply, "u", (uint32_t)container_of_data(userdata)->leader);
+}
+
 static int property_get_seat(sd_bus *bus, const char *path, const char *interface,
 			     const char *property, sd_bus_message *reply,
 			     void *userdata, sd_bus_error *error)
 {
-	struct container *c = userdata;
+	struct dbus_container *dc = userdata;
+	struct broker_seat *bs = dc->container->seat;
 
-	return sd_bus_message_append(reply, "(so)", c->seat->seat->id, c->seat->path);
+	return sd_bus_message_append(reply, "(so)", bs->seat->id,
+				     dbus_seat_of(dc->transport, bs)->path);
 }
 
 static int property_get_active(sd_bus *bus, const char *path, const char *interface,
 			       const char *property, sd_bus_message *reply,
 			       void *userdata, sd_bus_error *error)
 {
-	return sd_bus_message_append(reply, "b", container_is_active(userdata));
+	return sd_bus_message_append(reply, "b", container_is_active(container_of_data(userdata)));
 }
 
 static int property_get_controlled(sd_bus *bus, const char *path, const char *interface,
 				   const char *property, sd_bus_message *reply,
 				   void *userdata, sd_bus_error *error)
 {
-	struct container *c = userdata;
-
-	return sd_bus_message_append(reply, "b", c->sc->controlled);
+	return sd_bus_message_append(reply, "b", container_of_data(userdata)->sc->controlled);
 }
 
 static int property_get_devices(sd_bus *bus, const char *path, const char *interface,
 				const char *property, sd_bus_message *reply,
 				void *userdata, sd_bus_error *error)
 {
-	struct container *c = userdata;
+	struct container *c = container_of_data(userdata);
 	struct seat_handle *h;
 	int r;
 
@@ -64,14 +83,14 @@ static int property_get_binder_device(sd_bus *bus, const char *path, const char 
 				      const char *property, sd_bus_message *reply,
 				      void *userdata, sd_bus_error *error)
 {
-	return sd_bus_message_append(reply, "s", container_binder_node(userdata));
+	return sd_bus_message_append(reply, "s", container_binder_node(container_of_data(userdata)));
 }
 
 static int property_get_loop_devices(sd_bus *bus, const char *path, const char *interface,
 				     const char *property, sd_bus_message *reply,
 				     void *userdata, sd_bus_error *error)
 {
-	struct container *c = userdata;
+	struct container *c = container_of_data(userdata);
 	struct loop_device *l;
 	int r;
 
@@ -93,6 +112,7 @@ static int property_get_loop_devices(sd_bus *bus, const char *path, const char *
  * unique name, followed with sd_bus_track) or to the container's endpoint
  * (the connection itself; no names there). */
 struct dbus_controller {
+	struct dbus_container *dc;
 	struct container *container;
 	sd_bus *bus;
 	char *sender;
@@ -117,7 +137,7 @@ static int send_to_controller(struct dbus_controller *dc, const char *member,
 	va_list ap;
 	int r;
 
-	r = sd_bus_message_new_signal(dc->bus, &m, dc->container->path, CONTAINER_INTERFACE, member);
+	r = sd_bus_message_new_signal(dc->bus, &m, dc->dc->path, CONTAINER_INTERFACE, member);
 	if (r < 0)
 		return r;
 	if (dc->sender) {
@@ -203,21 +223,22 @@ void container_dbus_connection_gone(struct container *c, sd_bus *bus)
 
 /* On the broker's bus, Container methods are for root; on the container's
  * own endpoint the connection was admitted by pid namespace already. */
-static int check_caller(struct container *c, sd_bus_message *m, sd_bus_error *error,
+static int check_caller(struct dbus_container *dc, sd_bus_message *m, sd_bus_error *error,
 			const char **sender)
 {
-	int r = bus_check_privileged(c->broker, m, error);
+	int r = bus_check_privileged(dc->transport, m, error);
 
 	if (r < 0)
 		return r;
-	*sender = bus_is_broker_bus(c->broker, m) ? sd_bus_message_get_sender(m) : NULL;
+	*sender = bus_is_broker_bus(dc->transport, m) ? sd_bus_message_get_sender(m) : NULL;
 	return 0;
 }
 
-static int check_controller(struct container *c, sd_bus_message *m, sd_bus_error *error)
+static int check_controller(struct dbus_container *dcont, sd_bus_message *m, sd_bus_error *error)
 {
+	struct container *c = dcont->container;
 	const char *sender;
-	int r = check_caller(c, m, error, &sender);
+	int r = check_caller(dcont, m, error, &sender);
 
 	if (r < 0)
 		return r;
@@ -229,7 +250,7 @@ static int check_controller(struct container *c, sd_bus_message *m, sd_bus_error
 
 static int method_take_control(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	struct container *c = userdata;
+	struct container *c = container_of_data(userdata);
 	sd_bus *bus = sd_bus_message_get_bus(m);
 	struct dbus_controller *dc;
 	const char *sender;
@@ -238,7 +259,7 @@ static int method_take_control(sd_bus_message *m, void *userdata, sd_bus_error *
 	r = sd_bus_message_read(m, "b", &force);
 	if (r < 0)
 		return r;
-	r = check_caller(c, m, error, &sender);
+	r = check_caller(userdata, m, error, &sender);
 	if (r < 0)
 		return r;
 	if (dbus_controller_of(c, bus, sender))
@@ -247,6 +268,7 @@ static int method_take_control(sd_bus_message *m, void *userdata, sd_bus_error *
 	dc = calloc(1, sizeof(*dc));
 	if (!dc)
 		return -ENOMEM;
+	dc->dc = userdata;
 	dc->container = c;
 	dc->bus = sd_bus_ref(bus);
 	if (sender) {
@@ -272,8 +294,8 @@ static int method_take_control(sd_bus_message *m, void *userdata, sd_bus_error *
 
 static int method_release_control(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	struct container *c = userdata;
-	int r = check_controller(c, m, error);
+	struct container *c = container_of_data(userdata);
+	int r = check_controller(userdata, m, error);
 
 	if (r < 0)
 		return r;
@@ -310,7 +332,7 @@ static int device_error(struct container *c, sd_bus_error *error, int r, dev_t d
 
 static int method_take_device(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	struct container *c = userdata;
+	struct container *c = container_of_data(userdata);
 	struct seat_handle *h;
 	dev_t devnum;
 	int r;
@@ -318,7 +340,7 @@ static int method_take_device(sd_bus_message *m, void *userdata, sd_bus_error *e
 	r = read_devnum(m, &devnum);
 	if (r < 0)
 		return r;
-	r = check_controller(c, m, error);
+	r = check_controller(userdata, m, error);
 	if (r < 0)
 		return r;
 	r = container_take_device(c, devnum, &h);
@@ -330,16 +352,17 @@ static int method_take_device(sd_bus_message *m, void *userdata, sd_bus_error *e
 
 /* ReleaseDevice and PauseDeviceComplete: a device number from the
  * controller, an action on it, an empty reply. */
-static int device_method(sd_bus_message *m, struct container *c, sd_bus_error *error,
+static int device_method(sd_bus_message *m, struct dbus_container *dc, sd_bus_error *error,
 			 int (*action)(struct container *c, dev_t devnum))
 {
+	struct container *c = dc->container;
 	dev_t devnum;
 	int r;
 
 	r = read_devnum(m, &devnum);
 	if (r < 0)
 		return r;
-	r = check_controller(c, m, error);
+	r = check_controller(dc, m, error);
 	if (r < 0)
 		return r;
 	r = action(c, devnum);
@@ -360,18 +383,16 @@ static int method_pause_device_complete(sd_bus_message *m, void *userdata, sd_bu
 
 static int method_activate(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	struct container *c = userdata;
+	struct dbus_container *dc = userdata;
+	struct container *c = dc->container;
 	int r;
 
-	r = bus_check_privileged(c->broker, m, error);
+	r = bus_check_privileged(dc->transport, m, error);
 	if (r < 0)
 		return r;
 	if (!c->allow_activate)
 		return bus_error_errnof(error, -EPERM, "Container '%s' was registered without AllowActivate", c->name);
-	r = broker_switch(c->seat, SEAT_SWITCH_TO, c, m);
-	if (r < 0)
-		return bus_error_errnof(error, r, "Cannot activate container '%s'", c->name);
-	return 1; /* answered when the switch is complete */
+	return bus_switch(c->seat, SEAT_SWITCH_TO, c, m, error);
 }
 
 /* A failure of the kernel (an ioctl, an open): Failed with its reason,
@@ -410,7 +431,8 @@ static int loop_error(struct container *c, sd_bus_error *error, int r, const cha
 
 static int method_attach_loop_device(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	struct container *c = userdata;
+	struct dbus_container *dc = userdata;
+	struct container *c = dc->container;
 	_cleanup_close_ int fd = -1;
 	char name[32];
 	unsigned number;
@@ -419,12 +441,12 @@ static int method_attach_loop_device(sd_bus_message *m, void *userdata, sd_bus_e
 	r = sd_bus_message_read(m, "hb", &file, &read_only);
 	if (r < 0)
 		return r;
-	r = bus_check_privileged(c->broker, m, error);
+	r = bus_check_privileged(dc->transport, m, error);
 	if (r < 0)
 		return r;
 	r = container_attach_loop(c, file, read_only, &fd, &number);
 	if (r == -EINVAL)
-		return bus_error_errnof(error, r, "The backing file must be a regular file, opened read-write unless read_only is set");
+		return bus_error_errnof(error, r, "The backing file must be a regular file opened for reading, and for writing unless read_only is set, not for appending");
 	if (r < 0)
 		return kernel_error(error, r, "Cannot attach a loop device for container '%s'", c->name);
 	snprintf(name, sizeof(name), "loop%u", number);
@@ -433,7 +455,8 @@ static int method_attach_loop_device(sd_bus_message *m, void *userdata, sd_bus_e
 
 static int method_open_loop_device(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	struct container *c = userdata;
+	struct dbus_container *dc = userdata;
+	struct container *c = dc->container;
 	_cleanup_close_ int fd = -1;
 	const char *name;
 	unsigned number;
@@ -442,7 +465,7 @@ static int method_open_loop_device(sd_bus_message *m, void *userdata, sd_bus_err
 	r = sd_bus_message_read(m, "s", &name);
 	if (r < 0)
 		return r;
-	r = bus_check_privileged(c->broker, m, error);
+	r = bus_check_privileged(dc->transport, m, error);
 	if (r < 0)
 		return r;
 	r = loop_parse_name(name, &number);
@@ -455,7 +478,8 @@ static int method_open_loop_device(sd_bus_message *m, void *userdata, sd_bus_err
 
 static int method_detach_loop_device(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	struct container *c = userdata;
+	struct dbus_container *dc = userdata;
+	struct container *c = dc->container;
 	const char *name;
 	unsigned number;
 	int r;
@@ -463,7 +487,7 @@ static int method_detach_loop_device(sd_bus_message *m, void *userdata, sd_bus_e
 	r = sd_bus_message_read(m, "s", &name);
 	if (r < 0)
 		return r;
-	r = bus_check_privileged(c->broker, m, error);
+	r = bus_check_privileged(dc->transport, m, error);
 	if (r < 0)
 		return r;
 	r = loop_parse_name(name, &number);
@@ -476,9 +500,9 @@ static int method_detach_loop_device(sd_bus_message *m, void *userdata, sd_bus_e
 
 const sd_bus_vtable container_vtable[] = {
 	SD_BUS_VTABLE_START(0),
-	SD_BUS_PROPERTY("Name", "s", NULL, offsetof(struct container, name), SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("Name", "s", property_get_name, 0, SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("Seat", "(so)", property_get_seat, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-	SD_BUS_PROPERTY("Leader", "u", NULL, offsetof(struct container, leader), SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("Leader", "u", property_get_leader, 0, SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("Active", "b", property_get_active, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_PROPERTY("Controlled", "b", property_get_controlled, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_PROPERTY("Devices", "a(uusb)", property_get_devices, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
@@ -509,14 +533,12 @@ const sd_bus_vtable container_vtable[] = {
 	SD_BUS_VTABLE_END
 };
 
-void container_dbus_emit_changed(struct container *c, const char *property)
+void container_dbus_emit_changed(struct dbus_container *dc, const char *property)
 {
 	char *names[] = { (char *)property, NULL };
 
-	sd_bus_emit_properties_changed_strv(c->broker->bus, c->path, CONTAINER_INTERFACE, names);
-	if (c->endpoint) {
-		endpoint_emit_properties_changed(c->endpoint, c->path, CONTAINER_INTERFACE, property);
-		endpoint_emit_properties_changed(c->endpoint, CONTAINER_SELF_PATH, CONTAINER_INTERFACE, property);
-	}
+	sd_bus_emit_properties_changed_strv(dc->transport->bus, dc->path, CONTAINER_INTERFACE, names);
+	endpoint_emit_properties_changed(dc->endpoint, dc->path, CONTAINER_INTERFACE, property);
+	endpoint_emit_properties_changed(dc->endpoint, CONTAINER_SELF_PATH, CONTAINER_INTERFACE, property);
 }
 

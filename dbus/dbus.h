@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Marshalling between D-Bus and the broker: vtables, property getters,
- * argument checks and signals. The logic lives in broker/ and seat/. */
+/*
+ * The D-Bus transport: the org.devns.broker1 objects on the system bus (or
+ * --bus-address) and each container's endpoint. Vtables, property getters,
+ * argument checks and signals; the logic lives in broker/ and seat/, which
+ * this layer hears of through its listener (broker/events.h).
+ */
 #pragma once
 
 #include <stdbool.h>
@@ -9,31 +13,87 @@
 #include "broker/broker.h"
 #include "broker/container.h"
 
+#define BROKER_BUS_NAME "org.devns.broker1"
+#define BROKER_OBJECT_PATH "/org/devns/broker1"
+#define SEAT_PATH_PREFIX "/org/devns/broker1/seat"
+#define CONTAINER_PATH_PREFIX "/org/devns/broker1/container"
+#define CONTAINER_SELF_PATH CONTAINER_PATH_PREFIX "/self"
+
 #define MANAGER_INTERFACE "org.devns.broker1.Manager"
 #define SEAT_INTERFACE "org.devns.broker1.Seat"
 #define CONTAINER_INTERFACE "org.devns.broker1.Container"
 
+struct endpoint;
+
+/* A caller on the bus whose uid is known (manager-dbus.c). */
+struct sender_uid {
+	char name[32]; /* a unique name; "" for a free slot */
+	uid_t uid;
+};
+
+struct dbus_transport {
+	struct broker *broker;
+	sd_bus *bus; /* the system bus, or --bus-address */
+	struct broker_listener listener;
+	struct sender_uid sender_uids[16];
+	unsigned sender_uids_next; /* the slot to replace next */
+};
+
+/* What the transport keeps with each seat and container (their listener
+ * data), and the userdata of their vtables. */
+struct dbus_seat {
+	struct dbus_transport *transport;
+	struct broker_seat *seat;
+	char *path;
+};
+
+struct dbus_container {
+	struct dbus_transport *transport;
+	struct container *container;
+	char *path;
+	struct endpoint *endpoint; /* <endpoint dir>/bus */
+};
+
+/* Connects to the system bus, or to address, and serves the objects
+ * (transport.c). The bus name is requested separately, last. */
+int dbus_transport_new(struct broker *b, const char *address, struct dbus_transport **ret);
+/* The same on a connection set up by the caller (tests): takes bus. */
+int dbus_transport_new_on_bus(struct broker *b, sd_bus *bus, struct dbus_transport **ret);
+int dbus_transport_request_name(struct dbus_transport *t);
+/* After broker_free(). Accepts NULL. */
+void dbus_transport_free(struct dbus_transport *t);
+
+struct dbus_seat *dbus_seat_of(struct dbus_transport *t, const struct broker_seat *bs);
+struct dbus_container *dbus_container_of(struct dbus_transport *t, const struct container *c);
+
 extern const sd_bus_vtable manager_vtable[];
 extern const sd_bus_vtable seat_vtable[];
+/* The seat as a container's endpoint shows it: only that container. */
+extern const sd_bus_vtable seat_endpoint_vtable[];
 extern const sd_bus_vtable container_vtable[];
 
 /* Registers every object on the broker's bus (manager-dbus.c). */
-int manager_dbus_register(struct broker *b);
-void manager_dbus_emit_container(struct container *c, bool added);
-void manager_dbus_emit_seat(struct broker_seat *bs, bool added);
+int manager_dbus_register(struct dbus_transport *t);
+void manager_dbus_emit_container(struct dbus_container *dc, bool added);
+void manager_dbus_emit_seat(struct dbus_seat *ds, bool added);
 
-/* Property changes on the bus and on every endpoint that shows the object. */
-void seat_dbus_emit_changed(struct broker_seat *bs, const char *property);
-void container_dbus_emit_changed(struct container *c, const char *property);
+/* Property changes on the bus and on the endpoints that show them. */
+void seat_dbus_emit_changed(struct dbus_seat *ds, const char *property);
+void seat_dbus_emit_active_changed(struct dbus_seat *ds, struct dbus_container *old,
+				   struct dbus_container *now);
+void container_dbus_emit_changed(struct dbus_container *dc, const char *property);
 
 /* An endpoint connection closed: control ends if it was the controller. */
 void container_dbus_connection_gone(struct container *c, sd_bus *bus);
 
 /* Method-call helpers shared by the vtables. */
-bool bus_is_broker_bus(struct broker *b, sd_bus_message *m);
+bool bus_is_broker_bus(struct dbus_transport *t, sd_bus_message *m);
 /* 1 if the caller may change state, else AccessDenied set and < 0. */
-int bus_check_privileged(struct broker *b, sd_bus_message *m, sd_bus_error *error);
-int bus_reply_switch(sd_bus_message *m, int r);
+int bus_check_privileged(struct dbus_transport *t, sd_bus_message *m, sd_bus_error *error);
+/* Queues the switch and answers m when it is complete: 1, or < 0 with
+ * error set if it could not be queued. */
+int bus_switch(struct broker_seat *bs, enum seat_switch_kind kind, struct container *target,
+	       sd_bus_message *m, sd_bus_error *error);
 
 int seat_dbus_find(sd_bus *bus, const char *path, const char *interface,
 		   void *userdata, void **found, sd_bus_error *error);

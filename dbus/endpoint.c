@@ -20,7 +20,6 @@ struct endpoint_conn {
 	struct endpoint *ep;
 	sd_bus *bus;
 	struct endpoint_input *input;
-	bool admitted;
 	/* A client written for a bus (sd-bus with bus_client set) takes any
 	 * message before the answer to its Hello as an error: no signal goes
 	 * out before the client has called something. */
@@ -32,6 +31,7 @@ struct endpoint_conn {
 };
 
 struct endpoint {
+	struct dbus_container *dc;
 	struct container *container;
 	char *path;
 	int fd;
@@ -141,8 +141,7 @@ static void conn_drop(struct endpoint_conn *conn)
 	list_remove(&conn->link);
 	conn->ep->n_conns--;
 	conn->auth_source = sd_event_source_disable_unref(conn->auth_source);
-	if (conn->admitted)
-		container_dbus_connection_gone(c, conn->bus);
+	container_dbus_connection_gone(c, conn->bus);
 	sd_bus_detach_event(conn->bus);
 	conn->ep = NULL;
 	/* This may run inside the connection's own dispatch: free it once
@@ -161,17 +160,6 @@ static int on_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *erro
 	if (conn->ep)
 		conn_drop(conn);
 	return 0;
-}
-
-/* A peer outside the container gets AccessDenied for everything, Hello
- * included, so its client reports why instead of a bare disconnect. */
-static int deny_all(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-	if (!sd_bus_message_is_method_call(m, NULL, NULL))
-		return 0;
-	sd_bus_reply_method_errorf(m, SD_BUS_ERROR_ACCESS_DENIED,
-				   "Only processes of the container's pid namespace may use this endpoint");
-	return 1;
 }
 
 static int note_first_call(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -194,7 +182,8 @@ static int note_dispatched(sd_bus_message *m, void *userdata, sd_bus_error *erro
 
 static int conn_add_objects(struct endpoint_conn *conn)
 {
-	struct container *c = conn->ep->container;
+	struct dbus_container *dc = conn->ep->dc;
+	struct container *c = dc->container;
 	int r;
 
 	r = sd_bus_add_filter(conn->bus, NULL, note_dispatched, conn);
@@ -204,25 +193,23 @@ static int conn_add_objects(struct endpoint_conn *conn)
 				     "org.freedesktop.DBus", driver_vtable, conn);
 	if (r < 0)
 		return r;
-	if (!conn->admitted)
-		return sd_bus_add_filter(conn->bus, NULL, deny_all, conn);
 	r = sd_bus_add_filter(conn->bus, NULL, note_first_call, conn);
 	if (r < 0)
 		return r;
 
-	r = sd_bus_add_object_vtable(conn->bus, NULL, c->path, CONTAINER_INTERFACE,
-				     container_vtable, c);
+	r = sd_bus_add_object_vtable(conn->bus, NULL, dc->path, CONTAINER_INTERFACE,
+				     container_vtable, dc);
 	if (r < 0)
 		return r;
-	if (strcmp(c->path, CONTAINER_SELF_PATH) != 0) {
+	if (strcmp(dc->path, CONTAINER_SELF_PATH) != 0) {
 		r = sd_bus_add_object_vtable(conn->bus, NULL, CONTAINER_SELF_PATH,
-					     CONTAINER_INTERFACE, container_vtable, c);
+					     CONTAINER_INTERFACE, container_vtable, dc);
 		if (r < 0)
 			return r;
 	}
-	/* The seat object is read-only here: its methods check the bus. */
-	return sd_bus_add_object_vtable(conn->bus, NULL, c->seat->path, SEAT_INTERFACE,
-					seat_vtable, c->seat);
+	/* The seat, read-only and as this container alone sees it. */
+	return sd_bus_add_object_vtable(conn->bus, NULL, dbus_seat_of(dc->transport, c->seat)->path,
+					SEAT_INTERFACE, seat_endpoint_vtable, dc);
 }
 
 /* Lets sd-bus read and dispatch all it has. Returns -ENOTCONN once the
@@ -281,7 +268,7 @@ static const struct endpoint_input_ops input_ops = {
 	.hang_up = input_hang_up,
 };
 
-static int conn_new(struct endpoint *ep, int fd, bool admitted)
+static int conn_new(struct endpoint *ep, int fd)
 {
 	struct container *c = ep->container;
 	struct endpoint_conn *conn;
@@ -294,7 +281,6 @@ static int conn_new(struct endpoint *ep, int fd, bool admitted)
 		return -ENOMEM;
 	}
 	conn->ep = ep;
-	conn->admitted = admitted;
 	conn->id = ++ep->next_id;
 
 	r = sd_bus_new(&conn->bus);
@@ -347,27 +333,33 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
 {
 	struct endpoint *ep = userdata;
 	struct container *c = ep->container;
-	bool admitted;
-	int cfd, r;
 
-	cfd = peer_accept(fd, &c->pidns, "Endpoint", c->name, ep->n_conns, ENDPOINT_MAX_CONNECTIONS,
-			  NULL, &admitted);
-	if (cfd < 0)
-		return 0;
-	r = conn_new(ep, cfd, admitted);
-	if (r < 0)
-		log_warning_errno(r, "Endpoint of %s: cannot set up connection", c->name);
+	for (int i = 0; i < PEER_ACCEPT_BATCH; i++) {
+		int cfd = peer_accept(fd, &c->pidns, "Endpoint", c->name, ep->n_conns,
+				      ENDPOINT_MAX_CONNECTIONS, NULL);
+		int r;
+
+		if (cfd == -EAGAIN)
+			break;
+		if (cfd < 0)
+			continue;
+		r = conn_new(ep, cfd);
+		if (r < 0)
+			log_warning_errno(r, "Endpoint of %s: cannot set up connection", c->name);
+	}
 	return 0;
 }
 
-int endpoint_new(struct container *c, const char *socket_path, struct endpoint **ret)
+int endpoint_new(struct dbus_container *dc, const char *socket_path, struct endpoint **ret)
 {
+	struct container *c = dc->container;
 	struct endpoint *ep;
 	int r;
 
 	ep = calloc(1, sizeof(*ep));
 	if (!ep)
 		return -ENOMEM;
+	ep->dc = dc;
 	ep->container = c;
 	ep->fd = -1;
 	list_init(&ep->conns);
@@ -422,6 +414,6 @@ void endpoint_emit_properties_changed(struct endpoint *ep, const char *path,
 	struct endpoint_conn *conn;
 
 	list_for_each(conn, &ep->conns, link)
-		if (conn->admitted && conn->spoke)
+		if (conn->spoke)
 			sd_bus_emit_properties_changed_strv(conn->bus, path, interface, names);
 }

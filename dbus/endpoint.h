@@ -9,10 +9,10 @@
 
 #include <systemd/sd-bus.h>
 
-struct container;
+struct dbus_container;
 struct endpoint;
 
-int endpoint_new(struct container *c, const char *socket_path, struct endpoint **ret);
+int endpoint_new(struct dbus_container *dc, const char *socket_path, struct endpoint **ret);
 /* Closes every connection and removes the socket. Accepts NULL. */
 void endpoint_free(struct endpoint *ep);
 void endpoint_emit_properties_changed(struct endpoint *ep, const char *path,

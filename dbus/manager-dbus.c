@@ -8,9 +8,9 @@
 #include "dbus/dbus.h"
 #include "seat/names.h"
 
-bool bus_is_broker_bus(struct broker *b, sd_bus_message *m)
+bool bus_is_broker_bus(struct dbus_transport *t, sd_bus_message *m)
 {
-	return sd_bus_message_get_bus(m) == b->bus;
+	return sd_bus_message_get_bus(m) == t->bus;
 }
 
 /* A call routed by the bus daemon carries no credentials, so sd-bus asks
@@ -18,7 +18,7 @@ bool bus_is_broker_bus(struct broker *b, sd_bus_message *m)
  * per unique name, which the daemon never hands out twice while it runs;
  * the uid it reports is the one the connection was made with. So a kept
  * answer is never stale, and the table only bounds how many are kept. */
-static int sender_euid(struct broker *b, sd_bus_message *m, uid_t *ret)
+static int sender_euid(struct dbus_transport *t, sd_bus_message *m, uid_t *ret)
 {
 	const char *sender = sd_bus_message_get_sender(m);
 	sd_bus_creds *creds = NULL;
@@ -30,7 +30,7 @@ static int sender_euid(struct broker *b, sd_bus_message *m, uid_t *ret)
 	keep = sender && sender[0] == ':' && strlen(sender) < sizeof(e->name) &&
 	       sd_bus_is_bus_client(sd_bus_message_get_bus(m)) > 0;
 	if (keep)
-		for (e = b->sender_uids; e < b->sender_uids + ARRAY_SIZE(b->sender_uids); e++)
+		for (e = t->sender_uids; e < t->sender_uids + ARRAY_SIZE(t->sender_uids); e++)
 			if (strcmp(e->name, sender) == 0) {
 				*ret = e->uid;
 				return 0;
@@ -41,22 +41,22 @@ static int sender_euid(struct broker *b, sd_bus_message *m, uid_t *ret)
 	sd_bus_creds_unref(creds);
 	if (r < 0 || !keep)
 		return r;
-	e = &b->sender_uids[b->sender_uids_next];
-	b->sender_uids_next = (b->sender_uids_next + 1) % ARRAY_SIZE(b->sender_uids);
+	e = &t->sender_uids[t->sender_uids_next];
+	t->sender_uids_next = (t->sender_uids_next + 1) % ARRAY_SIZE(t->sender_uids);
 	strcpy(e->name, sender);
 	e->uid = *ret;
 	return 0;
 }
 
-int bus_check_privileged(struct broker *b, sd_bus_message *m, sd_bus_error *error)
+int bus_check_privileged(struct dbus_transport *t, sd_bus_message *m, sd_bus_error *error)
 {
 	uid_t euid;
 	int r;
 
 	/* A container endpoint admitted its peer by pid namespace already. */
-	if (!bus_is_broker_bus(b, m))
+	if (!bus_is_broker_bus(t, m))
 		return 1;
-	r = sender_euid(b, m, &euid);
+	r = sender_euid(t, m, &euid);
 	if (r < 0)
 		return bus_error_errnof(error, -EPERM, "Cannot determine the caller's user: %s", strerror(-r));
 	if (euid != 0)
@@ -64,7 +64,7 @@ int bus_check_privileged(struct broker *b, sd_bus_message *m, sd_bus_error *erro
 	return 1;
 }
 
-int bus_reply_switch(sd_bus_message *m, int r)
+static int bus_reply_switch(sd_bus_message *m, int r)
 {
 	if (r >= 0)
 		return sd_bus_reply_method_return(m, NULL);
@@ -79,13 +79,44 @@ int bus_reply_switch(sd_bus_message *m, int r)
 					  strerror(-r));
 }
 
+static void on_switch_done(void *userdata, int r)
+{
+	sd_bus_message *m = userdata;
+
+	bus_reply_switch(m, r);
+	sd_bus_message_unref(m);
+}
+
+int bus_switch(struct broker_seat *bs, enum seat_switch_kind kind, struct container *target,
+	       sd_bus_message *m, sd_bus_error *error)
+{
+	/* Referenced before: the switch may complete, and the reference be
+	 * dropped, before broker_switch() returns. */
+	int r = broker_switch(bs, kind, target, on_switch_done, sd_bus_message_ref(m));
+
+	if (r < 0) {
+		sd_bus_message_unref(m);
+		return bus_error_errnof(error, r, "Cannot switch %s", bs->seat->id);
+	}
+	return 1; /* answered when the switch is complete */
+}
+
 static int property_get_kernel_devns(sd_bus *bus, const char *path, const char *interface,
 				     const char *property, sd_bus_message *reply,
 				     void *userdata, sd_bus_error *error)
 {
-	struct broker *b = userdata;
+	struct dbus_transport *t = userdata;
 
-	return sd_bus_message_append(reply, "b", b->kernel != NULL);
+	return sd_bus_message_append(reply, "b", t->broker->kernel != NULL);
+}
+
+static int property_get_runtime_directory(sd_bus *bus, const char *path, const char *interface,
+					 const char *property, sd_bus_message *reply,
+					 void *userdata, sd_bus_error *error)
+{
+	struct dbus_transport *t = userdata;
+
+	return sd_bus_message_append(reply, "s", t->broker->runtime_dir);
 }
 
 static int property_get_version(sd_bus *bus, const char *path, const char *interface,
@@ -153,7 +184,8 @@ static int read_options(sd_bus_message *m, struct container_options *opts, sd_bu
 
 static int method_register_container(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	struct broker *b = userdata;
+	struct dbus_transport *t = userdata;
+	struct broker *b = t->broker;
 	struct container_options opts = { 0 };
 	const char *name, *seat_id;
 	struct broker_seat *bs;
@@ -164,7 +196,7 @@ static int method_register_container(sd_bus_message *m, void *userdata, sd_bus_e
 	r = sd_bus_message_read(m, "ssu", &name, &seat_id, &leader);
 	if (r < 0)
 		return r;
-	r = bus_check_privileged(b, m, error);
+	r = bus_check_privileged(t, m, error);
 	if (r < 0)
 		return r;
 	r = read_options(m, &opts, error);
@@ -187,12 +219,12 @@ static int method_register_container(sd_bus_message *m, void *userdata, sd_bus_e
 		return bus_error_errnof(error, -EINVAL, "No process with pid %u", leader);
 	if (r < 0)
 		return bus_error_errnof(error, r, "Cannot register container '%s': %s", name, strerror(-r));
-	return sd_bus_reply_method_return(m, "o", c->path);
+	return sd_bus_reply_method_return(m, "o", dbus_container_of(t, c)->path);
 }
 
 static int method_unregister_container(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	struct broker *b = userdata;
+	struct dbus_transport *t = userdata;
 	struct container *c;
 	const char *name;
 	int r;
@@ -200,10 +232,10 @@ static int method_unregister_container(sd_bus_message *m, void *userdata, sd_bus
 	r = sd_bus_message_read(m, "s", &name);
 	if (r < 0)
 		return r;
-	r = bus_check_privileged(b, m, error);
+	r = bus_check_privileged(t, m, error);
 	if (r < 0)
 		return r;
-	r = lookup_container(b, name, error, &c);
+	r = lookup_container(t->broker, name, error, &c);
 	if (r < 0)
 		return r;
 	container_free(c);
@@ -212,6 +244,7 @@ static int method_unregister_container(sd_bus_message *m, void *userdata, sd_bus
 
 static int method_get_container(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
+	struct dbus_transport *t = userdata;
 	struct container *c;
 	const char *name;
 	int r;
@@ -219,14 +252,15 @@ static int method_get_container(sd_bus_message *m, void *userdata, sd_bus_error 
 	r = sd_bus_message_read(m, "s", &name);
 	if (r < 0)
 		return r;
-	r = lookup_container(userdata, name, error, &c);
+	r = lookup_container(t->broker, name, error, &c);
 	if (r < 0)
 		return r;
-	return sd_bus_reply_method_return(m, "o", c->path);
+	return sd_bus_reply_method_return(m, "o", dbus_container_of(t, c)->path);
 }
 
 static int method_get_seat(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
+	struct dbus_transport *t = userdata;
 	struct broker_seat *bs;
 	const char *id;
 	int r;
@@ -234,15 +268,16 @@ static int method_get_seat(sd_bus_message *m, void *userdata, sd_bus_error *erro
 	r = sd_bus_message_read(m, "s", &id);
 	if (r < 0)
 		return r;
-	r = lookup_seat(userdata, id, error, &bs);
+	r = lookup_seat(t->broker, id, error, &bs);
 	if (r < 0)
 		return r;
-	return sd_bus_reply_method_return(m, "o", bs->path);
+	return sd_bus_reply_method_return(m, "o", dbus_seat_of(t, bs)->path);
 }
 
 static int method_list_containers(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	struct broker *b = userdata;
+	struct dbus_transport *t = userdata;
+	struct broker *b = t->broker;
 	sd_bus_message *reply = NULL;
 	struct container *c;
 	int r;
@@ -254,7 +289,7 @@ static int method_list_containers(sd_bus_message *m, void *userdata, sd_bus_erro
 		if (r < 0)
 			break;
 		r = sd_bus_message_append(reply, "(ssbo)", c->name, c->seat->seat->id,
-					  container_is_active(c), c->path);
+					  container_is_active(c), dbus_container_of(t, c)->path);
 	}
 	if (r >= 0)
 		r = sd_bus_message_close_container(reply);
@@ -266,7 +301,8 @@ static int method_list_containers(sd_bus_message *m, void *userdata, sd_bus_erro
 
 static int method_list_seats(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	struct broker *b = userdata;
+	struct dbus_transport *t = userdata;
+	struct broker *b = t->broker;
 	sd_bus_message *reply = NULL;
 	struct broker_seat *bs;
 	int r;
@@ -277,7 +313,7 @@ static int method_list_seats(sd_bus_message *m, void *userdata, sd_bus_error *er
 	list_for_each(bs, &b->seats, link) {
 		if (r < 0)
 			break;
-		r = sd_bus_message_append(reply, "(so)", bs->seat->id, bs->path);
+		r = sd_bus_message_append(reply, "(so)", bs->seat->id, dbus_seat_of(t, bs)->path);
 	}
 	if (r >= 0)
 		r = sd_bus_message_close_container(reply);
@@ -289,7 +325,8 @@ static int method_list_seats(sd_bus_message *m, void *userdata, sd_bus_error *er
 
 static int method_switch_container(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	struct broker *b = userdata;
+	struct dbus_transport *t = userdata;
+	struct broker *b = t->broker;
 	struct container *target = NULL;
 	const char *seat_id, *name;
 	struct broker_seat *bs;
@@ -298,7 +335,7 @@ static int method_switch_container(sd_bus_message *m, void *userdata, sd_bus_err
 	r = sd_bus_message_read(m, "ss", &seat_id, &name);
 	if (r < 0)
 		return r;
-	r = bus_check_privileged(b, m, error);
+	r = bus_check_privileged(t, m, error);
 	if (r < 0)
 		return r;
 	r = lookup_seat(b, seat_id, error, &bs);
@@ -312,17 +349,14 @@ static int method_switch_container(sd_bus_message *m, void *userdata, sd_bus_err
 			return bus_error_errnof(error, -EINVAL, "Container '%s' is on %s, not %s",
 						name, target->seat->seat->id, bs->seat->id);
 	}
-	r = broker_switch(bs, SEAT_SWITCH_TO, target, m);
-	if (r < 0)
-		return bus_error_errnof(error, r, "Cannot switch %s", bs->seat->id);
-	return 1; /* answered when the switch is complete */
+	return bus_switch(bs, SEAT_SWITCH_TO, target, m, error);
 }
 
 const sd_bus_vtable manager_vtable[] = {
 	SD_BUS_VTABLE_START(0),
 	SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("KernelDevns", "b", property_get_kernel_devns, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-	SD_BUS_PROPERTY("RuntimeDirectory", "s", NULL, offsetof(struct broker, runtime_dir), SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("RuntimeDirectory", "s", property_get_runtime_directory, 0, SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_METHOD_WITH_ARGS("RegisterContainer",
 				SD_BUS_ARGS("s", name, "s", seat, "u", leader, "a{sv}", options),
 				SD_BUS_RESULT("o", container),
@@ -349,6 +383,7 @@ const sd_bus_vtable manager_vtable[] = {
 static int container_find(sd_bus *bus, const char *path, const char *interface,
 			  void *userdata, void **found, sd_bus_error *error)
 {
+	struct dbus_transport *t = userdata;
 	_cleanup_free_ char *name = NULL;
 	struct container *c;
 	int r;
@@ -356,10 +391,10 @@ static int container_find(sd_bus *bus, const char *path, const char *interface,
 	r = sd_bus_path_decode(path, CONTAINER_PATH_PREFIX, &name);
 	if (r <= 0)
 		return 0;
-	c = broker_find_container(userdata, name);
+	c = broker_find_container(t->broker, name);
 	if (!c)
 		return 0;
-	*found = c;
+	*found = dbus_container_of(t, c);
 	return 1;
 }
 
@@ -383,7 +418,8 @@ static int strv_put(char **v, size_t *n, const char *s)
 static int container_enumerate(sd_bus *bus, const char *path, void *userdata,
 			       char ***nodes, sd_bus_error *error)
 {
-	struct broker *b = userdata;
+	struct dbus_transport *t = userdata;
+	struct broker *b = t->broker;
 	struct container *c;
 	size_t n = 0;
 	char **v = calloc(list_length(&b->containers) + 1, sizeof(char *));
@@ -391,7 +427,7 @@ static int container_enumerate(sd_bus *bus, const char *path, void *userdata,
 	if (!v)
 		return -ENOMEM;
 	list_for_each(c, &b->containers, link)
-		if (strv_put(v, &n, c->path) < 0) {
+		if (strv_put(v, &n, dbus_container_of(t, c)->path) < 0) {
 			strv_free(v);
 			return -ENOMEM;
 		}
@@ -402,7 +438,8 @@ static int container_enumerate(sd_bus *bus, const char *path, void *userdata,
 static int seat_enumerate(sd_bus *bus, const char *path, void *userdata,
 			  char ***nodes, sd_bus_error *error)
 {
-	struct broker *b = userdata;
+	struct dbus_transport *t = userdata;
+	struct broker *b = t->broker;
 	struct broker_seat *bs;
 	size_t n = 0;
 	char **v = calloc(list_length(&b->seats) + 1, sizeof(char *));
@@ -410,7 +447,7 @@ static int seat_enumerate(sd_bus *bus, const char *path, void *userdata,
 	if (!v)
 		return -ENOMEM;
 	list_for_each(bs, &b->seats, link)
-		if (strv_put(v, &n, bs->path) < 0) {
+		if (strv_put(v, &n, dbus_seat_of(t, bs)->path) < 0) {
 			strv_free(v);
 			return -ENOMEM;
 		}
@@ -418,31 +455,31 @@ static int seat_enumerate(sd_bus *bus, const char *path, void *userdata,
 	return 0;
 }
 
-int manager_dbus_register(struct broker *b)
+int manager_dbus_register(struct dbus_transport *t)
 {
 	int r;
 
-	if ((r = sd_bus_add_object_vtable(b->bus, NULL, BROKER_OBJECT_PATH, MANAGER_INTERFACE,
-					  manager_vtable, b)) < 0 ||
-	    (r = sd_bus_add_fallback_vtable(b->bus, NULL, SEAT_PATH_PREFIX, SEAT_INTERFACE,
-					    seat_vtable, seat_dbus_find, b)) < 0 ||
-	    (r = sd_bus_add_node_enumerator(b->bus, NULL, SEAT_PATH_PREFIX, seat_enumerate, b)) < 0 ||
-	    (r = sd_bus_add_fallback_vtable(b->bus, NULL, CONTAINER_PATH_PREFIX, CONTAINER_INTERFACE,
-					    container_vtable, container_find, b)) < 0 ||
-	    (r = sd_bus_add_node_enumerator(b->bus, NULL, CONTAINER_PATH_PREFIX, container_enumerate, b)) < 0)
+	if ((r = sd_bus_add_object_vtable(t->bus, NULL, BROKER_OBJECT_PATH, MANAGER_INTERFACE,
+					  manager_vtable, t)) < 0 ||
+	    (r = sd_bus_add_fallback_vtable(t->bus, NULL, SEAT_PATH_PREFIX, SEAT_INTERFACE,
+					    seat_vtable, seat_dbus_find, t)) < 0 ||
+	    (r = sd_bus_add_node_enumerator(t->bus, NULL, SEAT_PATH_PREFIX, seat_enumerate, t)) < 0 ||
+	    (r = sd_bus_add_fallback_vtable(t->bus, NULL, CONTAINER_PATH_PREFIX, CONTAINER_INTERFACE,
+					    container_vtable, container_find, t)) < 0 ||
+	    (r = sd_bus_add_node_enumerator(t->bus, NULL, CONTAINER_PATH_PREFIX, container_enumerate, t)) < 0)
 		return r;
 	return 0;
 }
 
-void manager_dbus_emit_container(struct container *c, bool added)
+void manager_dbus_emit_container(struct dbus_container *dc, bool added)
 {
-	sd_bus_emit_signal(c->broker->bus, BROKER_OBJECT_PATH, MANAGER_INTERFACE,
-			   added ? "ContainerNew" : "ContainerRemoved", "so", c->name, c->path);
+	sd_bus_emit_signal(dc->transport->bus, BROKER_OBJECT_PATH, MANAGER_INTERFACE,
+			   added ? "ContainerNew" : "ContainerRemoved", "so",
+			   dc->container->name, dc->path);
 }
 
-void manager_dbus_emit_seat(struct broker_seat *bs, bool added)
+void manager_dbus_emit_seat(struct dbus_seat *ds, bool added)
 {
-	sd_bus_emit_signal(bs->broker->bus, BROKER_OBJECT_PATH, MANAGER_INTERFACE,
-			   added ? "SeatNew" : "SeatRemoved", "so",
-			   bs->seat->id, bs->path);
+	sd_bus_emit_signal(ds->transport->bus, BROKER_OBJECT_PATH, MANAGER_INTERFACE,
+			   added ? "SeatNew" : "SeatRemoved", "so", ds->seat->seat->id, ds->path);
 }

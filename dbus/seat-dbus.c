@@ -12,38 +12,38 @@ static int property_get_id(sd_bus *bus, const char *path, const char *interface,
 			   const char *property, sd_bus_message *reply,
 			   void *userdata, sd_bus_error *error)
 {
-	struct broker_seat *bs = userdata;
+	struct dbus_seat *ds = userdata;
 
-	return sd_bus_message_append(reply, "s", bs->seat->id);
+	return sd_bus_message_append(reply, "s", ds->seat->seat->id);
 }
 
 static int property_get_active(sd_bus *bus, const char *path, const char *interface,
 			       const char *property, sd_bus_message *reply,
 			       void *userdata, sd_bus_error *error)
 {
-	struct broker_seat *bs = userdata;
-	struct seat_container *sc = bs->seat->active;
+	struct dbus_seat *ds = userdata;
+	struct seat_container *sc = ds->seat->seat->active;
 
 	if (!sc)
 		return sd_bus_message_append(reply, "(so)", "", "/");
 	return sd_bus_message_append(reply, "(so)", sc->name,
-				     ((struct container *)sc->userdata)->path);
+				     dbus_container_of(ds->transport, sc->userdata)->path);
 }
 
 static int property_get_containers(sd_bus *bus, const char *path, const char *interface,
 				   const char *property, sd_bus_message *reply,
 				   void *userdata, sd_bus_error *error)
 {
-	struct broker_seat *bs = userdata;
+	struct dbus_seat *ds = userdata;
 	struct seat_container *sc;
 	int r;
 
 	r = sd_bus_message_open_container(reply, 'a', "(so)");
 	if (r < 0)
 		return r;
-	list_for_each(sc, &bs->seat->containers, link) {
+	list_for_each(sc, &ds->seat->seat->containers, link) {
 		r = sd_bus_message_append(reply, "(so)", sc->name,
-					  ((struct container *)sc->userdata)->path);
+					  dbus_container_of(ds->transport, sc->userdata)->path);
 		if (r < 0)
 			return r;
 	}
@@ -54,14 +54,14 @@ static int property_get_devices(sd_bus *bus, const char *path, const char *inter
 				const char *property, sd_bus_message *reply,
 				void *userdata, sd_bus_error *error)
 {
-	struct broker_seat *bs = userdata;
+	struct dbus_seat *ds = userdata;
 	struct seat_device *d;
 	int r;
 
 	r = sd_bus_message_open_container(reply, 'a', "(suus)");
 	if (r < 0)
 		return r;
-	list_for_each(d, &bs->seat->devices, link) {
+	list_for_each(d, &ds->seat->seat->devices, link) {
 		r = sd_bus_message_append(reply, "(suus)", d->sysname,
 					  major(d->devnum), minor(d->devnum),
 					  seat_device_type_to_string(d->type));
@@ -75,37 +75,20 @@ static int property_get_can_graphical(sd_bus *bus, const char *path, const char 
 				      const char *property, sd_bus_message *reply,
 				      void *userdata, sd_bus_error *error)
 {
-	struct broker_seat *bs = userdata;
+	struct dbus_seat *ds = userdata;
 	struct seat_device *d;
 	bool drm = false;
 
-	list_for_each(d, &bs->seat->devices, link)
+	list_for_each(d, &ds->seat->seat->devices, link)
 		drm = drm || d->type == SEAT_DEVICE_DRM;
 	return sd_bus_message_append(reply, "b", drm);
 }
 
-/* Seat methods change state: root on the broker's bus, and never on a
- * container's endpoint, where the seat is shown read-only. */
-static int check_seat_caller(struct broker_seat *bs, sd_bus_message *m, sd_bus_error *error)
-{
-	if (!bus_is_broker_bus(bs->broker, m))
-		return bus_error_errnof(error, -EPERM, "The seat is read-only on a container endpoint");
-	return bus_check_privileged(bs->broker, m, error);
-}
-
-static int seat_switch_reply(struct broker_seat *bs, enum seat_switch_kind kind,
-			     struct container *target, sd_bus_message *m, sd_bus_error *error)
-{
-	int r = broker_switch(bs, kind, target, m);
-
-	if (r < 0)
-		return bus_error_errnof(error, r, "Cannot switch %s", bs->seat->id);
-	return 1; /* answered when the switch is complete */
-}
-
+/* The seat's methods change state: root's, on the broker's bus. */
 static int method_switch_container(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	struct broker_seat *bs = userdata;
+	struct dbus_seat *ds = userdata;
+	struct broker_seat *bs = ds->seat;
 	struct container *target = NULL;
 	const char *name;
 	int r;
@@ -113,7 +96,7 @@ static int method_switch_container(sd_bus_message *m, void *userdata, sd_bus_err
 	r = sd_bus_message_read(m, "s", &name);
 	if (r < 0)
 		return r;
-	r = check_seat_caller(bs, m, error);
+	r = bus_check_privileged(ds->transport, m, error);
 	if (r < 0)
 		return r;
 	if (name[0]) {
@@ -126,18 +109,18 @@ static int method_switch_container(sd_bus_message *m, void *userdata, sd_bus_err
 			return bus_error_errnof(error, -EINVAL, "Container '%s' is on %s, not %s",
 						name, target->seat->seat->id, bs->seat->id);
 	}
-	return seat_switch_reply(bs, SEAT_SWITCH_TO, target, m, error);
+	return bus_switch(bs, SEAT_SWITCH_TO, target, m, error);
 }
 
 static int method_switch_step(sd_bus_message *m, void *userdata, sd_bus_error *error,
 			      enum seat_switch_kind kind)
 {
-	struct broker_seat *bs = userdata;
-	int r = check_seat_caller(bs, m, error);
+	struct dbus_seat *ds = userdata;
+	int r = bus_check_privileged(ds->transport, m, error);
 
 	if (r < 0)
 		return r;
-	return seat_switch_reply(bs, kind, NULL, m, error);
+	return bus_switch(ds->seat, kind, NULL, m, error);
 }
 
 static int method_switch_to_next(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -169,7 +152,7 @@ const sd_bus_vtable seat_vtable[] = {
 int seat_dbus_find(sd_bus *bus, const char *path, const char *interface,
 		   void *userdata, void **found, sd_bus_error *error)
 {
-	struct broker *b = userdata;
+	struct dbus_transport *t = userdata;
 	_cleanup_free_ char *id = NULL;
 	struct broker_seat *bs;
 	int r;
@@ -177,22 +160,106 @@ int seat_dbus_find(sd_bus *bus, const char *path, const char *interface,
 	r = sd_bus_path_decode(path, SEAT_PATH_PREFIX, &id);
 	if (r <= 0)
 		return 0;
-	bs = broker_find_seat(b, id);
+	bs = broker_find_seat(t->broker, id);
 	if (!bs)
 		return 0;
-	*found = bs;
+	*found = dbus_seat_of(t, bs);
 	return 1;
 }
 
-void seat_dbus_emit_changed(struct broker_seat *bs, const char *property)
+/* The seat seen through a container's endpoint (userdata: that container).
+ * It shows what the whole seat shows, except other containers: the
+ * endpoint's own container is the only one there is, active or not. */
+
+static int endpoint_get_seat_property(sd_bus *bus, const char *path, const char *interface,
+				      const char *property, sd_bus_message *reply,
+				      void *userdata, sd_bus_error *error)
+{
+	struct dbus_container *dc = userdata;
+	struct dbus_seat *ds = dbus_seat_of(dc->transport, dc->container->seat);
+
+	if (strcmp(property, "Id") == 0)
+		return property_get_id(bus, path, interface, property, reply, ds, error);
+	if (strcmp(property, "Devices") == 0)
+		return property_get_devices(bus, path, interface, property, reply, ds, error);
+	return property_get_can_graphical(bus, path, interface, property, reply, ds, error);
+}
+
+static int endpoint_get_active(sd_bus *bus, const char *path, const char *interface,
+			       const char *property, sd_bus_message *reply,
+			       void *userdata, sd_bus_error *error)
+{
+	struct dbus_container *dc = userdata;
+
+	if (!container_is_active(dc->container))
+		return sd_bus_message_append(reply, "(so)", "", "/");
+	return sd_bus_message_append(reply, "(so)", dc->container->name, dc->path);
+}
+
+static int endpoint_get_containers(sd_bus *bus, const char *path, const char *interface,
+				   const char *property, sd_bus_message *reply,
+				   void *userdata, sd_bus_error *error)
+{
+	struct dbus_container *dc = userdata;
+
+	return sd_bus_message_append(reply, "a(so)", 1, dc->container->name, dc->path);
+}
+
+/* The endpoint's peers are the container's own processes: switching the
+ * seat is the host's business (Container.Activate is theirs). */
+static int endpoint_refuse_switch(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	return bus_error_errnof(error, -EPERM, "The seat is read-only on a container endpoint");
+}
+
+const sd_bus_vtable seat_endpoint_vtable[] = {
+	SD_BUS_VTABLE_START(0),
+	SD_BUS_PROPERTY("Id", "s", endpoint_get_seat_property, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("ActiveContainer", "(so)", endpoint_get_active, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY("Containers", "a(so)", endpoint_get_containers, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY("Devices", "a(suus)", endpoint_get_seat_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY("CanGraphical", "b", endpoint_get_seat_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_METHOD_WITH_ARGS("SwitchContainer", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT,
+				endpoint_refuse_switch, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("SwitchToNext", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT,
+				endpoint_refuse_switch, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("SwitchToPrevious", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT,
+				endpoint_refuse_switch, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_VTABLE_END
+};
+
+static void emit_on_bus(struct dbus_seat *ds, const char *property)
 {
 	char *names[] = { (char *)property, NULL };
+
+	sd_bus_emit_properties_changed_strv(ds->transport->bus, ds->path, SEAT_INTERFACE, names);
+}
+
+void seat_dbus_emit_changed(struct dbus_seat *ds, const char *property)
+{
 	struct seat_container *sc;
 
-	sd_bus_emit_properties_changed_strv(bs->broker->bus, bs->path, SEAT_INTERFACE, names);
-	list_for_each(sc, &bs->seat->containers, link) {
-		struct container *c = sc->userdata;
-		if (c->endpoint)
-			endpoint_emit_properties_changed(c->endpoint, bs->path, SEAT_INTERFACE, property);
+	emit_on_bus(ds, property);
+	/* Containers never changes on an endpoint: it shows only its own. */
+	if (strcmp(property, "Containers") == 0)
+		return;
+	list_for_each(sc, &ds->seat->seat->containers, link) {
+		struct dbus_container *dc = dbus_container_of(ds->transport, sc->userdata);
+		if (dc)
+			endpoint_emit_properties_changed(dc->endpoint, ds->path, SEAT_INTERFACE, property);
 	}
+}
+
+/* Only the two endpoints whose view changed hear of it: a container never
+ * learns of switches among the others. */
+void seat_dbus_emit_active_changed(struct dbus_seat *ds, struct dbus_container *old,
+				   struct dbus_container *now)
+{
+	emit_on_bus(ds, "ActiveContainer");
+	if (old)
+		endpoint_emit_properties_changed(old->endpoint, ds->path, SEAT_INTERFACE,
+						 "ActiveContainer");
+	if (now && now != old)
+		endpoint_emit_properties_changed(now->endpoint, ds->path, SEAT_INTERFACE,
+						 "ActiveContainer");
 }

@@ -25,7 +25,7 @@ bool container_name_is_valid(const char *name)
 
 bool seat_id_is_valid(const char *id)
 {
-	if (!id || strncmp(id, "seat", 4) != 0 || id[4] == '\0' || strlen(id) > 64)
+	if (!id || strncmp(id, "seat", 4) != 0 || id[4] == '\0' || strlen(id) > SEAT_ID_MAX)
 		return false;
 	for (const char *p = id + 4; *p; p++)
 		if (!char_is_alnum(*p) && *p != '_' && *p != '-')

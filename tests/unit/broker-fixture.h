@@ -40,6 +40,7 @@
 #include "broker/broker.h"
 #include "broker/container.h"
 #include "broker/reaper.h"
+#include "compat/seatd-server.h"
 #include "dbus/dbus.h"
 #include "test.h"
 
@@ -50,10 +51,19 @@
 
 struct fixture {
 	struct broker *b;
+	struct dbus_transport *t;
 	struct broker_seat *seat0;
 	sd_bus *client; /* on the broker's bus */
 	char dir[96];   /* temporary: the runtime directory */
 };
+
+/* The transport of the fixture set up last, for FX_PATH(). */
+static struct dbus_transport *fx_transport;
+
+/* The object path of a container or seat on the broker's bus. */
+#define FX_PATH(x) _Generic((x),                                                        \
+	struct container *: dbus_container_of(fx_transport, (struct container *)(void *)(x))->path, \
+	struct broker_seat *: dbus_seat_of(fx_transport, (struct broker_seat *)(void *)(x))->path)
 
 static FX_UNUSED uint64_t fx_now(void)
 {
@@ -243,28 +253,35 @@ fail:
 static FX_UNUSED int fx_serve(struct fixture *f, int fd)
 {
 	struct broker *b = f->b;
+	sd_bus *bus = NULL;
 	sd_id128_t id;
 	int r;
 
-	r = sd_bus_new(&b->bus);
+	r = sd_bus_new(&bus);
 	if (r < 0) {
 		close(fd);
 		return r;
 	}
-	r = sd_bus_set_fd(b->bus, fd, fd);
+	r = sd_bus_set_fd(bus, fd, fd);
 	if (r < 0) {
 		close(fd);
+		sd_bus_unref(bus);
 		return r;
 	}
 	if ((r = sd_id128_randomize(&id)) < 0 ||
-	    (r = sd_bus_set_server(b->bus, 1, id)) < 0 ||
-	    (r = sd_bus_set_anonymous(b->bus, 1)) < 0 ||
-	    (r = sd_bus_negotiate_fds(b->bus, 1)) < 0 ||
-	    (r = sd_bus_start(b->bus)) < 0 ||
-	    (r = sd_bus_attach_event(b->bus, b->event, SD_EVENT_PRIORITY_NORMAL)) < 0 ||
-	    (r = broker_get_seat(b, "seat0", &f->seat0)) < 0 ||
-	    (r = manager_dbus_register(b)) < 0)
+	    (r = sd_bus_set_server(bus, 1, id)) < 0 ||
+	    (r = sd_bus_set_anonymous(bus, 1)) < 0 ||
+	    (r = sd_bus_negotiate_fds(bus, 1)) < 0 ||
+	    (r = sd_bus_start(bus)) < 0) {
+		sd_bus_unref(bus);
 		return r;
+	}
+	/* The transports devnsd has, before the first seat. */
+	if ((r = dbus_transport_new_on_bus(b, bus, &f->t)) < 0 ||
+	    (r = seatd_transport_listen(b)) < 0 ||
+	    (r = broker_get_seat(b, "seat0", &f->seat0)) < 0)
+		return r;
+	fx_transport = f->t;
 	return 0;
 }
 
@@ -333,6 +350,8 @@ static FX_UNUSED void fx_teardown(struct fixture *f)
 		broker_free(f->b);
 		f->b = NULL;
 	}
+	dbus_transport_free(f->t);
+	f->t = NULL;
 	if (f->dir[0]) {
 		snprintf(path, sizeof(path), "%s/containers", f->dir);
 		if (rmdir(path) < 0 && errno != ENOENT)

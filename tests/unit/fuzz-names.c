@@ -47,7 +47,7 @@ static bool reference_seat_id(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n < 5 || n > 64 || memcmp(s, "seat", 4) != 0)
+	if (n < 5 || n > SEAT_ID_MAX || memcmp(s, "seat", 4) != 0)
 		return false;
 	for (size_t i = 4; i < n; i++)
 		if (!in_set((unsigned char)s[i], "_-"))

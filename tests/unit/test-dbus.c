@@ -158,7 +158,7 @@ static bool activate(struct fixture *f, struct container *c)
 					    "SwitchContainer", "ss", c->seat->seat->id, c->name);
 		return fx_expect_at(__FILE__, __LINE__, "ok", m, "SwitchContainer");
 	}
-	if (broker_switch(c->seat, SEAT_SWITCH_TO, c, NULL) < 0)
+	if (broker_switch(c->seat, SEAT_SWITCH_TO, c, NULL, NULL) < 0)
 		return false;
 	fx_run_pending(f);
 	return container_is_active(c);
@@ -230,7 +230,7 @@ TEST(manager_list_seats_two)
 
 	FX_SETUP(&f, false);
 	ASSERT_EQ_INT(0, broker_get_seat(f.b, "seat1", &bs));
-	ASSERT_EQ_STR("/org/devns/broker1/seat/seat1", bs->path);
+	ASSERT_EQ_STR("/org/devns/broker1/seat/seat1", FX_PATH(bs));
 	m = fx_call(&f, f.client, MANAGER_PATH, MANAGER_INTERFACE, "ListSeats", NULL);
 	if (m && !sd_bus_message_is_method_error(m, NULL) &&
 	    sd_bus_message_enter_container(m, 'a', "(so)") > 0)
@@ -537,6 +537,14 @@ ROOT_TEST(register_container)
 	fx_endpoint_path(&f, "web-1", sock, sizeof(sock));
 	if (!path_exists(sock))
 		EXPECT_FAIL("no endpoint at %s", sock);
+	{
+		/* Open to every user (the pid namespace decides), whatever
+		 * our umask: bind() makes it so, no chmod by name after. */
+		struct stat st;
+
+		if (lstat(sock, &st) < 0 || !S_ISSOCK(st.st_mode) || (st.st_mode & 07777) != 0666)
+			EXPECT_FAIL("%s is not a socket of mode 0666", sock);
+	}
 
 	{
 		char line[256];
@@ -888,10 +896,10 @@ ROOT_TEST(switch_signals)
 	ASSERT_TRUE(rec_start(&rec, f.client));
 	EXPECT_CALL(&f, "ok", f.client, MANAGER_PATH, MANAGER_INTERFACE, "SwitchContainer", "ss",
 		    "seat0", "b");
-	snprintf(line, sizeof(line), "%s PropertiesChanged %s Active", a->path, CONTAINER_INTERFACE);
+	snprintf(line, sizeof(line), "%s PropertiesChanged %s Active", FX_PATH(a), CONTAINER_INTERFACE);
 	if (!rec_wait(&f, &rec, line))
 		EXPECT_FAIL("no change of Active of a");
-	snprintf(line, sizeof(line), "%s PropertiesChanged %s Active", b->path, CONTAINER_INTERFACE);
+	snprintf(line, sizeof(line), "%s PropertiesChanged %s Active", FX_PATH(b), CONTAINER_INTERFACE);
 	if (!rec_wait(&f, &rec, line))
 		EXPECT_FAIL("no change of Active of b");
 	snprintf(line, sizeof(line), "%s PropertiesChanged %s ActiveContainer", SEAT0_PATH,
@@ -916,27 +924,27 @@ TEST(container_properties)
 	FX_SETUP(&f, false);
 	c = fx_add_container(&f, "web-1", 0, false);
 	ASSERT_NOT_NULL(c);
-	name = fx_get_string(&f, f.client, c->path, CONTAINER_INTERFACE, "Name");
+	name = fx_get_string(&f, f.client, FX_PATH(c), CONTAINER_INTERFACE, "Name");
 	if (!name || strcmp(name, "web-1") != 0)
 		EXPECT_FAIL("Name: %s", name ? name : "(none)");
 	free(name);
 
-	m = fx_get_property(&f, f.client, c->path, CONTAINER_INTERFACE, "Seat", "(so)");
+	m = fx_get_property(&f, f.client, FX_PATH(c), CONTAINER_INTERFACE, "Seat", "(so)");
 	if (!m || sd_bus_message_read(m, "(so)", &s, &o) <= 0 || strcmp(s, "seat0") != 0 ||
 	    strcmp(o, SEAT0_PATH) != 0)
 		EXPECT_FAIL("Seat is not (seat0, %s)", SEAT0_PATH);
 	sd_bus_message_unref(m);
 
-	m = fx_get_property(&f, f.client, c->path, CONTAINER_INTERFACE, "Leader", "u");
+	m = fx_get_property(&f, f.client, FX_PATH(c), CONTAINER_INTERFACE, "Leader", "u");
 	if (!m || sd_bus_message_read(m, "u", &leader) <= 0 || leader != (uint32_t)getpid())
 		EXPECT_FAIL("Leader: %u, expected %d", leader, (int)getpid());
 	sd_bus_message_unref(m);
 
-	if (fx_get_bool(&f, f.client, c->path, CONTAINER_INTERFACE, "Active") != 0)
+	if (fx_get_bool(&f, f.client, FX_PATH(c), CONTAINER_INTERFACE, "Active") != 0)
 		EXPECT_FAIL("Active is not false");
-	if (fx_get_bool(&f, f.client, c->path, CONTAINER_INTERFACE, "Controlled") != 0)
+	if (fx_get_bool(&f, f.client, FX_PATH(c), CONTAINER_INTERFACE, "Controlled") != 0)
 		EXPECT_FAIL("Controlled is not false");
-	m = fx_get_property(&f, f.client, c->path, CONTAINER_INTERFACE, "Devices", "a(uusb)");
+	m = fx_get_property(&f, f.client, FX_PATH(c), CONTAINER_INTERFACE, "Devices", "a(uusb)");
 	if (!m || sd_bus_message_enter_container(m, 'a', "(uusb)") <= 0 ||
 	    sd_bus_message_skip(m, "(uusb)") != 0)
 		EXPECT_FAIL("Devices is not empty");
@@ -946,7 +954,7 @@ TEST(container_properties)
 	m = fx_get_property(&f, f.client, SEAT0_PATH, SEAT_INTERFACE, "Containers", "a(so)");
 	if (!m || sd_bus_message_enter_container(m, 'a', "(so)") <= 0 ||
 	    sd_bus_message_read(m, "(so)", &s, &o) <= 0 || strcmp(s, "web-1") != 0 ||
-	    strcmp(o, c->path) != 0)
+	    strcmp(o, FX_PATH(c)) != 0)
 		EXPECT_FAIL("Containers of seat0 does not list web-1");
 	sd_bus_message_unref(m);
 	fx_teardown(&f);
@@ -960,16 +968,16 @@ ROOT_TEST(container_methods_on_bus_as_root)
 	FX_SETUP(&f, false);
 	c = fx_add_container(&f, "web-1", 0, false);
 	ASSERT_NOT_NULL(c);
-	EXPECT_CALL(&f, "ok", f.client, c->path, CONTAINER_INTERFACE, "TakeControl", "b", 0);
-	if (fx_get_bool(&f, f.client, c->path, CONTAINER_INTERFACE, "Controlled") != 1)
+	EXPECT_CALL(&f, "ok", f.client, FX_PATH(c), CONTAINER_INTERFACE, "TakeControl", "b", 0);
+	if (fx_get_bool(&f, f.client, FX_PATH(c), CONTAINER_INTERFACE, "Controlled") != 1)
 		EXPECT_FAIL("Controlled is not true");
-	EXPECT_CALL(&f, BUS_ERROR_NO_SUCH_DEVICE, f.client, c->path, CONTAINER_INTERFACE,
+	EXPECT_CALL(&f, BUS_ERROR_NO_SUCH_DEVICE, f.client, FX_PATH(c), CONTAINER_INTERFACE,
 		    "TakeDevice", "uu", 99u, 99u);
-	EXPECT_CALL(&f, "ok", f.client, c->path, CONTAINER_INTERFACE, "ReleaseControl", NULL);
-	EXPECT_CALL(&f, BUS_ERROR_NOT_IN_CONTROL, f.client, c->path, CONTAINER_INTERFACE,
+	EXPECT_CALL(&f, "ok", f.client, FX_PATH(c), CONTAINER_INTERFACE, "ReleaseControl", NULL);
+	EXPECT_CALL(&f, BUS_ERROR_NOT_IN_CONTROL, f.client, FX_PATH(c), CONTAINER_INTERFACE,
 		    "ReleaseControl", NULL);
 	/* Registered without AllowActivate. */
-	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, f.client, c->path, CONTAINER_INTERFACE,
+	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, f.client, FX_PATH(c), CONTAINER_INTERFACE,
 		    "Activate", NULL);
 	fx_teardown(&f);
 }
@@ -986,7 +994,7 @@ TEST(unprivileged_caller)
 	c = fx_add_container(&f, "web-1", 0, true);
 	ASSERT_NOT_NULL(c);
 	/* A copy: c is gone should a call wrongly unregister it. */
-	snprintf(path, sizeof(path), "%s", c->path);
+	snprintf(path, sizeof(path), "%s", FX_PATH(c));
 
 	/* State changes are refused... */
 	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, f.client, MANAGER_PATH, MANAGER_INTERFACE,
@@ -1199,9 +1207,9 @@ TEST(endpoint_objects)
 		FAIL("cannot add other");
 	}
 	/* The container at its path and at .../self. */
-	name = fx_get_string(&f, ep, c->path, CONTAINER_INTERFACE, "Name");
+	name = fx_get_string(&f, ep, FX_PATH(c), CONTAINER_INTERFACE, "Name");
 	if (!name || strcmp(name, "web-1") != 0)
-		EXPECT_FAIL("Name at %s: %s", c->path, name ? name : "(none)");
+		EXPECT_FAIL("Name at %s: %s", FX_PATH(c), name ? name : "(none)");
 	free(name);
 	name = fx_get_string(&f, ep, SELF_PATH, CONTAINER_INTERFACE, "Name");
 	if (!name || strcmp(name, "web-1") != 0)
@@ -1210,7 +1218,7 @@ TEST(endpoint_objects)
 	if (fx_get_bool(&f, ep, SELF_PATH, CONTAINER_INTERFACE, "Active") != 0)
 		EXPECT_FAIL("Active at self is not false");
 	EXPECT_CALL(&f, "ok", ep, SELF_PATH, "org.freedesktop.DBus.Introspectable", "Introspect", NULL);
-	EXPECT_CALL(&f, "ok", ep, c->path, "org.freedesktop.DBus.Peer", "Ping", NULL);
+	EXPECT_CALL(&f, "ok", ep, FX_PATH(c), "org.freedesktop.DBus.Peer", "Ping", NULL);
 
 	/* Its seat, readable. */
 	name = fx_get_string(&f, ep, SEAT0_PATH, SEAT_INTERFACE, "Id");
@@ -1222,8 +1230,104 @@ TEST(endpoint_objects)
 	/* Neither the Manager nor other containers. */
 	EXPECT_CALL(&f, SD_BUS_ERROR_UNKNOWN_OBJECT, ep, MANAGER_PATH, MANAGER_INTERFACE,
 		    "ListSeats", NULL);
-	EXPECT_CALL(&f, SD_BUS_ERROR_UNKNOWN_OBJECT, ep, other->path, CONTAINER_INTERFACE,
+	EXPECT_CALL(&f, SD_BUS_ERROR_UNKNOWN_OBJECT, ep, FX_PATH(other), CONTAINER_INTERFACE,
 		    "TakeControl", "b", 0);
+	sd_bus_flush_close_unref(ep);
+	fx_teardown(&f);
+}
+
+/* ActiveContainer of the seat as an endpoint shows it: "name" or "". */
+static char *endpoint_active(struct fixture *f, sd_bus *ep)
+{
+	sd_bus_message *m = fx_get_property(f, ep, SEAT0_PATH, SEAT_INTERFACE, "ActiveContainer", "(so)");
+	const char *name = NULL, *path = NULL;
+	char *copy = NULL;
+
+	if (m && sd_bus_message_read(m, "(so)", &name, &path) > 0 &&
+	    asprintf(&copy, "%s %s", name, path) < 0)
+		copy = NULL;
+	sd_bus_message_unref(m);
+	return copy;
+}
+
+/* Through its endpoint a container sees only itself on the seat: never
+ * another's name, nor a switch among the others. */
+TEST(endpoint_seat_scoped)
+{
+	static const char none[] = " /";
+	struct fixture f;
+	struct container *c, *other, *third;
+	struct recorder rec;
+	sd_bus *ep;
+	sd_bus_message *m;
+	char *active, self[256], changed[256];
+	const char *name, *path;
+	unsigned n;
+	int r;
+
+	ENDPOINT_SETUP(&f, c, ep, false);
+	other = fx_add_container(&f, "other", 0, false);
+	third = fx_add_container(&f, "third", 0, false);
+	if (!other || !third) {
+		sd_bus_flush_close_unref(ep);
+		fx_teardown(&f);
+		FAIL("cannot add the other containers");
+	}
+	snprintf(self, sizeof(self), "web-1 %s", FX_PATH(c));
+	snprintf(changed, sizeof(changed), "%s PropertiesChanged %s ActiveContainer", SEAT0_PATH,
+		 SEAT_INTERFACE);
+	ASSERT_TRUE(rec_start(&rec, ep));
+
+	/* Containers: itself alone, though the seat has three. */
+	m = fx_get_property(&f, ep, SEAT0_PATH, SEAT_INTERFACE, "Containers", "a(so)");
+	n = 0;
+	if (m && sd_bus_message_enter_container(m, 'a', "(so)") > 0)
+		while ((r = sd_bus_message_read(m, "(so)", &name, &path)) > 0) {
+			if (strcmp(name, "web-1") != 0 || strcmp(path, FX_PATH(c)) != 0)
+				EXPECT_FAIL("Containers on the endpoint shows %s %s", name, path);
+			n++;
+		}
+	if (n != 1)
+		EXPECT_FAIL("Containers on the endpoint has %u entries, not 1", n);
+	sd_bus_message_unref(m);
+
+	/* Another container in front: the endpoint sees none, and hears
+	 * nothing of it. */
+	ASSERT_TRUE(activate(&f, other));
+	active = endpoint_active(&f, ep);
+	if (!active || strcmp(active, none) != 0)
+		EXPECT_FAIL("ActiveContainer with other active: '%s'", active ? active : "(unreadable)");
+	free(active);
+	fx_run_for(&f, 50000);
+	if (rec_has(&rec, changed))
+		EXPECT_FAIL("the endpoint heard of a switch between others");
+
+	/* Itself in front, then away again: both changes reach it. */
+	ASSERT_TRUE(activate(&f, c));
+	if (!rec_wait(&f, &rec, changed))
+		EXPECT_FAIL("no ActiveContainer change when web-1 became active");
+	active = endpoint_active(&f, ep);
+	if (!active || strcmp(active, self) != 0)
+		EXPECT_FAIL("ActiveContainer with web-1 active: '%s'", active ? active : "(unreadable)");
+	free(active);
+	rec.n = 0;
+	ASSERT_TRUE(activate(&f, third));
+	if (!rec_wait(&f, &rec, changed))
+		EXPECT_FAIL("no ActiveContainer change when web-1 went to the background");
+	active = endpoint_active(&f, ep);
+	if (!active || strcmp(active, none) != 0)
+		EXPECT_FAIL("ActiveContainer with third active: '%s'", active ? active : "(unreadable)");
+	free(active);
+
+	/* A switch among the others again: silence; and no signal of any
+	 * kind names another container. */
+	rec.n = 0;
+	ASSERT_TRUE(activate(&f, other));
+	fx_run_for(&f, 50000);
+	if (rec.n != 0)
+		EXPECT_FAIL("the endpoint heard %u signals of a switch between others: %s", rec.n,
+			    rec.lines[0]);
+	rec_stop(&rec);
 	sd_bus_flush_close_unref(ep);
 	fx_teardown(&f);
 }
@@ -1271,7 +1375,7 @@ TEST(endpoint_control)
 	if (fx_get_bool(&f, b, SELF_PATH, CONTAINER_INTERFACE, "Controlled") != 1)
 		EXPECT_FAIL("Controlled is not true");
 	/* Again from the controller: fine. */
-	EXPECT_CALL(&f, "ok", a, c->path, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+	EXPECT_CALL(&f, "ok", a, FX_PATH(c), CONTAINER_INTERFACE, "TakeControl", "b", 0);
 
 	EXPECT_CALL(&f, BUS_ERROR_ALREADY_CONTROLLED, b, SELF_PATH, CONTAINER_INTERFACE,
 		    "TakeControl", "b", 0);
@@ -1285,7 +1389,7 @@ TEST(endpoint_control)
 		    "PauseDeviceComplete", "uu", 99u, 99u);
 	/* A controller on the broker's bus is another connection too. */
 	EXPECT_CALL(&f, geteuid() == 0 ? BUS_ERROR_ALREADY_CONTROLLED : SD_BUS_ERROR_ACCESS_DENIED,
-		    f.client, c->path, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+		    f.client, FX_PATH(c), CONTAINER_INTERFACE, "TakeControl", "b", 0);
 
 	/* The controller's device calls. */
 	EXPECT_CALL(&f, BUS_ERROR_NO_SUCH_DEVICE, a, SELF_PATH, CONTAINER_INTERFACE, "TakeDevice",
@@ -1518,7 +1622,7 @@ TEST(endpoint_pause_and_resume)
 
 	/* b takes over: a's evdev device is paused at once ("force"). */
 	EXPECT_CALL(&f, "ok", eb, SELF_PATH, CONTAINER_INTERFACE, "Activate", NULL);
-	snprintf(line, sizeof(line), "%s PauseDevice 1 3 force", a->path);
+	snprintf(line, sizeof(line), "%s PauseDevice 1 3 force", FX_PATH(a));
 	if (!rec_wait(&f, &rec, line))
 		EXPECT_FAIL("no PauseDevice to the controller of a");
 	if (fx_get_bool(&f, ea, SELF_PATH, CONTAINER_INTERFACE, "Active") != 0)
@@ -1539,7 +1643,7 @@ TEST(endpoint_pause_and_resume)
 
 	/* Back to a: a fresh fd in ResumeDevice. */
 	EXPECT_CALL(&f, "ok", ea, SELF_PATH, CONTAINER_INTERFACE, "Activate", NULL);
-	snprintf(line, sizeof(line), "%s ResumeDevice 1 3", a->path);
+	snprintf(line, sizeof(line), "%s ResumeDevice 1 3", FX_PATH(a));
 	if (!rec_wait(&f, &rec, line))
 		EXPECT_FAIL("no ResumeDevice to the controller of a");
 	else if (rec.fd < 0 || fstat(rec.fd, &st) < 0 ||
@@ -1578,7 +1682,7 @@ TEST(endpoint_properties_changed)
 		 CONTAINER_INTERFACE);
 	if (!rec_wait(&f, &rec, line))
 		EXPECT_FAIL("no change of Controlled at self");
-	snprintf(line, sizeof(line), "%s PropertiesChanged %s Controlled", c->path,
+	snprintf(line, sizeof(line), "%s PropertiesChanged %s Controlled", FX_PATH(c),
 		 CONTAINER_INTERFACE);
 	if (!rec_wait(&f, &rec, line))
 		EXPECT_FAIL("no change of Controlled at the full path");
@@ -1647,28 +1751,33 @@ TEST(endpoint_refuses_other_pidns)
 		fx_teardown(&f);
 		FAIL("cannot add inner");
 	}
+	/* Outsiders, more of them than the endpoint has slots: each is hung
+	 * up on at once, before its first byte, and takes no slot. */
 	fx_endpoint_path(&f, "inner", path, sizeof(path));
-	fd = fx_connect(path);
-	ep = fd >= 0 ? fx_client_on_fd(&f, fd, false) : NULL;
-	if (!ep || !fx_wait_ready(&f, ep)) {
-		sd_bus_flush_close_unref(ep);
-		fx_nsproc_stop(&p);
-		fx_teardown(&f);
-		FAIL("no connection to the endpoint of inner");
+	for (int i = 0; i < 80; i++) {
+		uint64_t deadline = fx_now() + FX_TIMEOUT_USEC;
+		char byte;
+		ssize_t n = -1;
+
+		fd = fx_connect(path);
+		if (fd < 0) {
+			EXPECT_FAIL("outsider %d cannot connect: %s", i, strerror(-fd));
+			break;
+		}
+		while (fx_now() < deadline) {
+			sd_event_run(f.b->event, 10000);
+			n = recv(fd, &byte, 1, MSG_DONTWAIT);
+			if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+				break;
+		}
+		close(fd);
+		if (n != 0 && !(n < 0 && errno == ECONNRESET)) {
+			EXPECT_FAIL("outsider %d was not hung up on", i);
+			break;
+		}
 	}
-	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, ep, "/org/freedesktop/DBus",
-		    "org.freedesktop.DBus", "Hello", NULL);
-	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, ep, SELF_PATH, PROPS, "Get", "ss",
-		    CONTAINER_INTERFACE, "Name");
-	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, ep, SELF_PATH, CONTAINER_INTERFACE,
-		    "TakeControl", "b", 1);
-	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, ep, c->path, "org.freedesktop.DBus.Peer",
-		    "Ping", NULL);
-	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, ep, SEAT0_PATH, "org.freedesktop.DBus.Introspectable",
-		    "Introspect", NULL);
 	if (c->sc->controlled)
 		EXPECT_FAIL("a refused peer took control");
-	sd_bus_flush_close_unref(ep);
 
 	/* A process of the namespace itself is admitted. */
 	fd = fx_nsproc_connect(&p, path);
@@ -2135,12 +2244,12 @@ ROOT_TEST(switch_signals_follow_the_answer)
 		EXPECT_FAIL("%u of 8 answers and changes", s.n);
 	fx_run_for(&f, 50000);
 	snprintf(expected[0], sizeof(expected[0]), "answer ok");
-	snprintf(expected[1], sizeof(expected[1]), "%s Active no", a->path);
-	snprintf(expected[2], sizeof(expected[2]), "%s Active yes", b->path);
+	snprintf(expected[1], sizeof(expected[1]), "%s Active no", FX_PATH(a));
+	snprintf(expected[2], sizeof(expected[2]), "%s Active yes", FX_PATH(b));
 	snprintf(expected[3], sizeof(expected[3]), "ActiveContainer b");
 	snprintf(expected[4], sizeof(expected[4]), "answer ok");
-	snprintf(expected[5], sizeof(expected[5]), "%s Active no", b->path);
-	snprintf(expected[6], sizeof(expected[6]), "%s Active yes", a->path);
+	snprintf(expected[5], sizeof(expected[5]), "%s Active no", FX_PATH(b));
+	snprintf(expected[6], sizeof(expected[6]), "%s Active yes", FX_PATH(a));
 	snprintf(expected[7], sizeof(expected[7]), "ActiveContainer a");
 	for (unsigned i = 0; i < 8; i++)
 		if (i >= s.n || strcmp(s.lines[i], expected[i]) != 0)
@@ -2312,7 +2421,7 @@ static void switch_to_none(struct fixture *f, sd_bus *bus, const char *broker_na
 	sd_bus_message_unref(w.reply);
 }
 
-static const struct sender_uid *kept_uid(struct broker *b, sd_bus *client)
+static const struct sender_uid *kept_uid(struct dbus_transport *b, sd_bus *client)
 {
 	const char *name = NULL;
 
@@ -2355,11 +2464,11 @@ TEST(bus_caller_uid_kept_per_name)
 	}
 	/* The broker serves on that bus instead of the socketpair. */
 	f.client = sd_bus_flush_close_unref(f.client);
-	f.b->bus = sd_bus_flush_close_unref(f.b->bus);
-	if (sd_bus_new(&f.b->bus) < 0 || sd_bus_set_address(f.b->bus, d.address) < 0 ||
-	    sd_bus_set_bus_client(f.b->bus, 1) < 0 || sd_bus_start(f.b->bus) < 0 ||
-	    sd_bus_attach_event(f.b->bus, f.b->event, 0) < 0 || !fx_wait_ready(&f, f.b->bus) ||
-	    manager_dbus_register(f.b) < 0 || sd_bus_get_unique_name(f.b->bus, &broker_name) < 0) {
+	f.t->bus = sd_bus_flush_close_unref(f.t->bus);
+	if (sd_bus_new(&f.t->bus) < 0 || sd_bus_set_address(f.t->bus, d.address) < 0 ||
+	    sd_bus_set_bus_client(f.t->bus, 1) < 0 || sd_bus_start(f.t->bus) < 0 ||
+	    sd_bus_attach_event(f.t->bus, f.b->event, 0) < 0 || !fx_wait_ready(&f, f.t->bus) ||
+	    manager_dbus_register(f.t) < 0 || sd_bus_get_unique_name(f.t->bus, &broker_name) < 0) {
 		EXPECT_FAIL("the broker cannot serve on %s", d.address);
 		goto out;
 	}
@@ -2379,14 +2488,14 @@ TEST(bus_caller_uid_kept_per_name)
 			EXPECT_FAIL("nobody, turn %d: %s", i, outcome);
 	}
 	/* Kept: asked once each, with the uid the daemon gave. */
-	e = kept_uid(f.b, root);
+	e = kept_uid(f.t, root);
 	if (!e || e->uid != 0)
 		EXPECT_FAIL("root's uid is not kept as 0");
-	e = kept_uid(f.b, nobody);
+	e = kept_uid(f.t, nobody);
 	if (!e || e->uid != FX_NOBODY)
 		EXPECT_FAIL("nobody's uid is not kept as %d", FX_NOBODY);
-	if (f.b->sender_uids_next != 2)
-		EXPECT_FAIL("%u entries written for two callers", f.b->sender_uids_next);
+	if (f.t->sender_uids_next != 2)
+		EXPECT_FAIL("%u entries written for two callers", f.t->sender_uids_next);
 
 	/* More callers than entries: the oldest are replaced. */
 	for (size_t i = 0; i < ARRAY_SIZE(more); i++) {
@@ -2399,13 +2508,13 @@ TEST(bus_caller_uid_kept_per_name)
 		if (strcmp(outcome, "ok") != 0)
 			EXPECT_FAIL("caller %zu: %s", i, outcome);
 	}
-	if (kept_uid(f.b, nobody))
+	if (kept_uid(f.t, nobody))
 		EXPECT_FAIL("nobody's entry was not replaced");
-	next = f.b->sender_uids_next;
+	next = f.t->sender_uids_next;
 	switch_to_none(&f, nobody, broker_name, outcome, sizeof(outcome));
 	if (strcmp(outcome, denied) != 0)
 		EXPECT_FAIL("nobody, asked again: %s", outcome);
-	if (f.b->sender_uids_next == next)
+	if (f.t->sender_uids_next == next)
 		EXPECT_FAIL("nobody's uid was not asked for again");
 	switch_to_none(&f, root, broker_name, outcome, sizeof(outcome));
 	if (strcmp(outcome, "ok") != 0)

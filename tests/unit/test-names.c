@@ -109,17 +109,20 @@ TEST(seat_id_invalid)
 
 TEST(seat_id_length)
 {
-	char *id64 = repeat('0', 64), *id65 = repeat('0', 65);
-	bool ok64, ok65;
+	/* The module's limit (its uapi header), so that every seat devnsd
+	 * accepts also fits the module and the seatd protocol. */
+	char *longest = repeat('0', SEAT_ID_MAX), *longer = repeat('0', SEAT_ID_MAX + 1);
+	bool ok_longest, ok_longer;
 
-	memcpy(id64, "seat", 4);
-	memcpy(id65, "seat", 4);
-	ok64 = seat_id_is_valid(id64);
-	ok65 = seat_id_is_valid(id65);
-	free(id64);
-	free(id65);
-	ASSERT_TRUE(ok64);
-	ASSERT_FALSE(ok65);
+	memcpy(longest, "seat", 4);
+	memcpy(longer, "seat", 4);
+	ok_longest = seat_id_is_valid(longest);
+	ok_longer = seat_id_is_valid(longer);
+	free(longest);
+	free(longer);
+	ASSERT_EQ_INT(31, SEAT_ID_MAX);
+	ASSERT_TRUE(ok_longest);
+	ASSERT_FALSE(ok_longer);
 }
 
 TEST_MAIN

@@ -173,7 +173,7 @@ TEST(loop_devices_in_attach_order)
 	expect_loops(&t.f, t.ea, SELF_PATH, "loop3 loop1");
 	expect_loops(&t.f, t.eb, SELF_PATH, "loop2");
 	/* The same on the broker's bus, at the full path. */
-	expect_loops(&t.f, t.f.client, t.a->path, "loop3 loop1");
+	expect_loops(&t.f, t.f.client, FX_PATH(t.a), "loop3 loop1");
 	two_teardown(&t);
 }
 
@@ -213,14 +213,16 @@ TEST(loop_attach_refuses_what_is_not_a_regular_file)
 {
 	char path[PATH_MAX];
 	struct two t;
-	int p[2], dir, file;
+	int p[2], dir, file, write_only, append;
 
 	TWO_SETUP(&t);
 	ASSERT_EQ_INT(0, pipe2(p, O_CLOEXEC));
 	dir = open(t.f.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	snprintf(path, sizeof(path), "%s/image", t.f.dir);
 	file = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (dir < 0 || file < 0) {
+	write_only = open(path, O_WRONLY | O_CLOEXEC);
+	append = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
+	if (dir < 0 || file < 0 || write_only < 0 || append < 0) {
 		two_teardown(&t);
 		FAIL("cannot open test files: %s", strerror(errno));
 	}
@@ -228,7 +230,14 @@ TEST(loop_attach_refuses_what_is_not_a_regular_file)
 	attach_expect(&t, "a directory", dir, 1, SD_BUS_ERROR_INVALID_ARGS);
 	/* Writable asked of a file opened read-only. */
 	attach_expect(&t, "a read-only file, read-write", file, 0, SD_BUS_ERROR_INVALID_ARGS);
+	/* The device reads through the file; appending is not writing in place. */
+	attach_expect(&t, "a write-only file", write_only, 0, SD_BUS_ERROR_INVALID_ARGS);
+	attach_expect(&t, "a write-only file, read-only", write_only, 1, SD_BUS_ERROR_INVALID_ARGS);
+	attach_expect(&t, "an append-only file", append, 0, SD_BUS_ERROR_INVALID_ARGS);
+	attach_expect(&t, "an append-only file, read-only", append, 1, SD_BUS_ERROR_INVALID_ARGS);
 	expect_loops(&t.f, t.ea, SELF_PATH, "");
+	close(write_only);
+	close(append);
 	close(p[0]);
 	close(p[1]);
 	close(dir);
@@ -255,14 +264,14 @@ TEST(loop_methods_refused_to_unprivileged_callers)
 		teardown(&f);
 		FAIL("cannot record loop6");
 	}
-	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, f.client, c->path, CONTAINER_INTERFACE,
+	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, f.client, FX_PATH(c), CONTAINER_INTERFACE,
 		    "AttachLoopDevice", "hb", p[0], 1);
-	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, f.client, c->path, CONTAINER_INTERFACE,
+	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, f.client, FX_PATH(c), CONTAINER_INTERFACE,
 		    "OpenLoopDevice", "s", "loop6");
-	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, f.client, c->path, CONTAINER_INTERFACE,
+	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, f.client, FX_PATH(c), CONTAINER_INTERFACE,
 		    "DetachLoopDevice", "s", "loop6");
 	/* The property is open to all, as in logind. */
-	expect_loops(&f, f.client, c->path, "loop6");
+	expect_loops(&f, f.client, FX_PATH(c), "loop6");
 	ASSERT_NOT_NULL(broker_find_loop(f.b, 6));
 	close(p[0]);
 	close(p[1]);
@@ -279,7 +288,7 @@ static char *binder_of(struct fixture *f, sd_bus *bus, const char *path)
 static void expect_binder_at(const char *file, int line, struct fixture *f,
 			     struct container *c, const char *want)
 {
-	char *got = binder_of(f, f->client, c->path);
+	char *got = binder_of(f, f->client, FX_PATH(c));
 
 	if (!got || strcmp(got, want) != 0)
 		test_fail_at(file, line, "BinderDevice of %s: '%s', want '%s'", c->name,

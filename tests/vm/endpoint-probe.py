@@ -10,7 +10,9 @@ would, and prints what happened as JSON.
                                        {"ready": true}, never acknowledges a
                                        pause; on "status" prints whether each
                                        fd is master (DRM) or live (evdev);
-                                       exits when stdin closes
+                                       on "seize" calls DRM_IOCTL_SET_MASTER
+                                       on each card fd; exits when stdin
+                                       closes
   endpoint-probe.py whoami             the Name property through /self
 """
 import errno
@@ -84,6 +86,7 @@ def security(other_seat_dev):
 
 
 DRM_IOCTL_AUTH_MAGIC = 0x40046411
+DRM_IOCTL_SET_MASTER = 0x641e
 EVIOCGVERSION = 0x80044501
 
 
@@ -123,6 +126,17 @@ def silent(*devs):
     for line in sys.stdin:
         if line.strip() == "status":
             print(json.dumps({"status": [fd_state(fd, drm) for drm, fd in held]}), flush=True)
+        elif line.strip() == "seize":
+            # The attack: make itself master behind the broker's back.
+            res = []
+            for drm, fd in held:
+                if drm:
+                    try:
+                        fcntl.ioctl(fd, DRM_IOCTL_SET_MASTER)
+                        res.append(True)
+                    except OSError as e:
+                        res.append(e.errno)
+            print(json.dumps({"seize": res}), flush=True)
 
 
 def whoami():

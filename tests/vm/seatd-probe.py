@@ -3,7 +3,8 @@
 prints what happened as JSON; for what libseat cannot be made to send.
 
   seatd-probe.py open-seat [SOCKET]   open the seat; prints the reply:
-                                      {"opcode": N, "errno": E or null}
+                                      {"opcode": N, "errno": E or null};
+                                      opcode null: hung up on
   seatd-probe.py abuse [SOCKET]       one connection per bad input; prints
                                       {case: "closed" | "pong" | "open" |
                                       "error:<errno>"} for each
@@ -57,8 +58,11 @@ def read_message(s):
 
 def open_seat(path):
     s = connect(path)
-    s.sendall(msg(OPEN_SEAT))
-    m = read_message(s)
+    try:
+        s.sendall(msg(OPEN_SEAT))
+        m = read_message(s)
+    except (BrokenPipeError, ConnectionResetError):
+        m = None  # hung up on
     s.close()
     if m is None:
         return {"opcode": None, "errno": None}

@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "broker/broker.h"
-#include "broker/hotkeys.h"
 #include "common/log.h"
+#include "input/hotkeys.h"
 
 struct hotkeys {
 	struct broker_seat *seat;
@@ -96,12 +96,12 @@ static void on_key(struct hotkeys *hk, uint32_t key, bool pressed)
 	mods = modifiers_held(hk);
 	if (chord_matches(&cfg->next, mods, key)) {
 		log_info("%s: hotkey: next container", bs->seat->id);
-		broker_switch(bs, SEAT_SWITCH_NEXT, NULL, NULL);
+		broker_switch(bs, SEAT_SWITCH_NEXT, NULL, NULL, NULL);
 		return;
 	}
 	if (chord_matches(&cfg->previous, mods, key)) {
 		log_info("%s: hotkey: previous container", bs->seat->id);
-		broker_switch(bs, SEAT_SWITCH_PREVIOUS, NULL, NULL);
+		broker_switch(bs, SEAT_SWITCH_PREVIOUS, NULL, NULL, NULL);
 		return;
 	}
 	for (unsigned i = 0; i < HOTKEY_CONTAINERS; i++) {
@@ -115,7 +115,7 @@ static void on_key(struct hotkeys *hk, uint32_t key, bool pressed)
 			return;
 		}
 		log_info("%s: hotkey: container %u (%s)", bs->seat->id, i + 1, sc->name);
-		broker_switch(bs, SEAT_SWITCH_TO, sc->userdata, NULL);
+		broker_switch(bs, SEAT_SWITCH_TO, sc->userdata, NULL, NULL);
 		return;
 	}
 }
@@ -149,7 +149,9 @@ static void log_libinput(struct libinput *li, enum libinput_log_priority priorit
 	log_warning("libinput: %s", msg);
 }
 
-int hotkeys_new(struct broker_seat *bs, struct hotkeys **ret)
+static void hotkeys_free(struct hotkeys *hk);
+
+static int hotkeys_new(struct broker_seat *bs, struct hotkeys **ret)
 {
 	struct broker *b = bs->broker;
 	struct hotkeys *hk;
@@ -180,11 +182,44 @@ fail:
 	return r;
 }
 
-void hotkeys_free(struct hotkeys *hk)
+static void hotkeys_free(struct hotkeys *hk)
 {
 	if (!hk)
 		return;
 	sd_event_source_disable_unref(hk->source);
 	libinput_unref(hk->li);
 	free(hk);
+}
+
+/* Every seat gets its own watch when it appears. Switching still works
+ * over the bus without one, so a failure is no reason to refuse the seat. */
+static int hotkeys_seat_attach(struct broker_listener *l, struct broker_seat *bs)
+{
+	struct hotkeys *hk;
+	int r = hotkeys_new(bs, &hk);
+
+	if (r < 0) {
+		log_warning_errno(r, "Cannot watch the keyboards of %s for hotkeys", bs->seat->id);
+		return 0;
+	}
+	broker_seat_set_listener_data(bs, l, hk);
+	return 0;
+}
+
+static void hotkeys_seat_detach(struct broker_listener *l, struct broker_seat *bs)
+{
+	hotkeys_free(broker_seat_listener_data(bs, l));
+}
+
+static const struct broker_listener_ops hotkeys_listener_ops = {
+	.name = "hotkeys",
+	.seat_attach = hotkeys_seat_attach,
+	.seat_detach = hotkeys_seat_detach,
+};
+
+int hotkeys_listen(struct broker *b)
+{
+	static struct broker_listener listener = { .ops = &hotkeys_listener_ops };
+
+	return broker_add_listener(b, &listener);
 }

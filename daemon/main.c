@@ -5,6 +5,9 @@
 
 #include "broker/broker.h"
 #include "common/log.h"
+#include "compat/seatd-server.h"
+#include "dbus/dbus.h"
+#include "input/hotkeys.h"
 
 static void help(void)
 {
@@ -33,6 +36,8 @@ int main(int argc, char *argv[])
 		{}
 	};
 	struct broker_options opts = { 0 };
+	const char *bus_address = NULL;
+	struct dbus_transport *bus = NULL;
 	struct broker *b = NULL;
 	int c, r;
 
@@ -55,7 +60,7 @@ int main(int argc, char *argv[])
 			opts.runtime_dir = optarg;
 			break;
 		case ARG_BUS_ADDRESS:
-			opts.bus_address = optarg;
+			bus_address = optarg;
 			break;
 		case 'v':
 			log_set_max_level(LOG_LEVEL_DEBUG);
@@ -73,7 +78,17 @@ int main(int argc, char *argv[])
 	r = broker_new(&b, &opts);
 	if (r < 0)
 		return EXIT_FAILURE;
+	/* The transports listen before the first seat and container exist. */
+	if ((r = dbus_transport_new(b, bus_address, &bus)) < 0 ||
+	    (r = seatd_transport_listen(b)) < 0 ||
+	    (r = hotkeys_listen(b)) < 0 ||
+	    (r = broker_start(b)) < 0 ||
+	    /* The name last: a client that sees it finds everything in place. */
+	    (r = dbus_transport_request_name(bus)) < 0)
+		goto out;
 	r = broker_run(b);
+out:
 	broker_free(b);
+	dbus_transport_free(bus);
 	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the broker announces, and how transports (dbus/, compat/, input's
+ * hotkeys, ...) hear it. The broker knows no transport: each registers a
+ * listener once, before any seat or container exists, and from then on is
+ * told of every seat and container that comes and goes and of every change
+ * a client could see. Requests go the other way through the plain functions
+ * of broker.h and container.h, whose completions are callbacks.
+ *
+ * A listener may keep data of its own with each seat and container (its
+ * slot, broker_listener_data()): the object path of a bus, the listening
+ * socket of an endpoint.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+struct broker;
+struct broker_seat;
+struct container;
+
+enum broker_event_type {
+	BROKER_EVENT_SEAT_NEW,
+	BROKER_EVENT_SEAT_REMOVED,
+	BROKER_EVENT_SEAT_DEVICES,       /* a device came or went */
+	BROKER_EVENT_CONTAINER_NEW,
+	BROKER_EVENT_CONTAINER_REMOVED,
+	/* A seat's active container changed, from old to the seat's active
+	 * one. Announced after the switch's caller has its answer. */
+	BROKER_EVENT_ACTIVE_CHANGED,
+	BROKER_EVENT_CONTROL_CHANGED,    /* a container got or lost its controller */
+	BROKER_EVENT_DEVICES_CHANGED,    /* a container took or released a device */
+	BROKER_EVENT_LOOP_DEVICES_CHANGED,
+};
+
+struct broker_event {
+	enum broker_event_type type;
+	struct broker_seat *seat;
+	struct container *container; /* NULL for seat events */
+	struct container *old;       /* ACTIVE_CHANGED: the previous one, or NULL */
+};
+
+struct broker_listener;
+
+struct broker_listener_ops {
+	const char *name;
+	/* A new seat or container, before it is announced: make what the
+	 * listener needs for it. A container whose attach fails is not
+	 * registered (the listeners attached before are detached). */
+	int (*seat_attach)(struct broker_listener *l, struct broker_seat *bs);
+	void (*seat_detach)(struct broker_listener *l, struct broker_seat *bs);
+	int (*container_attach)(struct broker_listener *l, struct container *c);
+	/* After its controller was released: free what attach made. */
+	void (*container_detach)(struct broker_listener *l, struct container *c);
+	void (*event)(struct broker_listener *l, const struct broker_event *ev);
+};
+
+/* At most this many listeners: the dbus transport, the seatd transport,
+ * the hotkeys, and one to spare. */
+#define BROKER_MAX_LISTENERS 4
+
+struct broker_listener {
+	const struct broker_listener_ops *ops;
+	void *userdata;
+	unsigned slot; /* set by broker_add_listener() */
+};
+
+/* Before the broker has seats or containers (broker_start()). -ENOSPC past
+ * BROKER_MAX_LISTENERS. l must outlive the broker. */
+int broker_add_listener(struct broker *b, struct broker_listener *l);
+
+/* The listener's data for a seat or container (NULL until it sets it). */
+void *broker_seat_listener_data(const struct broker_seat *bs, const struct broker_listener *l);
+void broker_seat_set_listener_data(struct broker_seat *bs, const struct broker_listener *l,
+				   void *data);
+void *container_listener_data(const struct container *c, const struct broker_listener *l);
+void container_set_listener_data(struct container *c, const struct broker_listener *l, void *data);
+
+/* Tells every listener (broker/ only). */
+void broker_announce(struct broker *b, const struct broker_event *ev);
