@@ -500,6 +500,18 @@ int broker_switch(struct broker_seat *bs, enum seat_switch_kind kind,
 	return r;
 }
 
+int broker_seat_break_grab(struct broker_seat *bs, dev_t devnum)
+{
+	struct seat_container *sc = bs->seat->active;
+	struct seat_handle *h = sc ? seat_container_find_handle(sc, devnum) : NULL;
+
+	if (!h || h->device->type != SEAT_DEVICE_EVDEV || h->state != SEAT_HANDLE_LIVE)
+		return -ENOENT;
+	log_warning("Container %s grabbed %s for itself; replacing its file so that the hotkeys of %s work",
+		    sc->name, h->device->sysname, bs->seat->id);
+	return seat_handle_refresh(h);
+}
+
 static int mkdir_p(const char *path, mode_t mode)
 {
 	char buf[PATH_MAX];

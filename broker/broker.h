@@ -91,6 +91,13 @@ typedef void (*broker_switch_done_t)(void *userdata, int r);
 int broker_switch(struct broker_seat *bs, enum seat_switch_kind kind,
 		  struct container *target, broker_switch_done_t done, void *userdata);
 
+/* The active container of the seat grabbed the evdev device devnum
+ * (EVIOCGRAB), so no one else, the seat's hotkeys included, receives its
+ * events: its file is revoked, which ends the grab, and replaced. -ENOENT
+ * when the active container holds no live file of it (the grab is someone
+ * else's). */
+int broker_seat_break_grab(struct broker_seat *bs, dev_t devnum);
+
 /* udev: enumerate seat devices and follow hotplug (broker/devices.c). */
 int broker_devices_start(struct broker *b);
 /* fn for every device of subsystem (and sysname, a glob, unless NULL). */

@@ -4,37 +4,156 @@
  * broker opens these devices a second time for itself: its own files are
  * never revoked, so a chord works whichever container is active (that
  * container sees the keys too, as with VT switching).
+ *
+ * A container that grabs a keyboard (EVIOCGRAB on the file it was given)
+ * keeps every key to itself, the chords included. evdev can neither forbid
+ * a grab nor say who holds one, but the kernel's key state (EVIOCGKEY) is
+ * kept whoever receives the events. So the modifiers of a chord are those
+ * libinput reported or the kernel holds, and each keyboard's state is
+ * compared ten times a second
+ * with the keys libinput reported: a key held down that libinput never saw
+ * twice in a row means the events go elsewhere. Only then is the grab
+ * probed (taking it fails with EBUSY while someone else holds it), and the
+ * active container's file replaced, which ends its grab.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <libinput.h>
+#include <libudev.h>
 #include <linux/input.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "broker/broker.h"
 #include "common/log.h"
 #include "input/hotkeys.h"
 
+/* How often each keyboard's state is compared with what libinput saw. */
+#define GRAB_WATCH_USEC 100000ULL
+#define HOTKEYS_MAX_DEVICES 64
+#define KEY_BYTES ((KEY_MAX + 7) / 8 + 1)
+
+struct hotkeys_device {
+	int fd; /* libinput's, -1 for a free slot */
+	dev_t devnum;
+	uint8_t seen[KEY_BYTES]; /* held down, as libinput reported */
+	bool suspect;            /* held keys libinput did not see, last time */
+	/* Grabbed by someone other than the active container (the host, or a
+	 * file devnsd did not hand out): reported once, until it ends. */
+	bool foreign_grab;
+};
+
 struct hotkeys {
 	struct broker_seat *seat;
 	struct libinput *li;
 	sd_event_source *source;
-	/* Keys held per modifier, over every keyboard of the seat. */
+	sd_event_source *watch_timer;
+	/* Presses minus releases per modifier, as libinput reported them,
+	 * over every keyboard of the seat: a chord is read late when devnsd
+	 * is slow, after the kernel's state has moved on. */
 	unsigned held[4];
+	struct hotkeys_device devices[HOTKEYS_MAX_DEVICES];
 };
 
 static int open_restricted(const char *path, int flags, void *data)
 {
+	struct hotkeys *hk = data;
 	int fd = open(path, flags | O_CLOEXEC);
+	struct stat st;
 
-	return fd < 0 ? -errno : fd;
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) == 0)
+		for (unsigned i = 0; i < ARRAY_SIZE(hk->devices); i++)
+			if (hk->devices[i].fd < 0) {
+				hk->devices[i] = (struct hotkeys_device) { .fd = fd, .devnum = st.st_rdev };
+				(void)ioctl(fd, EVIOCGKEY(sizeof(hk->devices[i].seen)), hk->devices[i].seen);
+				break;
+			}
+	return fd;
 }
 
 static void close_restricted(int fd, void *data)
 {
+	struct hotkeys *hk = data;
+
+	for (unsigned i = 0; i < ARRAY_SIZE(hk->devices); i++)
+		if (hk->devices[i].fd == fd)
+			hk->devices[i].fd = -1;
 	close(fd);
+}
+
+static struct hotkeys_device *device_of(struct hotkeys *hk, struct libinput_device *dev)
+{
+	struct udev_device *ud = libinput_device_get_udev_device(dev);
+	dev_t devnum = ud ? udev_device_get_devnum(ud) : 0;
+
+	udev_device_unref(ud);
+	for (unsigned i = 0; i < ARRAY_SIZE(hk->devices); i++)
+		if (hk->devices[i].fd >= 0 && hk->devices[i].devnum == devnum)
+			return &hk->devices[i];
+	return NULL;
+}
+
+static bool bit(const uint8_t *bits, unsigned n)
+{
+	return bits[n / 8] & (1u << (n % 8));
+}
+
+static int try_grab(struct hotkeys_device *d)
+{
+	if (ioctl(d->fd, EVIOCGRAB, (void *)1) < 0)
+		return -errno;
+	(void)ioctl(d->fd, EVIOCGRAB, (void *)0);
+	return 0;
+}
+
+static void watch_device(struct hotkeys *hk, struct hotkeys_device *d)
+{
+	struct broker_seat *bs = hk->seat;
+	uint8_t now[KEY_BYTES] = { 0 };
+	bool unseen = false;
+
+	if (ioctl(d->fd, EVIOCGKEY(sizeof(now)), now) < 0)
+		return;
+	for (unsigned i = 0; i < sizeof(now); i++)
+		unseen = unseen || (now[i] & ~d->seen[i]);
+	/* Twice in a row: an event still queued for libinput is read by
+	 * then. A key released meanwhile took its suspicion with it. */
+	if (!unseen || !d->suspect) {
+		d->suspect = unseen;
+		if (!unseen)
+			d->foreign_grab = false;
+		return;
+	}
+	d->suspect = false;
+	memcpy(d->seen, now, sizeof(now));
+	if (try_grab(d) != -EBUSY || d->foreign_grab)
+		return;
+	if (broker_seat_break_grab(bs, d->devnum) == 0 && try_grab(d) == 0) {
+		/* Releases libinput will never report for presses it never
+		 * saw: count from what is held now. */
+		memset(hk->held, 0, sizeof(hk->held));
+		return;
+	}
+	d->foreign_grab = true;
+	log_warning("%s: keyboard %u:%u is grabbed through a file devnsd did not hand out; its hotkeys do not work until it is released",
+		    bs->seat->id, major(d->devnum), minor(d->devnum));
+}
+
+static int on_watch_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct hotkeys *hk = userdata;
+
+	for (unsigned i = 0; i < ARRAY_SIZE(hk->devices); i++)
+		if (hk->devices[i].fd >= 0)
+			watch_device(hk, &hk->devices[i]);
+	sd_event_source_set_time(s, usec + GRAB_WATCH_USEC);
+	return 0;
 }
 
 static const struct libinput_interface hotkeys_interface = {
@@ -61,13 +180,35 @@ static int modifier_index(uint32_t key)
 	return -1;
 }
 
-static uint32_t modifiers_held(const struct hotkeys *hk)
+/* The modifiers held on any keyboard of the seat: those libinput reported,
+ * and those the kernel's key state has now, which include presses that
+ * went to a grabbing file instead. */
+static uint32_t modifiers_held(struct hotkeys *hk)
 {
+	static const struct {
+		unsigned key;
+		enum hotkey_modifier mod;
+	} keys[] = {
+		{ KEY_LEFTCTRL, HOTKEY_MOD_CTRL },   { KEY_RIGHTCTRL, HOTKEY_MOD_CTRL },
+		{ KEY_LEFTALT, HOTKEY_MOD_ALT },     { KEY_RIGHTALT, HOTKEY_MOD_ALT },
+		{ KEY_LEFTSHIFT, HOTKEY_MOD_SHIFT }, { KEY_RIGHTSHIFT, HOTKEY_MOD_SHIFT },
+		{ KEY_LEFTMETA, HOTKEY_MOD_SUPER },   { KEY_RIGHTMETA, HOTKEY_MOD_SUPER },
+	};
 	uint32_t mods = 0;
 
 	for (unsigned i = 0; i < ARRAY_SIZE(hk->held); i++)
 		if (hk->held[i])
 			mods |= 1u << i; /* the order of enum hotkey_modifier */
+	for (unsigned i = 0; i < ARRAY_SIZE(hk->devices); i++) {
+		uint8_t now[KEY_BYTES] = { 0 };
+
+		if (hk->devices[i].fd < 0 ||
+		    ioctl(hk->devices[i].fd, EVIOCGKEY(sizeof(now)), now) < 0)
+			continue;
+		for (unsigned k = 0; k < ARRAY_SIZE(keys); k++)
+			if (bit(now, keys[k].key))
+				mods |= keys[k].mod;
+	}
 	return mods;
 }
 
@@ -76,13 +217,19 @@ static bool chord_matches(const struct chord *c, uint32_t mods, uint32_t key)
 	return c->key && c->key == key && c->modifiers == mods;
 }
 
-static void on_key(struct hotkeys *hk, uint32_t key, bool pressed)
+static void on_key(struct hotkeys *hk, struct hotkeys_device *d, uint32_t key, bool pressed)
 {
 	struct broker_seat *bs = hk->seat;
 	const struct config *cfg = &bs->broker->config;
-	int mod = modifier_index(key);
 	uint32_t mods;
+	int mod = modifier_index(key);
 
+	if (d && key <= KEY_MAX) {
+		if (pressed)
+			d->seen[key / 8] |= 1u << (key % 8);
+		else
+			d->seen[key / 8] &= ~(1u << (key % 8));
+	}
 	if (mod >= 0) {
 		if (pressed)
 			hk->held[mod]++;
@@ -129,7 +276,8 @@ static int on_libinput(sd_event_source *s, int fd, uint32_t revents, void *userd
 	while ((ev = libinput_get_event(hk->li))) {
 		if (libinput_event_get_type(ev) == LIBINPUT_EVENT_KEYBOARD_KEY) {
 			struct libinput_event_keyboard *k = libinput_event_get_keyboard_event(ev);
-			on_key(hk, libinput_event_keyboard_get_key(k),
+			on_key(hk, device_of(hk, libinput_event_get_device(ev)),
+			       libinput_event_keyboard_get_key(k),
 			       libinput_event_keyboard_get_key_state(k) == LIBINPUT_KEY_STATE_PRESSED);
 		}
 		libinput_event_destroy(ev);
@@ -161,6 +309,8 @@ static int hotkeys_new(struct broker_seat *bs, struct hotkeys **ret)
 	if (!hk)
 		return -ENOMEM;
 	hk->seat = bs;
+	for (unsigned i = 0; i < ARRAY_SIZE(hk->devices); i++)
+		hk->devices[i].fd = -1;
 	hk->li = libinput_udev_create_context(&hotkeys_interface, hk, b->udev);
 	if (!hk->li) {
 		free(hk);
@@ -175,6 +325,11 @@ static int hotkeys_new(struct broker_seat *bs, struct hotkeys **ret)
 	r = sd_event_add_io(b->event, &hk->source, libinput_get_fd(hk->li), EPOLLIN, on_libinput, hk);
 	if (r < 0)
 		goto fail;
+	r = sd_event_add_time_relative(b->event, &hk->watch_timer, CLOCK_MONOTONIC, GRAB_WATCH_USEC,
+				       0, on_watch_timer, hk);
+	if (r < 0)
+		goto fail;
+	(void)sd_event_source_set_enabled(hk->watch_timer, SD_EVENT_ON);
 	*ret = hk;
 	return 0;
 fail:
@@ -186,6 +341,7 @@ static void hotkeys_free(struct hotkeys *hk)
 {
 	if (!hk)
 		return;
+	sd_event_source_disable_unref(hk->watch_timer);
 	sd_event_source_disable_unref(hk->source);
 	libinput_unref(hk->li);
 	free(hk);

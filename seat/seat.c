@@ -456,6 +456,26 @@ static int seat_resume_container(struct seat *s, struct seat_container *c)
 	return 0;
 }
 
+int seat_handle_refresh(struct seat_handle *h)
+{
+	struct seat *s = h->container->seat;
+	int r;
+
+	/* Live: the container is the active one and no switch away from it
+	 * has begun (its first step revokes every evdev handle). */
+	if (h->device->type != SEAT_DEVICE_EVDEV || h->state != SEAT_HANDLE_LIVE)
+		return -EINVAL;
+	s->ops->handle_revoke(s->ud, h);
+	h->state = SEAT_HANDLE_PAUSED;
+	s->ops->notify_pause(s->ud, h, SEAT_PAUSE_FORCE);
+	r = s->ops->handle_reopen(s->ud, h);
+	if (r < 0)
+		return r;
+	h->state = SEAT_HANDLE_LIVE;
+	s->ops->notify_resume(s->ud, h);
+	return 0;
+}
+
 static void seat_complete(struct seat *s, int r)
 {
 	struct seat_request *req = s->current;

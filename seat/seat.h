@@ -167,6 +167,12 @@ struct seat_handle *seat_container_find_handle(struct seat_container *c, dev_t d
 void seat_handle_release(struct seat_handle *h);
 /* The controller acknowledged a "pause"; other calls are ignored. */
 void seat_handle_pause_complete(struct seat_handle *h);
+/* A live evdev handle whose file the container misused (EVIOCGRAB): the
+ * file is revoked, which ends the grab, and a fresh one handed over, with
+ * PauseDevice(force) and ResumeDevice as in a switch. -EINVAL for any other
+ * handle (a switch away has revoked them all already), or the error of
+ * reopening (the handle then stays paused). */
+int seat_handle_refresh(struct seat_handle *h);
 
 /* Queues a switch; ops->switch_done(cookie, r) reports its end, possibly
  * before this returns. Returns a negative errno only when nothing was queued. */

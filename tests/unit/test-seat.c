@@ -1375,6 +1375,53 @@ TEST(switch_resumes_without_device_gone_meanwhile)
 	CHECK_SEAT(f);
 }
 
+/* A grabbed keyboard of the active container: revoked, then a fresh file. */
+TEST(refresh_live_evdev_handle)
+{
+	FAKE(f);
+
+	ASSERT_EQ_INT(0, setup_two(f));
+	ASSERT_EQ_INT(0, seat_handle_refresh(H(f->c1, EV3)));
+	EXPECT_CALLS(f,
+		     "revoke c1/event3",
+		     "pause c1/event3 force",
+		     "reopen c1/event3",
+		     "resume c1/event3");
+	ASSERT_EQ_INT(SEAT_HANDLE_LIVE, H(f->c1, EV3)->state);
+	CHECK_SEAT(f);
+}
+
+TEST(refresh_refuses_other_handles)
+{
+	FAKE(f);
+
+	ASSERT_EQ_INT(0, setup_two(f));
+	/* A card, and a background container's paused keyboard. */
+	ASSERT_EQ_INT(-EINVAL, seat_handle_refresh(H(f->c1, CARD0)));
+	ASSERT_EQ_INT(-EINVAL, seat_handle_refresh(H(f->c2, EV3)));
+	/* During a switch away, the keyboard is revoked already. */
+	ASSERT_EQ_INT(0, sw(f, f->c2, "r"));
+	fake_log_clear(f);
+	ASSERT_EQ_INT(-EINVAL, seat_handle_refresh(H(f->c1, EV3)));
+	EXPECT_NO_CALLS(f);
+	seat_handle_pause_complete(H(f->c1, CARD0));
+	CHECK_SEAT(f);
+}
+
+TEST(refresh_reopen_fails_leaves_it_paused)
+{
+	FAKE(f);
+
+	ASSERT_EQ_INT(0, setup_two(f));
+	fake_fail_op(f, "reopen", "c1/event4", -ENODEV);
+	ASSERT_EQ_INT(-ENODEV, seat_handle_refresh(H(f->c1, EV4)));
+	EXPECT_CALLS(f,
+		     "revoke c1/event4",
+		     "pause c1/event4 force",
+		     "reopen c1/event4");
+	ASSERT_EQ_INT(SEAT_HANDLE_PAUSED, H(f->c1, EV4)->state);
+}
+
 TEST(switch_fails_kernel_activate)
 {
 	FAKE(f);

@@ -11,7 +11,8 @@ would, and prints what happened as JSON.
                                        pause; on "status" prints whether each
                                        fd is master (DRM) or live (evdev);
                                        on "seize" calls DRM_IOCTL_SET_MASTER
-                                       on each card fd; exits when stdin
+                                       on each card fd, on "grab" EVIOCGRAB
+                                       on each evdev fd; exits when stdin
                                        closes
   endpoint-probe.py whoami             the Name property through /self
 """
@@ -87,6 +88,7 @@ def security(other_seat_dev):
 
 DRM_IOCTL_AUTH_MAGIC = 0x40046411
 DRM_IOCTL_SET_MASTER = 0x641e
+EVIOCGRAB = 0x40044590
 EVIOCGVERSION = 0x80044501
 
 
@@ -137,6 +139,17 @@ def silent(*devs):
                     except OSError as e:
                         res.append(e.errno)
             print(json.dumps({"seize": res}), flush=True)
+        elif line.strip() == "grab":
+            # The attack: keep every key, the seat's hotkeys too.
+            res = []
+            for drm, fd in held:
+                if not drm:
+                    try:
+                        fcntl.ioctl(fd, EVIOCGRAB, 1)
+                        res.append(True)
+                    except OSError as e:
+                        res.append(e.errno)
+            print(json.dumps({"grab": res}), flush=True)
 
 
 def whoami():
