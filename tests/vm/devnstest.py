@@ -11,6 +11,7 @@ import importlib.util
 import json
 import os
 import select
+import shutil
 import struct
 import subprocess
 import sys
@@ -27,6 +28,8 @@ DEVNSD = os.path.join(BUILD, "devnsd")
 DEVNSCTL = os.path.join(BUILD, "ctl", "devnsctl")
 CLIENT = os.path.join(BUILD, "examples", "devns-demo-client")
 RUNTIME = "/run/devns"
+# Copies of what runs as another user (see readable_copy()).
+SHARED = "/run/devns-tests"
 
 BUS_NAME = "org.devns.broker1"
 MANAGER_PATH = "/org/devns/broker1"
@@ -173,6 +176,13 @@ class Container:
         self.name = name
         script = (f'read go; mount --bind {RUNTIME}/containers/{name} /run/devns && '
                   f'exec "$@"')
+        # When a test kills the leader with SIGKILL, unshare prints
+        # "unshare: sigprocmask unblock failed: Invalid argument" and exits
+        # with 1. It passes a child's fatal signal on to itself, and before
+        # util-linux 2.40 (Debian 12 has 2.38) it first resets that signal's
+        # disposition: signal(SIGKILL, SIG_DFL) fails with EINVAL (util-linux
+        # commit 2ee2f2821, issue #2614). Harmless: the leader is gone
+        # either way, and nothing reads unshare's exit status.
         self.proc = subprocess.Popen(
             ["unshare", "--pid", "--mount", "--fork", "--propagation", "private",
              "--mount-proc", "sh", "-c", script, "sh"] + cmd,
@@ -286,17 +296,41 @@ def run_demo_client(name, color, seat=None, extra=()):
 
 
 def in_container(c, argv, user=None, **kw):
-    """Runs argv inside container c's pid and mount namespaces."""
+    """Runs argv inside container c's pid and mount namespaces. As another
+    user, argv must not name files of the source or build tree: see
+    readable_copy()."""
     pre = ["nsenter", "-t", str(c.leader), "-p", "-m"]
     if user:
         pre += ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups"]
     return subprocess.run(pre + argv, capture_output=True, text=True, timeout=120, **kw)
 
 
+def readable_copy(*paths):
+    """Copies of files, side by side in SHARED on the guest's /run (a tmpfs,
+    so seen from every container too), that any user may read; returns
+    their paths. What runs as another user runs from there: the source and
+    build trees are readable only to users that may enter every directory
+    above them, and a checkout in /root or in a mktemp -d is not."""
+    os.makedirs(SHARED, exist_ok=True)
+    os.chmod(SHARED, 0o755)
+    copies = []
+    for path in paths:
+        dst = os.path.join(SHARED, os.path.basename(path))
+        # Written aside and renamed, so a process started from an earlier
+        # copy never reads a half-written file.
+        shutil.copyfile(path, dst + ".tmp")
+        os.chmod(dst + ".tmp", 0o755 if os.access(path, os.X_OK) else 0o644)
+        os.replace(dst + ".tmp", dst)
+        copies.append(dst)
+    return copies
+
+
 def run_probe(c, *args, user=None):
     """Runs tests/vm/endpoint-probe.py inside c; returns its JSON."""
-    r = in_container(c, [sys.executable, os.path.join(VM_DIR, "endpoint-probe.py"), *args],
-                     user=user)
+    probe = os.path.join(VM_DIR, "endpoint-probe.py")
+    if user:
+        probe = readable_copy(probe)[0]
+    r = in_container(c, [sys.executable, probe, *args], user=user)
     if r.returncode != 0:
         raise TestFailure(f"probe {args} failed: {r.stderr.strip()}")
     return json.loads(r.stdout)

@@ -34,7 +34,8 @@ XDG = "/tmp/devns-sway-xdg"
 # becomes sway as that user (sway refuses to run as root), without any
 # supplementary group: every device comes through libseat. (wlroots 0.15
 # gets the second card file of its dumb-buffer allocator as an empty DRM
-# lease of the first, not by opening the node.)
+# lease of the first, not by opening the node.) It starts in its runtime
+# directory, not in the build directory, which may be out of its reach.
 SWAY_SCRIPT = r'''
 set -e
 U=$1 XDG=$2 CONFIG=$3
@@ -42,6 +43,7 @@ rm -rf "$XDG"
 mkdir -p "$XDG"
 chown "$U:$U" "$XDG"
 chmod 0700 "$XDG"
+cd "$XDG"
 exec setpriv --reuid="$U" --regid="$U" --clear-groups \
 	env -i PATH=/usr/bin:/bin HOME="$XDG" XDG_RUNTIME_DIR="$XDG" \
 	LIBSEAT_BACKEND=seatd SEATD_SOCK=/run/devns/seatd.sock \

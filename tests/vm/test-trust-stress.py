@@ -79,15 +79,16 @@ def others_state():
 
 def stress(target, calls, seed, user=None, extra=()):
     """Starts trust-stress.py: inside the hostile container for its
-    endpoints, on the host for the system bus."""
-    argv = [sys.executable, lib.STRESS, "--target", target, "--calls", str(calls),
-            "--deadline", str(DEADLINE), "--seed", str(seed), *extra]
+    endpoints, on the host for the system bus. As user, from a copy that
+    user can read, in /."""
+    argv = [sys.executable, lib.stress_copy() if user else lib.STRESS, "--target", target,
+            "--calls", str(calls), "--deadline", str(DEADLINE), "--seed", str(seed), *extra]
     if user:
         argv = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups"] + argv
     if target != "system":
         argv = ["nsenter", "-t", str(state["hostile"].leader), "-p", "-m"] + argv
     return subprocess.Popen(argv, stdin=subprocess.PIPE if target == "flood" else None,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd="/")
 
 
 def summary(proc, what):

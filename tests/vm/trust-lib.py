@@ -230,6 +230,13 @@ def host_pid(parent, ns_pid):
     return None
 
 
+def stress_copy():
+    """trust-stress.py for a client that runs as another user: a copy, with
+    trust-wire.py that it loads from its own directory, where that user can
+    read them (dt.readable_copy())."""
+    return dt.readable_copy(STRESS, os.path.join(HERE, "trust-wire.py"))[0]
+
+
 def devnsctl_async(*args):
     return subprocess.Popen([dt.DEVNSCTL, *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
