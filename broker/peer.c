@@ -9,6 +9,8 @@
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -17,6 +19,7 @@
 #include "broker/peer.h"
 #include "common/log.h"
 #include "common/macro.h"
+#include "common/unix-socket.h"
 
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77
@@ -150,4 +153,72 @@ int peer_accept(int listen_fd, const struct pidns_id *ns, const char *kind, cons
 	if (ret_pid)
 		*ret_pid = cred.pid;
 	return TAKE_FD(fd);
+}
+
+struct peer_listener {
+	struct peer_listener_args args;
+	char *path;
+	int fd;
+	sd_event_source *source;
+};
+
+static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct peer_listener *l = userdata;
+	const struct peer_listener_args *a = &l->args;
+
+	for (int i = 0; i < PEER_ACCEPT_BATCH; i++) {
+		pid_t pid;
+		int cfd = peer_accept(fd, a->ns, a->kind, a->name, *a->n_conns, a->max_conns, &pid);
+
+		if (cfd == -EAGAIN)
+			break;
+		if (cfd >= 0)
+			a->accepted(a->userdata, cfd, pid);
+	}
+	return 0;
+}
+
+int peer_listener_new(sd_event *event, const struct peer_listener_args *args,
+		      struct peer_listener **ret)
+{
+	struct peer_listener *l = calloc(1, sizeof(*l));
+	int r;
+
+	if (!l)
+		return -ENOMEM;
+	l->args = *args;
+	l->fd = -1;
+	l->path = strdup(args->path);
+	if (!l->path) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	l->args.path = l->path;
+	l->fd = unix_socket_listen(l->path);
+	if (l->fd < 0) {
+		r = l->fd;
+		goto fail;
+	}
+	r = sd_event_add_io(event, &l->source, l->fd, EPOLLIN, on_accept, l);
+	if (r < 0)
+		goto fail;
+	*ret = l;
+	return 0;
+fail:
+	peer_listener_free(l);
+	return r;
+}
+
+void peer_listener_free(struct peer_listener *l)
+{
+	if (!l)
+		return;
+	sd_event_source_disable_unref(l->source);
+	if (l->fd >= 0) {
+		close(l->fd);
+		unix_socket_unlink(l->path);
+	}
+	free(l->path);
+	free(l);
 }

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <sys/types.h>
+#include <systemd/sd-event.h>
 
 struct pidns_id {
 	dev_t dev;
@@ -26,3 +27,26 @@ int peer_accept(int listen_fd, const struct pidns_id *ns, const char *kind, cons
  * enough to drain a flood of refused peers quickly, few enough to let
  * everything else run in between. */
 #define PEER_ACCEPT_BATCH 32
+
+/* A container's listening socket at path (made 0666: the peer's pid
+ * namespace decides), accepting peers of the container's pid namespace ns
+ * and refusing every other one at once. accepted() gets each admitted
+ * connection (and owns its fd) while *n_conns is below max_conns. */
+struct peer_listener;
+typedef void (*peer_accepted_t)(void *userdata, int fd, pid_t pid);
+
+struct peer_listener_args {
+	const char *path;
+	const struct pidns_id *ns;
+	const char *kind; /* "Endpoint", "seatd endpoint": only for the log */
+	const char *name; /* the container's */
+	const unsigned *n_conns;
+	unsigned max_conns;
+	peer_accepted_t accepted;
+	void *userdata;
+};
+
+int peer_listener_new(sd_event *event, const struct peer_listener_args *args,
+		      struct peer_listener **ret);
+/* Closes the socket and removes it. Accepts NULL. */
+void peer_listener_free(struct peer_listener *l);

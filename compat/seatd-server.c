@@ -42,7 +42,6 @@
 #include "broker/errors.h"
 #include "broker/peer.h"
 #include "common/log.h"
-#include "common/unix-socket.h"
 #include "compat/root-resolve.h"
 #include "compat/seatd-proto.h"
 #include "compat/seatd-server.h"
@@ -105,9 +104,7 @@ struct seatd_client {
 
 struct seatd_server {
 	struct container *container;
-	char *path;
-	int fd;
-	sd_event_source *source;
+	struct peer_listener *listener;
 	struct list clients;
 	unsigned n_clients;
 	unsigned next_id;
@@ -748,26 +745,14 @@ static int client_new(struct seatd_server *srv, int fd, pid_t pid)
 	return 0;
 }
 
-static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+static void on_accepted(void *userdata, int fd, pid_t pid)
 {
 	struct seatd_server *srv = userdata;
-	struct container *c = srv->container;
+	int r = client_new(srv, fd, pid);
 
-	for (int i = 0; i < PEER_ACCEPT_BATCH; i++) {
-		pid_t pid;
-		int cfd = peer_accept(fd, &c->pidns, "seatd endpoint", c->name, srv->n_clients,
-				      SEATD_MAX_CLIENTS, &pid);
-		int r;
-
-		if (cfd == -EAGAIN)
-			break;
-		if (cfd < 0)
-			continue;
-		r = client_new(srv, cfd, pid);
-		if (r < 0)
-			log_warning_errno(r, "seatd endpoint of %s: cannot set up connection", c->name);
-	}
-	return 0;
+	if (r < 0)
+		log_warning_errno(r, "seatd endpoint of %s: cannot set up connection",
+				  srv->container->name);
 }
 
 int seatd_server_new(struct container *c, const char *socket_path, struct seatd_server **ret)
@@ -779,27 +764,18 @@ int seatd_server_new(struct container *c, const char *socket_path, struct seatd_
 	if (!srv)
 		return -ENOMEM;
 	srv->container = c;
-	srv->fd = -1;
 	list_init(&srv->clients);
-	srv->path = strdup(socket_path);
-	if (!srv->path) {
-		r = -ENOMEM;
-		goto fail;
+	r = peer_listener_new(c->broker->event, &(struct peer_listener_args) {
+		.path = socket_path, .ns = &c->pidns, .kind = "seatd endpoint", .name = c->name,
+		.n_conns = &srv->n_clients, .max_conns = SEATD_MAX_CLIENTS,
+		.accepted = on_accepted, .userdata = srv,
+	}, &srv->listener);
+	if (r < 0) {
+		free(srv);
+		return r;
 	}
-	/* Anyone may connect; the peer's pid namespace decides. */
-	srv->fd = unix_socket_listen(socket_path);
-	if (srv->fd < 0) {
-		r = srv->fd;
-		goto fail;
-	}
-	r = sd_event_add_io(c->broker->event, &srv->source, srv->fd, EPOLLIN, on_accept, srv);
-	if (r < 0)
-		goto fail;
 	*ret = srv;
 	return 0;
-fail:
-	seatd_server_free(srv);
-	return r;
 }
 
 void seatd_server_free(struct seatd_server *srv)
@@ -811,12 +787,7 @@ void seatd_server_free(struct seatd_server *srv)
 	/* Control was released by the container already; only close. */
 	list_for_each_safe(cl, tmp, &srv->clients, link)
 		client_free(cl);
-	sd_event_source_disable_unref(srv->source);
-	if (srv->fd >= 0) {
-		close(srv->fd);
-		unix_socket_unlink(srv->path);
-	}
-	free(srv->path);
+	peer_listener_free(srv->listener);
 	free(srv);
 }
 

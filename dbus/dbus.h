@@ -39,19 +39,32 @@ struct dbus_transport {
 	unsigned sender_uids_next; /* the slot to replace next */
 };
 
+struct dbus_seat;
+struct dbus_container;
+
+/* The userdata of the Seat vtable: the seat as the bus shows it (scope
+ * NULL), or as one container's endpoint does, where that container is the
+ * only one there is and the seat is read-only. */
+struct dbus_seat_view {
+	struct dbus_seat *seat;
+	struct dbus_container *scope;
+};
+
 /* What the transport keeps with each seat and container (their listener
  * data), and the userdata of their vtables. */
 struct dbus_seat {
 	struct dbus_transport *transport;
 	struct broker_seat *seat;
 	char *path;
+	struct dbus_seat_view view; /* { this, NULL } */
 };
 
 struct dbus_container {
 	struct dbus_transport *transport;
 	struct container *container;
 	char *path;
-	struct endpoint *endpoint; /* <endpoint dir>/bus */
+	struct endpoint *endpoint;       /* <endpoint dir>/bus */
+	struct dbus_seat_view seat_view; /* { its seat, this } */
 };
 
 /* Connects to the system bus, or to address, and serves the objects
@@ -67,9 +80,7 @@ struct dbus_seat *dbus_seat_of(struct dbus_transport *t, const struct broker_sea
 struct dbus_container *dbus_container_of(struct dbus_transport *t, const struct container *c);
 
 extern const sd_bus_vtable manager_vtable[];
-extern const sd_bus_vtable seat_vtable[];
-/* The seat as a container's endpoint shows it: only that container. */
-extern const sd_bus_vtable seat_endpoint_vtable[];
+extern const sd_bus_vtable seat_vtable[]; /* userdata: struct dbus_seat_view */
 extern const sd_bus_vtable container_vtable[];
 
 /* Registers every object on the broker's bus (manager-dbus.c). */

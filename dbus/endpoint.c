@@ -10,7 +10,6 @@
 #include "broker/container.h"
 #include "broker/peer.h"
 #include "common/log.h"
-#include "common/unix-socket.h"
 #include "dbus/bus-error.h"
 #include "dbus/dbus.h"
 #include "dbus/endpoint.h"
@@ -33,9 +32,7 @@ struct endpoint_conn {
 struct endpoint {
 	struct dbus_container *dc;
 	struct container *container;
-	char *path;
-	int fd;
-	sd_event_source *source;
+	struct peer_listener *listener;
 	struct list conns;
 	unsigned n_conns;
 	unsigned next_id;
@@ -120,16 +117,21 @@ static const sd_bus_vtable driver_vtable[] = {
 	SD_BUS_VTABLE_END
 };
 
-static int conn_free_deferred(sd_event_source *s, void *userdata)
+/* Frees a connection already out of its endpoint's list. */
+static void conn_destroy(struct endpoint_conn *conn)
 {
-	struct endpoint_conn *conn = userdata;
-
-	sd_event_source_unref(conn->free_source);
+	sd_event_source_disable_unref(conn->auth_source);
+	sd_event_source_disable_unref(conn->free_source);
 	/* No flush: it would wait, without bound, for a peer that does not
 	 * read or has not finished its handshake. */
 	sd_bus_close_unref(conn->bus);
 	endpoint_input_free(conn->input);
 	free(conn);
+}
+
+static int conn_free_deferred(sd_event_source *s, void *userdata)
+{
+	conn_destroy(userdata);
 	return 0;
 }
 
@@ -183,7 +185,6 @@ static int note_dispatched(sd_bus_message *m, void *userdata, sd_bus_error *erro
 static int conn_add_objects(struct endpoint_conn *conn)
 {
 	struct dbus_container *dc = conn->ep->dc;
-	struct container *c = dc->container;
 	int r;
 
 	r = sd_bus_add_filter(conn->bus, NULL, note_dispatched, conn);
@@ -208,8 +209,8 @@ static int conn_add_objects(struct endpoint_conn *conn)
 			return r;
 	}
 	/* The seat, read-only and as this container alone sees it. */
-	return sd_bus_add_object_vtable(conn->bus, NULL, dbus_seat_of(dc->transport, c->seat)->path,
-					SEAT_INTERFACE, seat_endpoint_vtable, dc);
+	return sd_bus_add_object_vtable(conn->bus, NULL, dc->seat_view.seat->path, SEAT_INTERFACE,
+					seat_vtable, &dc->seat_view);
 }
 
 /* Lets sd-bus read and dispatch all it has. Returns -ENOTCONN once the
@@ -322,32 +323,17 @@ fail_fd:
 	if (fd >= 0)
 		close(fd);
 fail:
-	sd_event_source_disable_unref(conn->auth_source);
-	sd_bus_close_unref(conn->bus);
-	endpoint_input_free(conn->input);
-	free(conn);
+	conn_destroy(conn);
 	return r;
 }
 
-static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+static void on_accepted(void *userdata, int fd, pid_t pid)
 {
 	struct endpoint *ep = userdata;
-	struct container *c = ep->container;
+	int r = conn_new(ep, fd);
 
-	for (int i = 0; i < PEER_ACCEPT_BATCH; i++) {
-		int cfd = peer_accept(fd, &c->pidns, "Endpoint", c->name, ep->n_conns,
-				      ENDPOINT_MAX_CONNECTIONS, NULL);
-		int r;
-
-		if (cfd == -EAGAIN)
-			break;
-		if (cfd < 0)
-			continue;
-		r = conn_new(ep, cfd);
-		if (r < 0)
-			log_warning_errno(r, "Endpoint of %s: cannot set up connection", c->name);
-	}
-	return 0;
+	if (r < 0)
+		log_warning_errno(r, "Endpoint of %s: cannot set up connection", ep->container->name);
 }
 
 int endpoint_new(struct dbus_container *dc, const char *socket_path, struct endpoint **ret)
@@ -361,27 +347,18 @@ int endpoint_new(struct dbus_container *dc, const char *socket_path, struct endp
 		return -ENOMEM;
 	ep->dc = dc;
 	ep->container = c;
-	ep->fd = -1;
 	list_init(&ep->conns);
-	ep->path = strdup(socket_path);
-	if (!ep->path) {
-		r = -ENOMEM;
-		goto fail;
+	r = peer_listener_new(c->broker->event, &(struct peer_listener_args) {
+		.path = socket_path, .ns = &c->pidns, .kind = "Endpoint", .name = c->name,
+		.n_conns = &ep->n_conns, .max_conns = ENDPOINT_MAX_CONNECTIONS,
+		.accepted = on_accepted, .userdata = ep,
+	}, &ep->listener);
+	if (r < 0) {
+		free(ep);
+		return r;
 	}
-	/* Anyone may connect; the peer's pid namespace decides. */
-	ep->fd = unix_socket_listen(socket_path);
-	if (ep->fd < 0) {
-		r = ep->fd;
-		goto fail;
-	}
-	r = sd_event_add_io(c->broker->event, &ep->source, ep->fd, EPOLLIN, on_accept, ep);
-	if (r < 0)
-		goto fail;
 	*ret = ep;
 	return 0;
-fail:
-	endpoint_free(ep);
-	return r;
 }
 
 void endpoint_free(struct endpoint *ep)
@@ -392,18 +369,9 @@ void endpoint_free(struct endpoint *ep)
 		return;
 	list_for_each_safe(conn, tmp, &ep->conns, link) {
 		list_remove(&conn->link);
-		sd_event_source_disable_unref(conn->auth_source);
-		sd_bus_close_unref(conn->bus);
-		endpoint_input_free(conn->input);
-		sd_event_source_unref(conn->free_source);
-		free(conn);
+		conn_destroy(conn);
 	}
-	sd_event_source_disable_unref(ep->source);
-	if (ep->fd >= 0) {
-		close(ep->fd);
-		unix_socket_unlink(ep->path);
-	}
-	free(ep->path);
+	peer_listener_free(ep->listener);
 	free(ep);
 }
 

@@ -398,61 +398,55 @@ static int container_find(sd_bus *bus, const char *path, const char *interface,
 	return 1;
 }
 
-static void strv_free(char **v)
+/* The object paths of a broker list (its containers or seats) for a node
+ * enumerator: path_of() gives the path of an element's list link. */
+static int enumerate_paths(struct dbus_transport *t, const struct list *head,
+			   const char *(*path_of)(struct dbus_transport *t, const struct list *link),
+			   char ***nodes)
 {
-	for (char **p = v; p && *p; p++)
-		free(*p);
-	free(v);
+	char **v = calloc(list_length(head) + 1, sizeof(char *));
+	size_t n = 0;
+
+	if (!v)
+		return -ENOMEM;
+	for (const struct list *l = head->next; l != head; l = l->next) {
+		v[n] = strdup(path_of(t, l));
+		if (!v[n]) {
+			while (n > 0)
+				free(v[--n]);
+			free(v);
+			return -ENOMEM;
+		}
+		n++;
+	}
+	*nodes = v;
+	return 0;
 }
 
-/* Appends a copy of s to v, which has room for it and a NULL after it. */
-static int strv_put(char **v, size_t *n, const char *s)
+static const char *container_path_of(struct dbus_transport *t, const struct list *link)
 {
-	v[*n] = strdup(s);
-	if (!v[*n])
-		return -ENOMEM;
-	(*n)++;
-	return 0;
+	return dbus_container_of(t, container_of(link, struct container, link))->path;
+}
+
+static const char *seat_path_of(struct dbus_transport *t, const struct list *link)
+{
+	return dbus_seat_of(t, container_of(link, struct broker_seat, link))->path;
 }
 
 static int container_enumerate(sd_bus *bus, const char *path, void *userdata,
 			       char ***nodes, sd_bus_error *error)
 {
 	struct dbus_transport *t = userdata;
-	struct broker *b = t->broker;
-	struct container *c;
-	size_t n = 0;
-	char **v = calloc(list_length(&b->containers) + 1, sizeof(char *));
 
-	if (!v)
-		return -ENOMEM;
-	list_for_each(c, &b->containers, link)
-		if (strv_put(v, &n, dbus_container_of(t, c)->path) < 0) {
-			strv_free(v);
-			return -ENOMEM;
-		}
-	*nodes = v;
-	return 0;
+	return enumerate_paths(t, &t->broker->containers, container_path_of, nodes);
 }
 
 static int seat_enumerate(sd_bus *bus, const char *path, void *userdata,
 			  char ***nodes, sd_bus_error *error)
 {
 	struct dbus_transport *t = userdata;
-	struct broker *b = t->broker;
-	struct broker_seat *bs;
-	size_t n = 0;
-	char **v = calloc(list_length(&b->seats) + 1, sizeof(char *));
 
-	if (!v)
-		return -ENOMEM;
-	list_for_each(bs, &b->seats, link)
-		if (strv_put(v, &n, dbus_seat_of(t, bs)->path) < 0) {
-			strv_free(v);
-			return -ENOMEM;
-		}
-	*nodes = v;
-	return 0;
+	return enumerate_paths(t, &t->broker->seats, seat_path_of, nodes);
 }
 
 int manager_dbus_register(struct dbus_transport *t)

@@ -12,38 +12,41 @@ static int property_get_id(sd_bus *bus, const char *path, const char *interface,
 			   const char *property, sd_bus_message *reply,
 			   void *userdata, sd_bus_error *error)
 {
-	struct dbus_seat *ds = userdata;
+	struct dbus_seat_view *v = userdata;
 
-	return sd_bus_message_append(reply, "s", ds->seat->seat->id);
+	return sd_bus_message_append(reply, "s", v->seat->seat->seat->id);
 }
 
 static int property_get_active(sd_bus *bus, const char *path, const char *interface,
 			       const char *property, sd_bus_message *reply,
 			       void *userdata, sd_bus_error *error)
 {
-	struct dbus_seat *ds = userdata;
-	struct seat_container *sc = ds->seat->seat->active;
+	struct dbus_seat_view *v = userdata;
+	struct seat_container *sc = v->seat->seat->seat->active;
 
-	if (!sc)
+	/* Through an endpoint, another container in front is none at all. */
+	if (!sc || (v->scope && sc->userdata != v->scope->container))
 		return sd_bus_message_append(reply, "(so)", "", "/");
 	return sd_bus_message_append(reply, "(so)", sc->name,
-				     dbus_container_of(ds->transport, sc->userdata)->path);
+				     dbus_container_of(v->seat->transport, sc->userdata)->path);
 }
 
 static int property_get_containers(sd_bus *bus, const char *path, const char *interface,
 				   const char *property, sd_bus_message *reply,
 				   void *userdata, sd_bus_error *error)
 {
-	struct dbus_seat *ds = userdata;
+	struct dbus_seat_view *v = userdata;
 	struct seat_container *sc;
 	int r;
 
 	r = sd_bus_message_open_container(reply, 'a', "(so)");
 	if (r < 0)
 		return r;
-	list_for_each(sc, &ds->seat->seat->containers, link) {
+	list_for_each(sc, &v->seat->seat->seat->containers, link) {
+		if (v->scope && sc->userdata != v->scope->container)
+			continue;
 		r = sd_bus_message_append(reply, "(so)", sc->name,
-					  dbus_container_of(ds->transport, sc->userdata)->path);
+					  dbus_container_of(v->seat->transport, sc->userdata)->path);
 		if (r < 0)
 			return r;
 	}
@@ -54,14 +57,14 @@ static int property_get_devices(sd_bus *bus, const char *path, const char *inter
 				const char *property, sd_bus_message *reply,
 				void *userdata, sd_bus_error *error)
 {
-	struct dbus_seat *ds = userdata;
+	struct dbus_seat_view *v = userdata;
 	struct seat_device *d;
 	int r;
 
 	r = sd_bus_message_open_container(reply, 'a', "(suus)");
 	if (r < 0)
 		return r;
-	list_for_each(d, &ds->seat->seat->devices, link) {
+	list_for_each(d, &v->seat->seat->seat->devices, link) {
 		r = sd_bus_message_append(reply, "(suus)", d->sysname,
 					  major(d->devnum), minor(d->devnum),
 					  seat_device_type_to_string(d->type));
@@ -75,20 +78,29 @@ static int property_get_can_graphical(sd_bus *bus, const char *path, const char 
 				      const char *property, sd_bus_message *reply,
 				      void *userdata, sd_bus_error *error)
 {
-	struct dbus_seat *ds = userdata;
+	struct dbus_seat_view *v = userdata;
 	struct seat_device *d;
 	bool drm = false;
 
-	list_for_each(d, &ds->seat->seat->devices, link)
+	list_for_each(d, &v->seat->seat->seat->devices, link)
 		drm = drm || d->type == SEAT_DEVICE_DRM;
 	return sd_bus_message_append(reply, "b", drm);
 }
 
-/* The seat's methods change state: root's, on the broker's bus. */
+/* The seat's methods change state: root's, on the broker's bus. On an
+ * endpoint the peers are the container's own processes, and switching the
+ * seat is the host's business (Container.Activate is theirs). */
+static int check_seat_caller(struct dbus_seat_view *v, sd_bus_message *m, sd_bus_error *error)
+{
+	if (v->scope)
+		return bus_error_errnof(error, -EPERM, "The seat is read-only on a container endpoint");
+	return bus_check_privileged(v->seat->transport, m, error);
+}
+
 static int method_switch_container(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	struct dbus_seat *ds = userdata;
-	struct broker_seat *bs = ds->seat;
+	struct dbus_seat_view *v = userdata;
+	struct broker_seat *bs = v->seat->seat;
 	struct container *target = NULL;
 	const char *name;
 	int r;
@@ -96,7 +108,7 @@ static int method_switch_container(sd_bus_message *m, void *userdata, sd_bus_err
 	r = sd_bus_message_read(m, "s", &name);
 	if (r < 0)
 		return r;
-	r = bus_check_privileged(ds->transport, m, error);
+	r = check_seat_caller(v, m, error);
 	if (r < 0)
 		return r;
 	if (name[0]) {
@@ -115,12 +127,12 @@ static int method_switch_container(sd_bus_message *m, void *userdata, sd_bus_err
 static int method_switch_step(sd_bus_message *m, void *userdata, sd_bus_error *error,
 			      enum seat_switch_kind kind)
 {
-	struct dbus_seat *ds = userdata;
-	int r = bus_check_privileged(ds->transport, m, error);
+	struct dbus_seat_view *v = userdata;
+	int r = check_seat_caller(v, m, error);
 
 	if (r < 0)
 		return r;
-	return bus_switch(ds->seat, kind, NULL, m, error);
+	return bus_switch(v->seat->seat, kind, NULL, m, error);
 }
 
 static int method_switch_to_next(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -163,70 +175,9 @@ int seat_dbus_find(sd_bus *bus, const char *path, const char *interface,
 	bs = broker_find_seat(t->broker, id);
 	if (!bs)
 		return 0;
-	*found = dbus_seat_of(t, bs);
+	*found = &dbus_seat_of(t, bs)->view;
 	return 1;
 }
-
-/* The seat seen through a container's endpoint (userdata: that container).
- * It shows what the whole seat shows, except other containers: the
- * endpoint's own container is the only one there is, active or not. */
-
-static int endpoint_get_seat_property(sd_bus *bus, const char *path, const char *interface,
-				      const char *property, sd_bus_message *reply,
-				      void *userdata, sd_bus_error *error)
-{
-	struct dbus_container *dc = userdata;
-	struct dbus_seat *ds = dbus_seat_of(dc->transport, dc->container->seat);
-
-	if (strcmp(property, "Id") == 0)
-		return property_get_id(bus, path, interface, property, reply, ds, error);
-	if (strcmp(property, "Devices") == 0)
-		return property_get_devices(bus, path, interface, property, reply, ds, error);
-	return property_get_can_graphical(bus, path, interface, property, reply, ds, error);
-}
-
-static int endpoint_get_active(sd_bus *bus, const char *path, const char *interface,
-			       const char *property, sd_bus_message *reply,
-			       void *userdata, sd_bus_error *error)
-{
-	struct dbus_container *dc = userdata;
-
-	if (!container_is_active(dc->container))
-		return sd_bus_message_append(reply, "(so)", "", "/");
-	return sd_bus_message_append(reply, "(so)", dc->container->name, dc->path);
-}
-
-static int endpoint_get_containers(sd_bus *bus, const char *path, const char *interface,
-				   const char *property, sd_bus_message *reply,
-				   void *userdata, sd_bus_error *error)
-{
-	struct dbus_container *dc = userdata;
-
-	return sd_bus_message_append(reply, "a(so)", 1, dc->container->name, dc->path);
-}
-
-/* The endpoint's peers are the container's own processes: switching the
- * seat is the host's business (Container.Activate is theirs). */
-static int endpoint_refuse_switch(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-	return bus_error_errnof(error, -EPERM, "The seat is read-only on a container endpoint");
-}
-
-const sd_bus_vtable seat_endpoint_vtable[] = {
-	SD_BUS_VTABLE_START(0),
-	SD_BUS_PROPERTY("Id", "s", endpoint_get_seat_property, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-	SD_BUS_PROPERTY("ActiveContainer", "(so)", endpoint_get_active, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-	SD_BUS_PROPERTY("Containers", "a(so)", endpoint_get_containers, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-	SD_BUS_PROPERTY("Devices", "a(suus)", endpoint_get_seat_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-	SD_BUS_PROPERTY("CanGraphical", "b", endpoint_get_seat_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-	SD_BUS_METHOD_WITH_ARGS("SwitchContainer", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT,
-				endpoint_refuse_switch, SD_BUS_VTABLE_UNPRIVILEGED),
-	SD_BUS_METHOD_WITH_ARGS("SwitchToNext", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT,
-				endpoint_refuse_switch, SD_BUS_VTABLE_UNPRIVILEGED),
-	SD_BUS_METHOD_WITH_ARGS("SwitchToPrevious", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT,
-				endpoint_refuse_switch, SD_BUS_VTABLE_UNPRIVILEGED),
-	SD_BUS_VTABLE_END
-};
 
 static void emit_on_bus(struct dbus_seat *ds, const char *property)
 {

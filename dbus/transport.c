@@ -29,6 +29,7 @@ static int on_seat_attach(struct broker_listener *l, struct broker_seat *bs)
 		return -ENOMEM;
 	ds->transport = l->userdata;
 	ds->seat = bs;
+	ds->view = (struct dbus_seat_view) { .seat = ds };
 	r = sd_bus_path_encode(SEAT_PATH_PREFIX, bs->seat->id, &ds->path);
 	if (r < 0) {
 		free(ds);
@@ -67,6 +68,10 @@ static int on_container_attach(struct broker_listener *l, struct container *c)
 		return -ENOMEM;
 	dc->transport = l->userdata;
 	dc->container = c;
+	dc->seat_view = (struct dbus_seat_view) {
+		.seat = dbus_seat_of(dc->transport, c->seat),
+		.scope = dc,
+	};
 	r = sd_bus_path_encode(CONTAINER_PATH_PREFIX, c->name, &dc->path);
 	if (r < 0)
 		goto fail;
