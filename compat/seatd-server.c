@@ -41,6 +41,7 @@
 #include "broker/container.h"
 #include "broker/errors.h"
 #include "broker/peer.h"
+#include "common/fd-pass.h"
 #include "common/log.h"
 #include "compat/root-resolve.h"
 #include "compat/seatd-proto.h"
@@ -145,34 +146,13 @@ static int client_flush(struct seatd_client *cl)
 	struct out_msg *m;
 
 	while ((m = list_first(&cl->out, struct out_msg, link))) {
-		union {
-			struct cmsghdr align;
-			char buf[CMSG_SPACE(sizeof(int))];
-		} control;
-		struct iovec iov = { .iov_base = m->data + m->sent, .iov_len = m->len - m->sent };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-		ssize_t n;
+		ssize_t n = fd_pass_send(cl->fd, m->data + m->sent, m->len - m->sent, &m->fd,
+					 m->fd >= 0 ? 1 : 0);
 
-		if (m->fd >= 0) {
-			struct cmsghdr *cmsg;
-
-			memset(&control, 0, sizeof(control));
-			mh.msg_control = control.buf;
-			mh.msg_controllen = sizeof(control.buf);
-			cmsg = CMSG_FIRSTHDR(&mh);
-			cmsg->cmsg_level = SOL_SOCKET;
-			cmsg->cmsg_type = SCM_RIGHTS;
-			cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-			memcpy(CMSG_DATA(cmsg), &m->fd, sizeof(int));
-		}
-		n = sendmsg(cl->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN)
-				return client_set_events(cl, EPOLLIN | EPOLLOUT);
-			return -errno;
-		}
+		if (n == -EAGAIN)
+			return client_set_events(cl, EPOLLIN | EPOLLOUT);
+		if (n < 0)
+			return (int)n;
 		/* The fd travelled with the first byte. */
 		if (m->fd >= 0) {
 			close(m->fd);
@@ -599,49 +579,23 @@ static void client_handle(struct seatd_client *cl, const struct seatd_request *r
 
 /* ---------------------------------------------------------------- I/O */
 
-static void close_received_fds(struct msghdr *mh)
-{
-	for (struct cmsghdr *cmsg = CMSG_FIRSTHDR(mh); cmsg; cmsg = CMSG_NXTHDR(mh, cmsg)) {
-		size_t n;
-
-		if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS)
-			continue;
-		n = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < n; i++) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(cmsg) + i * sizeof(int), sizeof(int));
-			close(fd);
-		}
-	}
-}
-
 static void client_read(struct seatd_client *cl)
 {
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(SEATD_MAX_FDS_IN * sizeof(int))];
-	} control;
-	struct iovec iov = { .iov_base = cl->in + cl->in_len, .iov_len = sizeof(cl->in) - cl->in_len };
-	struct msghdr mh = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = control.buf,
-		.msg_controllen = sizeof(control.buf),
-	};
-	size_t off = 0;
+	int fds[SEATD_MAX_FDS_IN];
+	size_t off = 0, n_fds;
 	ssize_t n;
 
-	n = recvmsg(cl->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	n = fd_pass_recv(cl->fd, cl->in + cl->in_len, sizeof(cl->in) - cl->in_len, fds,
+			 ARRAY_SIZE(fds), &n_fds, NULL);
+	if (n == -EAGAIN)
+		return;
 	if (n < 0) {
-		if (errno == EAGAIN || errno == EINTR)
-			return;
-		log_debug_errno(errno, "seatd client %u of %s: read failed", cl->id, cname(cl));
+		log_debug_errno((int)n, "seatd client %u of %s: read failed", cl->id, cname(cl));
 		client_kill(cl);
 		return;
 	}
 	/* Nobody sends fds to seatd; never keep one. */
-	close_received_fds(&mh);
+	fd_pass_close(fds, n_fds);
 	if (n == 0) {
 		log_debug("seatd client %u of %s disconnected", cl->id, cname(cl));
 		client_kill(cl);

@@ -151,6 +151,10 @@ static int send_to_controller(struct dbus_controller *dc, const char *member,
 	if (r < 0)
 		goto out;
 	r = sd_bus_send(dc->bus, m, NULL);
+	/* On the container's endpoint nobody else bounds what a controller
+	 * that never reads is sent. */
+	if (!dc->sender)
+		endpoint_check_backlog(dc->dc->endpoint);
 out:
 	sd_bus_message_unref(m);
 	return r;

@@ -21,12 +21,12 @@
 #define lsan_enable() do { } while (0)
 #endif
 
+#include "common/fd-pass.h"
 #include "common/log.h"
 #include "common/macro.h"
 #include "dbus/endpoint-input.h"
 
-/* The kernel passes at most this many fds with one write (SCM_MAX_FD). */
-#define MESSAGE_FDS_MAX 253
+#define MESSAGE_FDS_MAX FD_PASS_MAX
 /* sd-bus refuses longer handshake lines too. */
 #define AUTH_LINE_MAX 1024
 /* Messages read in one wake-up before others get their turn. */
@@ -85,8 +85,7 @@ int endpoint_message_size(const uint8_t hdr[16], size_t *ret_size, uint32_t *ret
 
 static void close_fds(int *fds, size_t *n)
 {
-	for (size_t i = 0; i < *n; i++)
-		close(fds[i]);
+	fd_pass_close(fds, *n);
 	*n = 0;
 }
 
@@ -117,31 +116,11 @@ static int feed(struct endpoint_input *in, const uint8_t *p, size_t n, const int
 	int r;
 
 	while (n > 0) {
-		union {
-			struct cmsghdr align;
-			char buf[CMSG_SPACE(sizeof(int) * MESSAGE_FDS_MAX)];
-		} control;
-		struct iovec iov = { .iov_base = (void *)p, .iov_len = n };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-		ssize_t k;
+		ssize_t k = fd_pass_send(in->feed_fd, p, n, fds, n_fds);
 
-		if (n_fds > 0) {
-			struct cmsghdr *c;
-
-			mh.msg_control = &control;
-			mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
-			c = CMSG_FIRSTHDR(&mh);
-			c->cmsg_level = SOL_SOCKET;
-			c->cmsg_type = SCM_RIGHTS;
-			c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
-			memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
-		}
-		k = sendmsg(in->feed_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN)
-				return -errno;
+			if (k != -EAGAIN)
+				return (int)k;
 			if (++stalls > 2)
 				return -ENOBUFS; /* sd-bus stopped reading */
 			r = in->ops->process(in->userdata);
@@ -285,42 +264,23 @@ static size_t scan_handshake(struct endpoint_input *in, const char *p, size_t n,
 static ssize_t read_some(struct endpoint_input *in, void *p, size_t want, int *fds,
 			 size_t *n_fds)
 {
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int) * MESSAGE_FDS_MAX)];
-	} control;
-	struct iovec iov = { .iov_base = p, .iov_len = want };
-	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = &control, .msg_controllen = sizeof(control),
-	};
+	bool truncated;
 	ssize_t n;
 
 	*n_fds = 0;
-	n = recvmsg(in->client_fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	n = fd_pass_recv(in->client_fd, p, want, fds, MESSAGE_FDS_MAX, n_fds, &truncated);
+	if (n == -EAGAIN)
+		return 0;
 	if (n < 0) {
-		if (errno == EAGAIN || errno == EINTR)
-			return 0;
 		hang_up(in, "read error");
-		return -errno;
-	}
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-		size_t k;
-
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		if (k > MESSAGE_FDS_MAX - *n_fds)
-			k = MESSAGE_FDS_MAX - *n_fds; /* cannot happen: the kernel's limit */
-		memcpy(fds + *n_fds, CMSG_DATA(c), k * sizeof(int));
-		*n_fds += k;
+		return n;
 	}
 	if (n == 0) {
 		close_fds(fds, n_fds);
 		hang_up(in, "closed");
 		return -ECONNRESET;
 	}
-	if (mh.msg_flags & MSG_CTRUNC) {
+	if (truncated) {
 		close_fds(fds, n_fds);
 		hang_up(in, "too many fds");
 		return -EBADMSG;

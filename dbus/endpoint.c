@@ -26,6 +26,7 @@ struct endpoint_conn {
 	unsigned id;
 	sd_event_source *free_source;
 	sd_event_source *auth_source;
+	sd_event_source *cut_source; /* set: being hung up on for its backlog */
 	struct list link;
 };
 
@@ -40,6 +41,10 @@ struct endpoint {
 
 /* A container's processes get this many connections at once. */
 #define ENDPOINT_MAX_CONNECTIONS 64
+/* Messages sd-bus may hold for a peer that does not read them (replies
+ * with their fds, signals), beyond what its socket buffer took: past this,
+ * the peer is hung up on, as dbus-daemon does with its own limits. */
+#define ENDPOINT_MAX_QUEUED 256
 
 /* What a bus daemon would answer, so that clients written for a bus
  * (busctl --address, sd-bus with bus_client set) work on this socket. */
@@ -121,6 +126,7 @@ static const sd_bus_vtable driver_vtable[] = {
 static void conn_destroy(struct endpoint_conn *conn)
 {
 	sd_event_source_disable_unref(conn->auth_source);
+	sd_event_source_disable_unref(conn->cut_source);
 	sd_event_source_disable_unref(conn->free_source);
 	/* No flush: it would wait, without bound, for a peer that does not
 	 * read or has not finished its handshake. */
@@ -153,6 +159,43 @@ static void conn_drop(struct endpoint_conn *conn)
 		sd_bus_close(conn->bus);
 		log_warning_errno(r, "Cannot defer closing an endpoint connection; leaking it");
 	}
+}
+
+static int conn_cut_deferred(sd_event_source *s, void *userdata)
+{
+	struct endpoint_conn *conn = userdata;
+
+	conn->cut_source = sd_event_source_disable_unref(conn->cut_source);
+	if (conn->ep) {
+		log_info("Endpoint of %s: a client does not read what it is sent; hanging up on it",
+			 conn->ep->container->name);
+		conn_drop(conn);
+	}
+	return 0;
+}
+
+/* Called after anything is sent to the peer. The hang-up runs from the
+ * event loop: dropping a controller announces changes, which are sent
+ * through this same endpoint. */
+static void conn_check_backlog(struct endpoint_conn *conn)
+{
+	uint64_t queued;
+
+	if (!conn->ep || conn->cut_source || sd_bus_get_n_queued_write(conn->bus, &queued) < 0 ||
+	    queued <= ENDPOINT_MAX_QUEUED)
+		return;
+	if (sd_event_add_defer(conn->ep->container->broker->event, &conn->cut_source,
+			       conn_cut_deferred, conn) < 0)
+		log_warning("Endpoint of %s: cannot hang up on a client that does not read",
+			    conn->ep->container->name);
+}
+
+void endpoint_check_backlog(struct endpoint *ep)
+{
+	struct endpoint_conn *conn;
+
+	list_for_each(conn, &ep->conns, link)
+		conn_check_backlog(conn);
 }
 
 static int on_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -233,6 +276,7 @@ static int conn_process(struct endpoint_conn *conn)
 		conn_drop(conn);
 		return r;
 	}
+	conn_check_backlog(conn);
 	return 0;
 }
 
@@ -382,6 +426,8 @@ void endpoint_emit_properties_changed(struct endpoint *ep, const char *path,
 	struct endpoint_conn *conn;
 
 	list_for_each(conn, &ep->conns, link)
-		if (conn->spoke)
+		if (conn->spoke) {
 			sd_bus_emit_properties_changed_strv(conn->bus, path, interface, names);
+			conn_check_backlog(conn);
+		}
 }

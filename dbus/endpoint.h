@@ -15,5 +15,8 @@ struct endpoint;
 int endpoint_new(struct dbus_container *dc, const char *socket_path, struct endpoint **ret);
 /* Closes every connection and removes the socket. Accepts NULL. */
 void endpoint_free(struct endpoint *ep);
+/* Something was sent on the endpoint's connections: a client that does
+ * not read its backlog is hung up on (from the event loop). */
+void endpoint_check_backlog(struct endpoint *ep);
 void endpoint_emit_properties_changed(struct endpoint *ep, const char *path,
 				      const char *interface, const char *property);

@@ -12,6 +12,12 @@ container, as a container's program would use them; prints JSON.
   loop-probe.py open NAME          OpenLoopDevice: {"result": "ok"} or the
                                    D-Bus error name
   loop-probe.py detach NAME        DetachLoopDevice, the same way
+  loop-probe.py hold IMAGE         AttachLoopDevice(IMAGE, read-write) and
+                                   keeps the device open: {"name": "loopN"};
+                                   then on "detach" DetachLoopDevice, on
+                                   "read" the device's first bytes through
+                                   the kept file ({"read": "...", or
+                                   {"error": errno}); exits on end of input
 """
 import ctypes
 import json
@@ -90,5 +96,24 @@ def detach(loop):
     print(json.dumps({"result": result}))
 
 
+def hold(image):
+    fd = os.open(image, os.O_RDWR)
+    loop_fd, loop = container().AttachLoopDevice(dbus.types.UnixFd(fd), False)
+    os.close(fd)
+    loop_fd = loop_fd.take()
+    print(json.dumps({"name": str(loop)}), flush=True)
+    for line in sys.stdin:
+        if line.strip() == "detach":
+            _, result = call(lambda: container().DetachLoopDevice(loop))
+            print(json.dumps({"result": result}), flush=True)
+        elif line.strip() == "read":
+            try:
+                data = os.pread(loop_fd, 64, 0)
+                print(json.dumps({"read": data.decode(errors="replace")}), flush=True)
+            except OSError as e:
+                print(json.dumps({"error": e.errno}), flush=True)
+
+
 if __name__ == "__main__":
-    {"attach": attach, "mount": mount, "open": open_, "detach": detach}[sys.argv[1]](*sys.argv[2:])
+    {"attach": attach, "mount": mount, "open": open_, "detach": detach,
+     "hold": hold}[sys.argv[1]](*sys.argv[2:])

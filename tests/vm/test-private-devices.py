@@ -286,6 +286,55 @@ def testcase_loop_detach_and_autoclear():
 
 
 @cleaned_up
+def testcase_loop_detached_while_held():
+    """A container detaches a loop device it still holds open, and another
+    container attaches one: the first container's file must never reach
+    the second one's image (the kernel hands out the number of a device
+    that was really cleared)."""
+    d = tempfile.mkdtemp(prefix="devns-loop-held-")
+    images = {}
+    for name in ("alpha", "beta"):
+        images[name] = os.path.join(d, f"{name}.img")
+        with open(images[name], "wb") as f:
+            f.write((f"{name}-secret ".encode() * 4096)[:1 << 20])
+    a = start("alpha")
+    b = start("beta")
+    holder = subprocess.Popen(
+        ["nsenter", "-t", str(a.leader), "-p", "-m", sys.executable, LOOP_PROBE, "hold",
+         images["alpha"]],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sys.stderr, text=True, bufsize=1)
+    try:
+        def ask(line):
+            holder.stdin.write(line + "\n")
+            holder.stdin.flush()
+            return json.loads(holder.stdout.readline())
+
+        held = json.loads(holder.stdout.readline())["name"]
+        check(ask("read")["read"].startswith("alpha-secret"), "alpha reads its own image")
+        check(ask("detach")["result"] == "ok", f"alpha detaches {held}")
+        check(loops_of(a) == [], f"LoopDevices after detach: {loops_of(a)}")
+        # beta attaches, maybe several times: none may be alpha's device
+        # while alpha's file of it reads beta's data.
+        for _ in range(3):
+            r = in_container(b, [sys.executable, "-c", f"""
+import dbus, os
+c = dbus.Interface(dbus.bus.BusConnection("unix:path=/run/devns/bus").get_object(
+    None, "/org/devns/broker1/container/self", introspect=False), "org.devns.broker1.Container")
+fd = os.open({images["beta"]!r}, os.O_RDWR)
+lfd, name = c.AttachLoopDevice(dbus.types.UnixFd(fd), False)
+print(name)
+"""])
+            check(r.returncode == 0, f"beta attaches: {r.stderr}")
+            log(f"beta got {r.stdout.strip()} while alpha holds {held}")
+            got = ask("read")
+            check("beta-secret" not in got.get("read", ""),
+                  f"alpha's file of {held} reads beta's image: {got}")
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=60)
+
+
+@cleaned_up
 def testcase_devnsctl_loop_commands():
     image = make_image()
     a = start("alpha")
@@ -344,6 +393,7 @@ ORDER = [
     "testcase_binder_pool_and_reuse",
     "testcase_loop_attach_mount_read_and_refusals",
     "testcase_loop_detach_and_autoclear",
+    "testcase_loop_detached_while_held",
     "testcase_devnsctl_loop_commands",
     "testcase_restart_keeps_them",
 ]

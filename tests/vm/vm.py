@@ -510,6 +510,15 @@ def run(a):
 
 
 def main():
+    # For the build: the kernel a guest boots, whose headers devns.ko
+    # must be built against (scripts/test.sh: -Dkernel-dir).
+    if sys.argv[1:] == ['--print-kernel-version']:
+        kver, _ = find_kernel()
+        if not kver:
+            log('no /boot/vmlinuz-*-amd64 with /lib/modules/<version>')
+            return 1
+        print(kver)
+        return 0
     a = parse_args(sys.argv[1:])
     try:
         return run(a)
