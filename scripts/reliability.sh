@@ -258,7 +258,7 @@ fixed = [
      "dispatch it, the copies it received are found (kcmp) and closed and the client is "
      "hung up on. sd-bus still forgets the array that listed those fds (4 bytes an fd), "
      "once per connection.",
-     "trust-stress `invalid_message_fds`, test-dbus `endpoint_message_fds_not_kept`"),
+     "trust-stress `invalid_message_fds`, test-dbus-wire `endpoint_message_fds_not_kept`"),
     ("A keyboard unplugged between the pause and the resume of a switch made the switch "
      "fail (its node could not be reopened): the seat was left with no active container.",
      "A device that is gone does not fail the switch (seat/seat.c): it stays paused, "

@@ -2,6 +2,7 @@
 /* The one table from errno to D-Bus error names, and bus_error_errnof(). */
 #include <errno.h>
 
+#include "common/macro.h"
 #include "dbus/bus-error.h"
 #include "test.h"
 
@@ -93,7 +94,7 @@ TEST(fallback_is_failed)
 
 TEST(errnof_negative)
 {
-	sd_bus_error e = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
 
 	ASSERT_EQ_INT(-ESRCH, bus_error_errnof(&e, -ESRCH, "No such container '%s'", "web-1"));
 	ASSERT_TRUE(sd_bus_error_is_set(&e));
@@ -105,7 +106,7 @@ TEST(errnof_negative)
 
 TEST(errnof_positive_returns_negative)
 {
-	sd_bus_error e = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
 
 	ASSERT_EQ_INT(-EINVAL, bus_error_errnof(&e, EINVAL, "Invalid leader pid %u", 0u));
 	ASSERT_EQ_STR(SD_BUS_ERROR_INVALID_ARGS, e.name);
@@ -116,7 +117,7 @@ TEST(errnof_positive_returns_negative)
 TEST(errnof_every_row)
 {
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
-		sd_bus_error e = SD_BUS_ERROR_NULL;
+		_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
 		int r = bus_error_errnof(&e, -table[i].err, "row %zu", i);
 		char msg[32];
 
@@ -134,7 +135,7 @@ TEST(errnof_every_row)
 
 TEST(errnof_fallback)
 {
-	sd_bus_error e = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
 
 	ASSERT_EQ_INT(-EIO, bus_error_errnof(&e, -EIO, "Cannot open device %u:%u: %s", 13u, 67u,
 					     strerror(EIO)));
@@ -145,7 +146,7 @@ TEST(errnof_fallback)
 
 TEST(errnof_message_verbatim)
 {
-	sd_bus_error e = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
 
 	/* A name with a '%' stays as it is: it is an argument, not a format. */
 	ASSERT_EQ_INT(-EINVAL, bus_error_errnof(&e, -EINVAL, "Invalid container name '%s'", "%s%n"));
@@ -160,7 +161,7 @@ TEST(errnof_message_verbatim)
 
 TEST(errnof_as_method_return)
 {
-	sd_bus_error e = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
 
 	/* Errors set by a handler reach the client with name and message;
 	 * sd-bus maps the standard names back to an errno too. */

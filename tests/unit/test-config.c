@@ -8,20 +8,17 @@
 #include <unistd.h>
 
 #include "broker/config.h"
+#include "common/macro.h"
 #include "test.h"
 
 #define NAME "test.conf"
 
-static char tmpdir[64];
+static const char *tmpdir;
 
-/* A private directory for the file tests, removed by the caller. */
+/* A private directory for the file tests, removed after the test. */
 static const char *make_tmpdir(void)
 {
-	const char *base = getenv("TMPDIR");
-
-	snprintf(tmpdir, sizeof(tmpdir), "%s/devns-config-XXXXXX",
-		 base && *base && strlen(base) < 32 ? base : "/tmp");
-	return mkdtemp(tmpdir);
+	return tmpdir = test_tmpdir("devns-config");
 }
 
 static int write_file(const char *path, const char *text)
@@ -63,7 +60,7 @@ static int64_t seconds(const char *s)
 
 TEST(defaults)
 {
-	struct config c;
+	_cleanup_(config_done) struct config c = { 0 };
 
 	config_init(&c);
 	ASSERT_EQ_INT(500000, c.pause_timeout_usec);
@@ -77,7 +74,7 @@ TEST(defaults)
 
 TEST(empty_text_keeps_defaults)
 {
-	struct config c;
+	_cleanup_(config_done) struct config c = { 0 };
 
 	ASSERT_EQ_INT(0, parse(&c, ""));
 	ASSERT_EQ_INT(PAUSE_TIMEOUT_USEC_DEFAULT, c.pause_timeout_usec);
@@ -175,7 +172,7 @@ TEST(pause_timeout_values)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct config c;
+		_cleanup_(config_done) struct config c = { 0 };
 		char text[128];
 		int r;
 
@@ -196,7 +193,7 @@ TEST(pause_timeout_values)
 
 TEST(pause_timeout_bad_value_keeps_previous)
 {
-	struct config c;
+	_cleanup_(config_done) struct config c = { 0 };
 
 	config_init(&c);
 	ASSERT_EQ_INT(0, config_parse_string(&c, "[Broker]\nPauseTimeoutSec=2\n", NAME));
@@ -208,7 +205,7 @@ TEST(pause_timeout_bad_value_keeps_previous)
 
 TEST(last_value_wins)
 {
-	struct config c;
+	_cleanup_(config_done) struct config c = { 0 };
 
 	ASSERT_EQ_INT(0, parse(&c, "[Broker]\nPauseTimeoutSec=1\nPauseTimeoutSec=3\n"
 				  "RuntimeDirectory=/a\nRuntimeDirectory=/b\n"));
@@ -225,7 +222,7 @@ TEST(last_value_wins)
 
 TEST(runtime_directory)
 {
-	struct config c;
+	_cleanup_(config_done) struct config c = { 0 };
 
 	ASSERT_EQ_INT(0, parse(&c, "[Broker]\nRuntimeDirectory=/run/devns-test\n"));
 	ASSERT_EQ_STR("/run/devns-test", c.runtime_dir);
@@ -245,7 +242,7 @@ TEST(runtime_directory_rejected)
 	char text[512], longpath[300];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct config c;
+		_cleanup_(config_done) struct config c = { 0 };
 		int r;
 
 		snprintf(text, sizeof(text), "[Broker]\nRuntimeDirectory=%s\n", bad[i]);
@@ -263,7 +260,7 @@ TEST(runtime_directory_rejected)
 	longpath[250] = '\0';
 	snprintf(text, sizeof(text), "[Broker]\nRuntimeDirectory=%s\n", longpath);
 	{
-		struct config c;
+		_cleanup_(config_done) struct config c = { 0 };
 
 		ASSERT_EQ_INT(-EINVAL, parse(&c, text));
 		config_done(&c);
@@ -277,7 +274,7 @@ TEST(runtime_directory_rejected)
 TEST(long_line_cut_short)
 {
 	char text[512], longpath[300];
-	struct config c;
+	_cleanup_(config_done) struct config c = { 0 };
 	int r;
 
 	longpath[0] = '/';
@@ -293,7 +290,7 @@ TEST(long_line_cut_short)
 
 TEST(unknown_key_and_section_ignored)
 {
-	struct config c;
+	_cleanup_(config_done) struct config c = { 0 };
 
 	ASSERT_EQ_INT(0, parse(&c, "[Broker]\nNoSuchKey=1\nPauseTimeoutSec=2\n"));
 	ASSERT_EQ_INT(2000000, c.pause_timeout_usec);
@@ -312,7 +309,7 @@ TEST(unknown_key_and_section_ignored)
 
 TEST(names_are_case_sensitive)
 {
-	struct config c;
+	_cleanup_(config_done) struct config c = { 0 };
 
 	ASSERT_EQ_INT(0, parse(&c, "[broker]\nPauseTimeoutSec=2\n"));
 	ASSERT_EQ_INT(PAUSE_TIMEOUT_USEC_DEFAULT, c.pause_timeout_usec);
@@ -334,7 +331,7 @@ TEST(syntax_error)
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct config c;
+		_cleanup_(config_done) struct config c = { 0 };
 		int r = parse(&c, bad[i]);
 
 		if (r != -EINVAL)
@@ -345,7 +342,7 @@ TEST(syntax_error)
 
 TEST(comments_and_blank_lines)
 {
-	struct config c;
+	_cleanup_(config_done) struct config c = { 0 };
 
 	ASSERT_EQ_INT(0, parse(&c,
 			       "# devnsd.conf\n"
@@ -371,7 +368,7 @@ TEST(comments_and_blank_lines)
 
 TEST(whitespace_is_stripped)
 {
-	struct config c;
+	_cleanup_(config_done) struct config c = { 0 };
 
 	ASSERT_EQ_INT(0, parse(&c, "  [Broker]  \n"
 				  "PauseTimeoutSec   =   0.25   \n"
@@ -398,7 +395,7 @@ TEST(whitespace_is_stripped)
  * above it, or lost when that one is unknown. */
 TEST(indented_keys)
 {
-	struct config c;
+	_cleanup_(config_done) struct config c = { 0 };
 	int r;
 
 	r = parse(&c, "[Broker]\n  Unknown=1\n  PauseTimeoutSec=5\n");
@@ -417,7 +414,7 @@ TEST(indented_keys)
 
 TEST(error_stops_with_einval_but_keeps_earlier_values)
 {
-	struct config c;
+	_cleanup_(config_done) struct config c = { 0 };
 
 	/* The result says the text is bad; devnsd refuses to start then. */
 	ASSERT_EQ_INT(-EINVAL, parse(&c, "[Broker]\nRuntimeDirectory=/ok\nPauseTimeoutSec=soon\n"));
@@ -428,7 +425,7 @@ TEST(error_stops_with_einval_but_keeps_earlier_values)
 
 TEST(load_missing_file)
 {
-	struct config c;
+	_cleanup_(config_done) struct config c = { 0 };
 	char path[128];
 
 	ASSERT_NOT_NULL(make_tmpdir());
@@ -452,7 +449,7 @@ TEST(load_missing_file)
 
 TEST(load_file)
 {
-	struct config c;
+	_cleanup_(config_done) struct config c = { 0 };
 	char path[128];
 
 	ASSERT_NOT_NULL(make_tmpdir());
@@ -495,7 +492,7 @@ TEST(load_file)
 
 TEST(load_unreadable_file)
 {
-	struct config c;
+	_cleanup_(config_done) struct config c = { 0 };
 	char path[128];
 	int r;
 
@@ -518,7 +515,7 @@ TEST(load_unreadable_file)
  * opens with fopen() and reads as empty, so it passes as an empty file. */
 TEST(load_directory)
 {
-	struct config c;
+	_cleanup_(config_done) struct config c = { 0 };
 	int r;
 
 	ASSERT_NOT_NULL(make_tmpdir());
@@ -535,7 +532,7 @@ TEST(load_directory)
 
 TEST(chord_defaults)
 {
-	struct config c;
+	_cleanup_(config_done) struct config c = { 0 };
 
 	config_init(&c);
 	ASSERT_EQ_INT(HOTKEY_MOD_CTRL | HOTKEY_MOD_ALT, c.next.modifiers);
@@ -594,7 +591,7 @@ TEST(chord_rejects)
 
 TEST(hotkeys_section)
 {
-	struct config c;
+	_cleanup_(config_done) struct config c = { 0 };
 
 	config_init(&c);
 	ASSERT_EQ_INT(0, config_parse_string(&c,
@@ -611,7 +608,7 @@ TEST(hotkeys_section)
 
 TEST(vt_setting)
 {
-	struct config c;
+	_cleanup_(config_done) struct config c = { 0 };
 
 	config_init(&c);
 	ASSERT_EQ_INT(0, config_parse_string(&c, "[Broker]\nVT=no\n", NAME));

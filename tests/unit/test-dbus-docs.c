@@ -5,7 +5,7 @@
  * names, access and change signalling, and the page documents nothing more.
  *
  * The daemon's side is its live introspection (Introspect over a socketpair
- * on the Manager, seat0 and container web-1, see broker-fixture.h), checked
+ * on the Manager, seat0 and container web-1, see fixture.h), checked
  * against the vtables themselves. The page's side is the "node ... { ... };"
  * blocks in busctl introspect style between ``` lines:
  *
@@ -26,8 +26,8 @@
  *
  * The path of the page comes as the first argument.
  */
-#include "broker-fixture.h"
 #include "dbus/bus-error.h"
+#include "fixture.h"
 
 #define MAX_MEMBERS 64
 #define MAX_IFACES 8
@@ -491,22 +491,18 @@ static unsigned compare_node(const struct node *doc, const struct node *live, co
 /* A broker with container web-1 (the page's example), its nodes introspected
  * on the broker's bus: manager, seat0 and web-1. */
 struct live {
-	struct fixture f;
+	struct fixture *f;
 	struct node nodes[3];
 };
 
 static bool live_setup(struct live *l)
 {
-	if (fx_setup(&l->f, false) < 0 || !fx_add_container(&l->f, "web-1", 0, true)) {
-		fx_teardown(&l->f);
+	if (fx_setup(&l->f, false) < 0 || !fx_add_container(l->f, "web-1", 0, true))
 		return false;
-	}
-	if (!introspect(&l->f, l->f.client, BROKER_OBJECT_PATH, &l->nodes[0]) ||
-	    !introspect(&l->f, l->f.client, SEAT_PATH_PREFIX "/seat0", &l->nodes[1]) ||
-	    !introspect(&l->f, l->f.client, CONTAINER_PATH_PREFIX "/web_2d1", &l->nodes[2])) {
-		fx_teardown(&l->f);
+	if (!introspect(l->f, l->f->client, BROKER_OBJECT_PATH, &l->nodes[0]) ||
+	    !introspect(l->f, l->f->client, SEAT_PATH_PREFIX "/seat0", &l->nodes[1]) ||
+	    !introspect(l->f, l->f->client, CONTAINER_PATH_PREFIX "/web_2d1", &l->nodes[2]))
 		return false;
-	}
 	return true;
 }
 
@@ -563,7 +559,7 @@ TEST(live_introspection_matches_vtables)
 		{ container_vtable, CONTAINER_INTERFACE, 2 },
 	};
 
-	if (!live_setup(&l))
+	if (!TEST_CHECK(live_setup(&l)))
 		FAIL("cannot introspect the broker");
 	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
 		const struct iface *i = node_iface(&l.nodes[tables[t].node], tables[t].iface, false);
@@ -612,7 +608,6 @@ TEST(live_introspection_matches_vtables)
 		if (count != i->n)
 			EXPECT_FAIL("%s: %u members in the vtable, %u introspected", i->name, count, i->n);
 	}
-	fx_teardown(&l.f);
 }
 
 TEST(page_documents_the_daemon)
@@ -626,7 +621,7 @@ TEST(page_documents_the_daemon)
 		FAIL("no path of org.devns.broker1.5.scd given");
 	n = parse_page(page_path, doc, MAX_NODES);
 	ASSERT_EQ_INT(3, n);
-	if (!live_setup(&l))
+	if (!TEST_CHECK(live_setup(&l)))
 		FAIL("cannot introspect the broker");
 	for (unsigned k = 0; k < 3; k++) {
 		const struct node *d = NULL;
@@ -641,7 +636,6 @@ TEST(page_documents_the_daemon)
 		}
 		bad += compare_node(d, &l.nodes[k], d->path);
 	}
-	fx_teardown(&l.f);
 	if (bad)
 		FAIL("%u differences between the page and the daemon", bad);
 }
@@ -653,22 +647,17 @@ TEST(endpoint_serves_the_same_interfaces)
 	unsigned bad = 0;
 	sd_bus *ep;
 
-	if (!live_setup(&l))
+	if (!TEST_CHECK(live_setup(&l)))
 		FAIL("cannot introspect the broker");
-	ep = fx_endpoint_client(&l.f, "web-1", false);
-	if (!ep || !introspect(&l.f, ep, CONTAINER_SELF_PATH, &self) ||
-	    !introspect(&l.f, ep, CONTAINER_PATH_PREFIX "/web_2d1", &full) ||
-	    !introspect(&l.f, ep, SEAT_PATH_PREFIX "/seat0", &seat)) {
-		sd_bus_flush_close_unref(ep);
-		fx_teardown(&l.f);
+	ep = fx_endpoint_client(l.f, "web-1", false);
+	if (!ep || !introspect(l.f, ep, CONTAINER_SELF_PATH, &self) ||
+	    !introspect(l.f, ep, CONTAINER_PATH_PREFIX "/web_2d1", &full) ||
+	    !introspect(l.f, ep, SEAT_PATH_PREFIX "/seat0", &seat))
 		FAIL("cannot introspect the endpoint");
-	}
 	/* The same interfaces as on the bus. */
 	bad += compare_node(&l.nodes[2], &self, "the endpoint's container at .../self");
 	bad += compare_node(&l.nodes[2], &full, "the endpoint's container at its path");
 	bad += compare_node(&l.nodes[1], &seat, "the endpoint's seat");
-	sd_bus_flush_close_unref(ep);
-	fx_teardown(&l.f);
 	if (bad)
 		FAIL("%u differences between the endpoint and the bus", bad);
 }

@@ -2,7 +2,7 @@
 /*
  * Private devices of a container: the binder pool (broker/binder.c) and the
  * loop device methods (broker/loop.c, dbus/container-dbus.c) against a
- * broker built in-process (see broker-fixture.h).
+ * broker built in-process (see fixture.h).
  *
  * No loop device is attached here: that needs /dev/loop-control and root,
  * and belongs to the vm suite (tests/vm/test-private-devices.py). What is
@@ -10,25 +10,26 @@
  * checks, who owns what and who is refused, and what unregistration drops.
  * Ownership is recorded with container_add_loop() without an open file.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
-#include "broker-fixture.h"
 #include "broker/binder.h"
 #include "broker/config.h"
 #include "broker/loop.h"
+#include "common/macro.h"
 #include "dbus/bus-error.h"
+#include "fixture.h"
 
-#define SELF_PATH "/org/devns/broker1/container/self"
-#define PROPS "org.freedesktop.DBus.Properties"
-
-/* fx_teardown(), leaving no state file behind: the broker removes it on
- * a clean stop of a broker that served. */
-static void teardown(struct fixture *f)
-{
-	if (f->b)
-		f->b->served = true;
-	fx_teardown(f);
-}
+/* A fixture whose teardown leaves no state file behind: the broker removes
+ * it on a clean stop of a broker that served. */
+#define SETUP(f, unprivileged)                  \
+	do {                                    \
+		FX_SETUP(f, unprivileged);      \
+		(f)->b->served = true;          \
+	} while (0)
 
 /* Device numbers nobody has open: a major no driver has. */
 #define FREE_DEVNUM(n) makedev(4000, (n))
@@ -86,7 +87,7 @@ static bool expect_loops(struct fixture *f, sd_bus *bus, const char *path, const
 
 /* Two containers of our own pid namespace, each with its endpoint. */
 struct two {
-	struct fixture f;
+	struct fixture *f;
 	struct container *a, *b;
 	sd_bus *ea, *eb;
 };
@@ -96,28 +97,20 @@ static bool two_setup(struct two *t)
 	memset(t, 0, sizeof(*t));
 	if (fx_setup(&t->f, false) < 0)
 		return false;
-	t->a = fx_add_container(&t->f, "a", 0, false);
-	t->b = fx_add_container(&t->f, "b", 0, false);
+	t->f->b->served = true;
+	t->a = fx_add_container(t->f, "a", 0, false);
+	t->b = fx_add_container(t->f, "b", 0, false);
 	if (!t->a || !t->b)
 		return false;
-	t->ea = fx_endpoint_client(&t->f, "a", false);
-	t->eb = fx_endpoint_client(&t->f, "b", false);
+	t->ea = fx_endpoint_client(t->f, "a", false);
+	t->eb = fx_endpoint_client(t->f, "b", false);
 	return t->ea && t->eb;
-}
-
-static void two_teardown(struct two *t)
-{
-	sd_bus_flush_close_unref(t->ea);
-	sd_bus_flush_close_unref(t->eb);
-	teardown(&t->f);
 }
 
 #define TWO_SETUP(t)                                          \
 	do {                                                  \
-		if (!two_setup(t)) {                          \
-			two_teardown(t);                      \
+		if (!TEST_CHECK(two_setup(t)))                \
 			FAIL("cannot set up two containers"); \
-		}                                             \
 	} while (0)
 
 TEST(loop_refused_to_other_containers)
@@ -125,38 +118,35 @@ TEST(loop_refused_to_other_containers)
 	struct two t;
 
 	TWO_SETUP(&t);
-	if (container_add_loop(t.a, 7, false, -1, NULL) < 0) {
-		two_teardown(&t);
+	if (container_add_loop(t.a, 7, false, -1, NULL) < 0)
 		FAIL("cannot record loop7");
-	}
-	ASSERT_EQ_PTR(t.a, broker_find_loop(t.f.b, 7)->owner);
+	ASSERT_EQ_PTR(t.a, broker_find_loop(t.f->b, 7)->owner);
 
 	/* b may neither take nor detach a's device... */
-	EXPECT_CALL(&t.f, BUS_ERROR_DEVICE_NOT_OWNED, t.eb, SELF_PATH, CONTAINER_INTERFACE,
+	EXPECT_CALL(t.f, BUS_ERROR_DEVICE_NOT_OWNED, t.eb, SELF_PATH, CONTAINER_INTERFACE,
 		    "OpenLoopDevice", "s", "loop7");
-	EXPECT_CALL(&t.f, BUS_ERROR_DEVICE_NOT_OWNED, t.eb, SELF_PATH, CONTAINER_INTERFACE,
+	EXPECT_CALL(t.f, BUS_ERROR_DEVICE_NOT_OWNED, t.eb, SELF_PATH, CONTAINER_INTERFACE,
 		    "DetachLoopDevice", "s", "loop7");
 	/* ...nor a device nobody attached, nor a bad name. */
-	EXPECT_CALL(&t.f, BUS_ERROR_NO_SUCH_DEVICE, t.eb, SELF_PATH, CONTAINER_INTERFACE,
+	EXPECT_CALL(t.f, BUS_ERROR_NO_SUCH_DEVICE, t.eb, SELF_PATH, CONTAINER_INTERFACE,
 		    "OpenLoopDevice", "s", "loop8");
-	EXPECT_CALL(&t.f, BUS_ERROR_NO_SUCH_DEVICE, t.eb, SELF_PATH, CONTAINER_INTERFACE,
+	EXPECT_CALL(t.f, BUS_ERROR_NO_SUCH_DEVICE, t.eb, SELF_PATH, CONTAINER_INTERFACE,
 		    "DetachLoopDevice", "s", "loop8");
-	EXPECT_CALL(&t.f, SD_BUS_ERROR_INVALID_ARGS, t.eb, SELF_PATH, CONTAINER_INTERFACE,
+	EXPECT_CALL(t.f, SD_BUS_ERROR_INVALID_ARGS, t.eb, SELF_PATH, CONTAINER_INTERFACE,
 		    "OpenLoopDevice", "s", "/dev/loop7");
-	EXPECT_CALL(&t.f, SD_BUS_ERROR_INVALID_ARGS, t.eb, SELF_PATH, CONTAINER_INTERFACE,
+	EXPECT_CALL(t.f, SD_BUS_ERROR_INVALID_ARGS, t.eb, SELF_PATH, CONTAINER_INTERFACE,
 		    "DetachLoopDevice", "s", "loop07");
-	expect_loops(&t.f, t.ea, SELF_PATH, "loop7");
-	expect_loops(&t.f, t.eb, SELF_PATH, "");
-	ASSERT_EQ_PTR(t.a, broker_find_loop(t.f.b, 7)->owner);
+	expect_loops(t.f, t.ea, SELF_PATH, "loop7");
+	expect_loops(t.f, t.eb, SELF_PATH, "");
+	ASSERT_EQ_PTR(t.a, broker_find_loop(t.f->b, 7)->owner);
 
 	/* The owner detaches it; then it is nobody's. */
-	EXPECT_CALL(&t.f, "ok", t.ea, SELF_PATH, CONTAINER_INTERFACE, "DetachLoopDevice", "s",
+	EXPECT_CALL(t.f, "ok", t.ea, SELF_PATH, CONTAINER_INTERFACE, "DetachLoopDevice", "s",
 		    "loop7");
-	expect_loops(&t.f, t.ea, SELF_PATH, "");
-	ASSERT_NULL(broker_find_loop(t.f.b, 7));
-	EXPECT_CALL(&t.f, BUS_ERROR_NO_SUCH_DEVICE, t.ea, SELF_PATH, CONTAINER_INTERFACE,
+	expect_loops(t.f, t.ea, SELF_PATH, "");
+	ASSERT_NULL(broker_find_loop(t.f->b, 7));
+	EXPECT_CALL(t.f, BUS_ERROR_NO_SUCH_DEVICE, t.ea, SELF_PATH, CONTAINER_INTERFACE,
 		    "DetachLoopDevice", "s", "loop7");
-	two_teardown(&t);
 }
 
 TEST(loop_devices_in_attach_order)
@@ -166,15 +156,12 @@ TEST(loop_devices_in_attach_order)
 	TWO_SETUP(&t);
 	if (container_add_loop(t.a, 3, false, -1, NULL) < 0 ||
 	    container_add_loop(t.a, 1, true, -1, NULL) < 0 ||
-	    container_add_loop(t.b, 2, false, -1, NULL) < 0) {
-		two_teardown(&t);
+	    container_add_loop(t.b, 2, false, -1, NULL) < 0)
 		FAIL("cannot record loop devices");
-	}
-	expect_loops(&t.f, t.ea, SELF_PATH, "loop3 loop1");
-	expect_loops(&t.f, t.eb, SELF_PATH, "loop2");
+	expect_loops(t.f, t.ea, SELF_PATH, "loop3 loop1");
+	expect_loops(t.f, t.eb, SELF_PATH, "loop2");
 	/* The same on the broker's bus, at the full path. */
-	expect_loops(&t.f, t.f.client, FX_PATH(t.a), "loop3 loop1");
-	two_teardown(&t);
+	expect_loops(t.f, t.f->client, FX_PATH(t.a), "loop3 loop1");
 }
 
 TEST(loop_unregistration_forgets_them)
@@ -183,27 +170,24 @@ TEST(loop_unregistration_forgets_them)
 
 	TWO_SETUP(&t);
 	if (container_add_loop(t.a, 4, false, -1, NULL) < 0 ||
-	    container_add_loop(t.a, 5, false, -1, NULL) < 0) {
-		two_teardown(&t);
+	    container_add_loop(t.a, 5, false, -1, NULL) < 0)
 		FAIL("cannot record loop devices");
-	}
-	sd_bus_flush_close_unref(t.ea);
+	fx_close_bus(t.f, t.ea);
 	t.ea = NULL;
 	container_free(t.a);
 	t.a = NULL;
-	fx_run_pending(&t.f);
-	ASSERT_NULL(broker_find_loop(t.f.b, 4));
-	ASSERT_NULL(broker_find_loop(t.f.b, 5));
+	fx_run_pending(t.f);
+	ASSERT_NULL(broker_find_loop(t.f->b, 4));
+	ASSERT_NULL(broker_find_loop(t.f->b, 5));
 	/* And what was a's is nobody's now, not b's. */
-	EXPECT_CALL(&t.f, BUS_ERROR_NO_SUCH_DEVICE, t.eb, SELF_PATH, CONTAINER_INTERFACE,
+	EXPECT_CALL(t.f, BUS_ERROR_NO_SUCH_DEVICE, t.eb, SELF_PATH, CONTAINER_INTERFACE,
 		    "OpenLoopDevice", "s", "loop4");
-	two_teardown(&t);
 }
 
 static void attach_expect(struct two *t, const char *what, int fd, int read_only,
 			  const char *expected)
 {
-	sd_bus_message *m = fx_call(&t->f, t->ea, SELF_PATH, CONTAINER_INTERFACE,
+	sd_bus_message *m = fx_call(t->f, t->ea, SELF_PATH, CONTAINER_INTERFACE,
 				    "AttachLoopDevice", "hb", fd, read_only);
 
 	fx_expect_at(__FILE__, __LINE__, expected, m, what);
@@ -217,13 +201,13 @@ TEST(loop_attach_refuses_what_is_not_a_regular_file)
 
 	TWO_SETUP(&t);
 	ASSERT_EQ_INT(0, pipe2(p, O_CLOEXEC));
-	dir = open(t.f.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	snprintf(path, sizeof(path), "%s/image", t.f.dir);
+	dir = open(t.f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "%s/image", t.f->dir);
 	file = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	write_only = open(path, O_WRONLY | O_CLOEXEC);
 	append = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
 	if (dir < 0 || file < 0 || write_only < 0 || append < 0) {
-		two_teardown(&t);
+		unlink(path);
 		FAIL("cannot open test files: %s", strerror(errno));
 	}
 	attach_expect(&t, "a pipe", p[0], 1, SD_BUS_ERROR_INVALID_ARGS);
@@ -235,7 +219,7 @@ TEST(loop_attach_refuses_what_is_not_a_regular_file)
 	attach_expect(&t, "a write-only file, read-only", write_only, 1, SD_BUS_ERROR_INVALID_ARGS);
 	attach_expect(&t, "an append-only file", append, 0, SD_BUS_ERROR_INVALID_ARGS);
 	attach_expect(&t, "an append-only file, read-only", append, 1, SD_BUS_ERROR_INVALID_ARGS);
-	expect_loops(&t.f, t.ea, SELF_PATH, "");
+	expect_loops(t.f, t.ea, SELF_PATH, "");
 	close(write_only);
 	close(append);
 	close(p[0]);
@@ -243,39 +227,33 @@ TEST(loop_attach_refuses_what_is_not_a_regular_file)
 	close(dir);
 	close(file);
 	unlink(path);
-	two_teardown(&t);
 }
 
 /* On the broker's bus the loop methods are root's, like every Container
  * method there. */
 TEST(loop_methods_refused_to_unprivileged_callers)
 {
-	struct fixture f;
+	struct fixture *f;
 	struct container *c;
 	int p[2];
 
-	FX_SETUP(&f, true);
-	c = fx_add_container(&f, "web-1", 0, false);
-	if (!c || pipe2(p, O_CLOEXEC) < 0) {
-		teardown(&f);
+	SETUP(f, true);
+	c = fx_add_container(f, "web-1", 0, false);
+	if (!c || pipe2(p, O_CLOEXEC) < 0)
 		FAIL("setup");
-	}
-	if (container_add_loop(c, 6, false, -1, NULL) < 0) {
-		teardown(&f);
+	if (container_add_loop(c, 6, false, -1, NULL) < 0)
 		FAIL("cannot record loop6");
-	}
-	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, f.client, FX_PATH(c), CONTAINER_INTERFACE,
+	EXPECT_CALL(f, SD_BUS_ERROR_ACCESS_DENIED, f->client, FX_PATH(c), CONTAINER_INTERFACE,
 		    "AttachLoopDevice", "hb", p[0], 1);
-	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, f.client, FX_PATH(c), CONTAINER_INTERFACE,
+	EXPECT_CALL(f, SD_BUS_ERROR_ACCESS_DENIED, f->client, FX_PATH(c), CONTAINER_INTERFACE,
 		    "OpenLoopDevice", "s", "loop6");
-	EXPECT_CALL(&f, SD_BUS_ERROR_ACCESS_DENIED, f.client, FX_PATH(c), CONTAINER_INTERFACE,
+	EXPECT_CALL(f, SD_BUS_ERROR_ACCESS_DENIED, f->client, FX_PATH(c), CONTAINER_INTERFACE,
 		    "DetachLoopDevice", "s", "loop6");
 	/* The property is open to all, as in logind. */
-	expect_loops(&f, f.client, FX_PATH(c), "loop6");
-	ASSERT_NOT_NULL(broker_find_loop(f.b, 6));
+	expect_loops(f, f->client, FX_PATH(c), "loop6");
+	ASSERT_NOT_NULL(broker_find_loop(f->b, 6));
 	close(p[0]);
 	close(p[1]);
-	teardown(&f);
 }
 
 /* ------------------------------------------------------------- binder */
@@ -299,61 +277,58 @@ static void expect_binder_at(const char *file, int line, struct fixture *f,
 
 TEST(binder_one_device_per_container)
 {
-	struct fixture f;
+	struct fixture *f;
 	struct container *a, *b, *c;
 	sd_bus *ep;
 	char *s;
 
-	FX_SETUP(&f, false);
-	ASSERT_EQ_INT(0, broker_binder_add(f.b, "binder1", "/dev/binder1", FREE_DEVNUM(1)));
-	ASSERT_EQ_INT(0, broker_binder_add(f.b, "binder0", "/dev/binder0", FREE_DEVNUM(0)));
-	a = fx_add_container(&f, "a", 0, false);
-	b = fx_add_container(&f, "b", 0, false);
-	c = fx_add_container(&f, "c", 0, false);
-	if (!a || !b || !c) {
-		teardown(&f);
+	SETUP(f, false);
+	ASSERT_EQ_INT(0, broker_binder_add(f->b, "binder1", "/dev/binder1", FREE_DEVNUM(1)));
+	ASSERT_EQ_INT(0, broker_binder_add(f->b, "binder0", "/dev/binder0", FREE_DEVNUM(0)));
+	a = fx_add_container(f, "a", 0, false);
+	b = fx_add_container(f, "b", 0, false);
+	c = fx_add_container(f, "c", 0, false);
+	if (!a || !b || !c)
 		FAIL("cannot add containers");
-	}
 	/* In name order; the third goes without, and is registered all the
 	 * same. */
-	EXPECT_BINDER(&f, a, "/dev/binder0");
-	EXPECT_BINDER(&f, b, "/dev/binder1");
-	EXPECT_BINDER(&f, c, "");
+	EXPECT_BINDER(f, a, "/dev/binder0");
+	EXPECT_BINDER(f, b, "/dev/binder1");
+	EXPECT_BINDER(f, c, "");
 	/* The container reads it on its endpoint. */
-	ep = fx_endpoint_client(&f, "b", false);
-	s = ep ? binder_of(&f, ep, SELF_PATH) : NULL;
+	ep = fx_endpoint_client(f, "b", false);
+	s = ep ? binder_of(f, ep, SELF_PATH) : NULL;
 	if (!s || strcmp(s, "/dev/binder1") != 0)
 		EXPECT_FAIL("BinderDevice on b's endpoint: %s", s ? s : "(unreadable)");
 	free(s);
-	sd_bus_flush_close_unref(ep);
+	if (ep)
+		fx_close_bus(f, ep);
 
 	/* Unregistered, a's device goes to the next container. */
 	container_free(a);
-	fx_run_pending(&f);
-	a = fx_add_container(&f, "d", 0, false);
+	fx_run_pending(f);
+	a = fx_add_container(f, "d", 0, false);
 	ASSERT_NOT_NULL(a);
-	EXPECT_BINDER(&f, a, "/dev/binder0");
-	teardown(&f);
+	EXPECT_BINDER(f, a, "/dev/binder0");
 }
 
 TEST(binder_least_used_first)
 {
-	struct fixture f;
+	struct fixture *f;
 	struct container *a;
 
-	FX_SETUP(&f, false);
-	ASSERT_EQ_INT(0, broker_binder_add(f.b, "binder0", "/dev/binder0", FREE_DEVNUM(0)));
-	ASSERT_EQ_INT(0, broker_binder_add(f.b, "binder1", "/dev/binder1", FREE_DEVNUM(1)));
-	a = fx_add_container(&f, "a", 0, false);
+	SETUP(f, false);
+	ASSERT_EQ_INT(0, broker_binder_add(f->b, "binder0", "/dev/binder0", FREE_DEVNUM(0)));
+	ASSERT_EQ_INT(0, broker_binder_add(f->b, "binder1", "/dev/binder1", FREE_DEVNUM(1)));
+	a = fx_add_container(f, "a", 0, false);
 	ASSERT_NOT_NULL(a);
-	EXPECT_BINDER(&f, a, "/dev/binder0");
+	EXPECT_BINDER(f, a, "/dev/binder0");
 	container_free(a);
-	fx_run_pending(&f);
+	fx_run_pending(f);
 	/* binder0 is free again, but binder1 was never used. */
-	a = fx_add_container(&f, "b", 0, false);
+	a = fx_add_container(f, "b", 0, false);
 	ASSERT_NOT_NULL(a);
-	EXPECT_BINDER(&f, a, "/dev/binder1");
-	teardown(&f);
+	EXPECT_BINDER(f, a, "/dev/binder1");
 }
 
 /* A device some process still holds is not handed out: here /dev/null
@@ -361,7 +336,7 @@ TEST(binder_least_used_first)
  * container keeps open. */
 TEST(binder_held_device_is_not_reused)
 {
-	struct fixture f;
+	struct fixture *f;
 	struct container *a, *b;
 	int fd;
 
@@ -370,20 +345,18 @@ TEST(binder_held_device_is_not_reused)
 	ASSERT_TRUE(binder_device_is_held(makedev(1, 3)));
 	ASSERT_FALSE(binder_device_is_held(FREE_DEVNUM(5)));
 
-	FX_SETUP(&f, false);
-	ASSERT_EQ_INT(0, broker_binder_add(f.b, "binder0", "/dev/null", makedev(1, 3)));
-	ASSERT_EQ_INT(0, broker_binder_add(f.b, "binder1", "/dev/binder1", FREE_DEVNUM(1)));
-	a = fx_add_container(&f, "a", 0, false);
-	b = fx_add_container(&f, "b", 0, false);
+	SETUP(f, false);
+	ASSERT_EQ_INT(0, broker_binder_add(f->b, "binder0", "/dev/null", makedev(1, 3)));
+	ASSERT_EQ_INT(0, broker_binder_add(f->b, "binder1", "/dev/binder1", FREE_DEVNUM(1)));
+	a = fx_add_container(f, "a", 0, false);
+	b = fx_add_container(f, "b", 0, false);
 	if (!a || !b) {
 		close(fd);
-		teardown(&f);
 		FAIL("cannot add containers");
 	}
-	EXPECT_BINDER(&f, a, "/dev/binder1");
-	EXPECT_BINDER(&f, b, "");
+	EXPECT_BINDER(f, a, "/dev/binder1");
+	EXPECT_BINDER(f, b, "");
 	close(fd);
-	teardown(&f);
 }
 
 /* After a restart a container gets back the device it had, which its own
@@ -391,30 +364,28 @@ TEST(binder_held_device_is_not_reused)
 TEST(binder_restored_device)
 {
 	struct container_options had1 = { .binder = "binder1" }, had_none = { .binder = "" };
-	struct fixture f;
+	struct fixture *f;
 	struct container *a = NULL, *b = NULL;
 	int fd;
 
 	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	ASSERT_TRUE(fd >= 0);
-	FX_SETUP(&f, false);
-	ASSERT_EQ_INT(0, broker_binder_add(f.b, "binder0", "/dev/binder0", FREE_DEVNUM(0)));
-	ASSERT_EQ_INT(0, broker_binder_add(f.b, "binder1", "/dev/null", makedev(1, 3)));
-	if (container_new(f.b, "a", f.seat0, getpid(), &had1, &a) < 0 ||
-	    container_new(f.b, "b", f.seat0, getpid(), &had_none, &b) < 0) {
+	SETUP(f, false);
+	ASSERT_EQ_INT(0, broker_binder_add(f->b, "binder0", "/dev/binder0", FREE_DEVNUM(0)));
+	ASSERT_EQ_INT(0, broker_binder_add(f->b, "binder1", "/dev/null", makedev(1, 3)));
+	if (container_new(f->b, "a", f->seat0, getpid(), &had1, &a) < 0 ||
+	    container_new(f->b, "b", f->seat0, getpid(), &had_none, &b) < 0) {
 		close(fd);
-		teardown(&f);
 		FAIL("cannot add containers");
 	}
-	EXPECT_BINDER(&f, a, "/dev/null");
-	EXPECT_BINDER(&f, b, "");
+	EXPECT_BINDER(f, a, "/dev/null");
+	EXPECT_BINDER(f, b, "");
 	close(fd);
-	teardown(&f);
 }
 
 TEST(binder_config_devices)
 {
-	struct config c;
+	_cleanup_(config_done) struct config c = { 0 };
 
 	config_init(&c);
 	ASSERT_NULL(c.binder_devices);

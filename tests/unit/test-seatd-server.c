@@ -12,7 +12,6 @@
  * /dev/null for every handle and log what they do, so a test can check the
  * order of revokes, pauses and master changes against the messages.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -46,7 +45,7 @@ struct env {
 	struct seat *seat;
 	struct container c1, c2;
 	struct seatd_server *srv;
-	char dir[64];
+	const char *dir; /* removed after the test */
 	char sock[128];
 	char log[128][64];
 	unsigned n_log;
@@ -186,21 +185,6 @@ static const struct seat_ops fake_ops = {
 	.active_changed = op_active,
 };
 
-static unsigned count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *de;
-	unsigned n = 0;
-
-	if (!d)
-		return 0;
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
 static int container_init(struct env *e, struct container *c, const char *name)
 {
 	int r;
@@ -223,14 +207,24 @@ static int container_init(struct env *e, struct container *c, const char *name)
 	return 0;
 }
 
-static int env_setup(struct env *e)
+static void env_free(void *data);
+
+/* The env, torn down after the test; 0 or -errno. */
+static int env_setup(struct env **ret)
 {
+	struct env *e;
 	int r;
 
-	memset(e, 0, sizeof(*e));
-	strcpy(e->dir, "/tmp/test-seatd-XXXXXX");
-	if (!mkdtemp(e->dir))
-		return -errno;
+	e = *ret = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->dir = test_tmpdir("test-seatd");
+	if (!e->dir) {
+		free(e);
+		*ret = NULL;
+		return -EIO;
+	}
+	test_defer(env_free, e);
 	snprintf(e->sock, sizeof(e->sock), "%s/seatd.sock", e->dir);
 	r = sd_event_new(&e->event);
 	if (r < 0)
@@ -252,8 +246,9 @@ static int env_setup(struct env *e)
 	return seatd_server_new(&e->c1, e->sock, &e->srv);
 }
 
-static void env_teardown(struct env *e)
+static void env_free(void *data)
 {
+	struct env *e = data;
 	struct seat_device *d, *tmp;
 
 	/* As container_free: control first, then the endpoint. */
@@ -274,7 +269,7 @@ static void env_teardown(struct env *e)
 		seat_free(e->seat);
 	}
 	sd_event_unref(e->event);
-	rmdir(e->dir);
+	free(e);
 }
 
 static void pump(struct env *e)
@@ -481,19 +476,14 @@ static void switch_to(struct env *e, struct container *c)
 	pump(e);
 }
 
+/* Declares e; the runner tears it down and checks that no fd was left
+ * open. */
 #define SETUP(e)                                                        \
-	unsigned fds_before_ = count_fds();                             \
-	struct env e;                                                   \
+	struct env *e;                                                  \
 	do {                                                            \
 		int r_ = env_setup(&e);                                 \
-		if (r_ < 0)                                             \
+		if (!TEST_CHECK(r_ >= 0))                               \
 			FAIL("setup: %s", strerror(-r_));               \
-	} while (0)
-
-#define TEARDOWN(e)                                                     \
-	do {                                                            \
-		env_teardown(&e);                                       \
-		ASSERT_EQ_INT(fds_before_, count_fds());                \
 	} while (0)
 
 /* ---------------------------------------------------------------- tests */
@@ -503,12 +493,11 @@ TEST(ping_before_anything)
 	struct tclient t;
 
 	SETUP(e);
-	ASSERT_EQ_INT(0, tc_connect(&e, &t));
-	tc_simple(&e, &t, SEATD_CLIENT_PING);
-	ASSERT_TRUE(tc_expect(&e, &t, SEATD_SERVER_PONG, NULL, NULL));
-	ASSERT_TRUE(tc_expect_nothing(&e, &t));
-	tc_close(&e, &t);
-	TEARDOWN(e);
+	ASSERT_EQ_INT(0, tc_connect(e, &t));
+	tc_simple(e, &t, SEATD_CLIENT_PING);
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_PONG, NULL, NULL));
+	ASSERT_TRUE(tc_expect_nothing(e, &t));
+	tc_close(e, &t);
 }
 
 TEST(open_seat_while_inactive_then_enable)
@@ -517,30 +506,29 @@ TEST(open_seat_while_inactive_then_enable)
 	struct tclient t;
 
 	SETUP(e);
-	ASSERT_EQ_INT(0, tc_connect(&e, &t));
-	tc_simple(&e, &t, SEATD_CLIENT_OPEN_SEAT);
-	ASSERT_TRUE(tc_expect(&e, &t, SEATD_SERVER_SEAT_OPENED, &rep, NULL));
+	ASSERT_EQ_INT(0, tc_connect(e, &t));
+	tc_simple(e, &t, SEATD_CLIENT_OPEN_SEAT);
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_SEAT_OPENED, &rep, NULL));
 	ASSERT_EQ_STR("seat0", rep.seat_name);
-	ASSERT_TRUE(tc_expect_nothing(&e, &t)); /* not active: no enable */
-	ASSERT_TRUE(e.c1.sc->controlled);
-	ASSERT_NOT_NULL(e.c1.controller_ops);
-	ASSERT_EQ_STR("seatd", e.c1.controller_ops->name);
+	ASSERT_TRUE(tc_expect_nothing(e, &t)); /* not active: no enable */
+	ASSERT_TRUE(e->c1.sc->controlled);
+	ASSERT_NOT_NULL(e->c1.controller_ops);
+	ASSERT_EQ_STR("seatd", e->c1.controller_ops->name);
 
 	/* seatd: opening a device needs an enabled client. */
-	tc_open(&e, &t, "/dev/null");
-	ASSERT_TRUE(tc_expect_error(&e, &t, EPERM));
-	ASSERT_TRUE(list_empty(&e.c1.sc->handles));
+	tc_open(e, &t, "/dev/null");
+	ASSERT_TRUE(tc_expect_error(e, &t, EPERM));
+	ASSERT_TRUE(list_empty(&e->c1.sc->handles));
 
-	switch_to(&e, &e.c1);
-	ASSERT_TRUE(tc_expect(&e, &t, SEATD_SERVER_ENABLE_SEAT, NULL, NULL));
-	ASSERT_TRUE(tc_expect_nothing(&e, &t));
+	switch_to(e, &e->c1);
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_ENABLE_SEAT, NULL, NULL));
+	ASSERT_TRUE(tc_expect_nothing(e, &t));
 
-	tc_simple(&e, &t, SEATD_CLIENT_CLOSE_SEAT);
-	ASSERT_TRUE(tc_expect(&e, &t, SEATD_SERVER_SEAT_CLOSED, NULL, NULL));
-	ASSERT_FALSE(e.c1.sc->controlled);
-	ASSERT_NULL(e.c1.controller_ops);
-	tc_close(&e, &t);
-	TEARDOWN(e);
+	tc_simple(e, &t, SEATD_CLIENT_CLOSE_SEAT);
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_SEAT_CLOSED, NULL, NULL));
+	ASSERT_FALSE(e->c1.sc->controlled);
+	ASSERT_NULL(e->c1.controller_ops);
+	tc_close(e, &t);
 }
 
 TEST(open_seat_while_active_enables_at_once)
@@ -548,18 +536,17 @@ TEST(open_seat_while_active_enables_at_once)
 	struct tclient t;
 
 	SETUP(e);
-	switch_to(&e, &e.c1);
-	ASSERT_EQ_INT(0, tc_connect(&e, &t));
-	tc_simple(&e, &t, SEATD_CLIENT_OPEN_SEAT);
-	ASSERT_TRUE(tc_expect(&e, &t, SEATD_SERVER_SEAT_OPENED, NULL, NULL));
-	ASSERT_TRUE(tc_expect(&e, &t, SEATD_SERVER_ENABLE_SEAT, NULL, NULL));
+	switch_to(e, &e->c1);
+	ASSERT_EQ_INT(0, tc_connect(e, &t));
+	tc_simple(e, &t, SEATD_CLIENT_OPEN_SEAT);
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_SEAT_OPENED, NULL, NULL));
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_ENABLE_SEAT, NULL, NULL));
 	/* A second open-seat on the same connection is refused. */
-	tc_simple(&e, &t, SEATD_CLIENT_OPEN_SEAT);
-	ASSERT_TRUE(tc_expect_error(&e, &t, EBUSY));
-	tc_close(&e, &t);
+	tc_simple(e, &t, SEATD_CLIENT_OPEN_SEAT);
+	ASSERT_TRUE(tc_expect_error(e, &t, EBUSY));
+	tc_close(e, &t);
 	/* Hanging up releases control. */
-	ASSERT_FALSE(e.c1.sc->controlled);
-	TEARDOWN(e);
+	ASSERT_FALSE(e->c1.sc->controlled);
 }
 
 TEST(open_and_close_devices)
@@ -569,43 +556,42 @@ TEST(open_and_close_devices)
 	int fd = -1, id1, id2, id3;
 
 	SETUP(e);
-	switch_to(&e, &e.c1);
-	ASSERT_EQ_INT(0, tc_connect(&e, &t));
-	tc_simple(&e, &t, SEATD_CLIENT_OPEN_SEAT);
-	ASSERT_TRUE(tc_expect(&e, &t, SEATD_SERVER_SEAT_OPENED, NULL, NULL));
-	ASSERT_TRUE(tc_expect(&e, &t, SEATD_SERVER_ENABLE_SEAT, NULL, NULL));
+	switch_to(e, &e->c1);
+	ASSERT_EQ_INT(0, tc_connect(e, &t));
+	tc_simple(e, &t, SEATD_CLIENT_OPEN_SEAT);
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_SEAT_OPENED, NULL, NULL));
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_ENABLE_SEAT, NULL, NULL));
 
-	id1 = tc_open_ok(&e, &t, "/dev/null", &fd);
+	id1 = tc_open_ok(e, &t, "/dev/null", &fd);
 	ASSERT_TRUE(id1 > 0);
 	/* The fd is the broker's open file (the fake opens /dev/null). */
 	ASSERT_EQ_INT(0, fstat(fd, &st));
 	ASSERT_EQ_INT(CARD, st.st_rdev);
 	close(fd);
-	ASSERT_TRUE(log_find(&e, "open c1/card0 live") >= 0);
+	ASSERT_TRUE(log_find(e, "open c1/card0 live") >= 0);
 
 	/* The same device again: the same id, nothing opened twice. */
-	id2 = tc_open_ok(&e, &t, "/dev/null", NULL);
+	id2 = tc_open_ok(e, &t, "/dev/null", NULL);
 	ASSERT_EQ_INT(id1, id2);
-	ASSERT_EQ_INT(1, list_length(&e.c1.sc->handles));
-	id3 = tc_open_ok(&e, &t, "/dev/zero", NULL);
+	ASSERT_EQ_INT(1, list_length(&e->c1.sc->handles));
+	id3 = tc_open_ok(e, &t, "/dev/zero", NULL);
 	ASSERT_TRUE(id3 > 0 && id3 != id1);
-	ASSERT_EQ_INT(2, list_length(&e.c1.sc->handles));
+	ASSERT_EQ_INT(2, list_length(&e->c1.sc->handles));
 
 	/* Closed once per open. */
-	tc_close_device(&e, &t, id1);
-	ASSERT_TRUE(tc_expect(&e, &t, SEATD_SERVER_DEVICE_CLOSED, NULL, NULL));
-	ASSERT_EQ_INT(2, list_length(&e.c1.sc->handles));
-	tc_close_device(&e, &t, id1);
-	ASSERT_TRUE(tc_expect(&e, &t, SEATD_SERVER_DEVICE_CLOSED, NULL, NULL));
-	ASSERT_EQ_INT(1, list_length(&e.c1.sc->handles));
-	ASSERT_TRUE(log_find(&e, "close c1/card0") >= 0);
-	tc_close_device(&e, &t, id1);
-	ASSERT_TRUE(tc_expect_error(&e, &t, EBADF));
-	tc_close_device(&e, &t, 4242);
-	ASSERT_TRUE(tc_expect_error(&e, &t, EBADF));
-	tc_close(&e, &t);
-	ASSERT_TRUE(list_empty(&e.c1.sc->handles));
-	TEARDOWN(e);
+	tc_close_device(e, &t, id1);
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_DEVICE_CLOSED, NULL, NULL));
+	ASSERT_EQ_INT(2, list_length(&e->c1.sc->handles));
+	tc_close_device(e, &t, id1);
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_DEVICE_CLOSED, NULL, NULL));
+	ASSERT_EQ_INT(1, list_length(&e->c1.sc->handles));
+	ASSERT_TRUE(log_find(e, "close c1/card0") >= 0);
+	tc_close_device(e, &t, id1);
+	ASSERT_TRUE(tc_expect_error(e, &t, EBADF));
+	tc_close_device(e, &t, 4242);
+	ASSERT_TRUE(tc_expect_error(e, &t, EBADF));
+	tc_close(e, &t);
+	ASSERT_TRUE(list_empty(&e->c1.sc->handles));
 }
 
 TEST(only_brokered_devices)
@@ -614,35 +600,34 @@ TEST(only_brokered_devices)
 	struct tclient t;
 
 	SETUP(e);
-	switch_to(&e, &e.c1);
-	ASSERT_EQ_INT(0, tc_connect(&e, &t));
-	tc_simple(&e, &t, SEATD_CLIENT_OPEN_SEAT);
-	ASSERT_TRUE(tc_expect(&e, &t, SEATD_SERVER_SEAT_OPENED, NULL, NULL));
-	ASSERT_TRUE(tc_expect(&e, &t, SEATD_SERVER_ENABLE_SEAT, NULL, NULL));
+	switch_to(e, &e->c1);
+	ASSERT_EQ_INT(0, tc_connect(e, &t));
+	tc_simple(e, &t, SEATD_CLIENT_OPEN_SEAT);
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_SEAT_OPENED, NULL, NULL));
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_ENABLE_SEAT, NULL, NULL));
 
 	/* A character device the seat does not broker (1:8, /dev/random),
 	 * a missing path, a directory, a relative path, a magic link. */
-	tc_open(&e, &t, "/dev/random");
-	ASSERT_TRUE(tc_expect_error(&e, &t, ENOENT));
-	tc_open(&e, &t, "/dev/does-not-exist");
-	ASSERT_TRUE(tc_expect_error(&e, &t, ENOENT));
-	tc_open(&e, &t, "/dev");
-	ASSERT_TRUE(tc_expect_error(&e, &t, ENOENT));
-	tc_open(&e, &t, "dev/null");
-	ASSERT_TRUE(tc_expect_error(&e, &t, EINVAL));
-	tc_open(&e, &t, "");
-	ASSERT_TRUE(tc_expect_error(&e, &t, EINVAL));
-	tc_open(&e, &t, "/proc/self/root/dev/null");
-	ASSERT_TRUE(tc_expect_error(&e, &t, ELOOP));
-	ASSERT_TRUE(list_empty(&e.c1.sc->handles));
+	tc_open(e, &t, "/dev/random");
+	ASSERT_TRUE(tc_expect_error(e, &t, ENOENT));
+	tc_open(e, &t, "/dev/does-not-exist");
+	ASSERT_TRUE(tc_expect_error(e, &t, ENOENT));
+	tc_open(e, &t, "/dev");
+	ASSERT_TRUE(tc_expect_error(e, &t, ENOENT));
+	tc_open(e, &t, "dev/null");
+	ASSERT_TRUE(tc_expect_error(e, &t, EINVAL));
+	tc_open(e, &t, "");
+	ASSERT_TRUE(tc_expect_error(e, &t, EINVAL));
+	tc_open(e, &t, "/proc/self/root/dev/null");
+	ASSERT_TRUE(tc_expect_error(e, &t, ELOOP));
+	ASSERT_TRUE(list_empty(&e->c1.sc->handles));
 
 	/* A symlink inside the root is followed. */
-	snprintf(path, sizeof(path), "%s/card", e.dir);
+	snprintf(path, sizeof(path), "%s/card", e->dir);
 	ASSERT_EQ_INT(0, symlink("/dev/null", path));
-	ASSERT_TRUE(tc_open_ok(&e, &t, path, NULL) > 0);
+	ASSERT_TRUE(tc_open_ok(e, &t, path, NULL) > 0);
 	unlink(path);
-	tc_close(&e, &t);
-	TEARDOWN(e);
+	tc_close(e, &t);
 }
 
 TEST(switch_disables_then_enables)
@@ -651,62 +636,61 @@ TEST(switch_disables_then_enables)
 	int id_card, id_ev, id_ev2, i_revoke, i_drop;
 
 	SETUP(e);
-	switch_to(&e, &e.c1);
-	ASSERT_EQ_INT(0, tc_connect(&e, &t));
-	tc_simple(&e, &t, SEATD_CLIENT_OPEN_SEAT);
-	ASSERT_TRUE(tc_expect(&e, &t, SEATD_SERVER_SEAT_OPENED, NULL, NULL));
-	ASSERT_TRUE(tc_expect(&e, &t, SEATD_SERVER_ENABLE_SEAT, NULL, NULL));
-	id_card = tc_open_ok(&e, &t, "/dev/null", NULL);
-	id_ev = tc_open_ok(&e, &t, "/dev/zero", NULL);
+	switch_to(e, &e->c1);
+	ASSERT_EQ_INT(0, tc_connect(e, &t));
+	tc_simple(e, &t, SEATD_CLIENT_OPEN_SEAT);
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_SEAT_OPENED, NULL, NULL));
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_ENABLE_SEAT, NULL, NULL));
+	id_card = tc_open_ok(e, &t, "/dev/null", NULL);
+	id_ev = tc_open_ok(e, &t, "/dev/zero", NULL);
 	ASSERT_TRUE(id_card > 0 && id_ev > 0);
 
 	/* Away: evdev revoked at once, one DISABLE_SEAT, the switch waits
 	 * for the acknowledgement with master still held. */
-	e.n_log = 0;
-	e.switches_done = 0;
-	switch_to(&e, &e.c2);
-	ASSERT_TRUE(tc_expect(&e, &t, SEATD_SERVER_DISABLE_SEAT, NULL, NULL));
-	ASSERT_TRUE(tc_expect_nothing(&e, &t));
-	i_revoke = log_find(&e, "revoke c1/event0");
+	e->n_log = 0;
+	e->switches_done = 0;
+	switch_to(e, &e->c2);
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_DISABLE_SEAT, NULL, NULL));
+	ASSERT_TRUE(tc_expect_nothing(e, &t));
+	i_revoke = log_find(e, "revoke c1/event0");
 	ASSERT_EQ_INT(0, i_revoke);
-	ASSERT_TRUE(log_find(&e, "pause c1/card0 pause") > i_revoke);
-	ASSERT_EQ_INT(-1, log_find(&e, "drop c1/card0"));
-	ASSERT_EQ_INT(0, e.switches_done);
-	ASSERT_TRUE(e.timer_armed);
+	ASSERT_TRUE(log_find(e, "pause c1/card0 pause") > i_revoke);
+	ASSERT_EQ_INT(-1, log_find(e, "drop c1/card0"));
+	ASSERT_EQ_INT(0, e->switches_done);
+	ASSERT_TRUE(e->timer_armed);
 
 	/* While disabled: libinput closes its evdev devices; opening fails. */
-	tc_close_device(&e, &t, id_ev);
-	ASSERT_TRUE(tc_expect(&e, &t, SEATD_SERVER_DEVICE_CLOSED, NULL, NULL));
-	tc_open(&e, &t, "/dev/zero");
-	ASSERT_TRUE(tc_expect_error(&e, &t, EPERM));
+	tc_close_device(e, &t, id_ev);
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_DEVICE_CLOSED, NULL, NULL));
+	tc_open(e, &t, "/dev/zero");
+	ASSERT_TRUE(tc_expect_error(e, &t, EPERM));
 
 	/* The acknowledgement drops master and completes the switch; no
 	 * reply (libseat 0.7 reads none). */
-	tc_simple(&e, &t, SEATD_CLIENT_DISABLE_SEAT);
-	ASSERT_TRUE(tc_expect_nothing(&e, &t));
-	i_drop = log_find(&e, "drop c1/card0");
+	tc_simple(e, &t, SEATD_CLIENT_DISABLE_SEAT);
+	ASSERT_TRUE(tc_expect_nothing(e, &t));
+	i_drop = log_find(e, "drop c1/card0");
 	ASSERT_TRUE(i_drop > i_revoke);
-	ASSERT_TRUE(log_find(&e, "done 0") > i_drop);
-	ASSERT_EQ_PTR(e.c2.sc, e.seat->active);
-	ASSERT_EQ_INT(1, e.switches_done);
+	ASSERT_TRUE(log_find(e, "done 0") > i_drop);
+	ASSERT_EQ_PTR(e->c2.sc, e->seat->active);
+	ASSERT_EQ_INT(1, e->switches_done);
 
 	/* Back: master again, then one ENABLE_SEAT; evdev reopened fresh
 	 * through open-device, with a new id. */
-	e.n_log = 0;
-	switch_to(&e, &e.c1);
-	ASSERT_TRUE(log_find(&e, "set c1/card0") >= 0);
-	ASSERT_TRUE(tc_expect(&e, &t, SEATD_SERVER_ENABLE_SEAT, NULL, NULL));
-	ASSERT_TRUE(tc_expect_nothing(&e, &t));
-	id_ev2 = tc_open_ok(&e, &t, "/dev/zero", NULL);
+	e->n_log = 0;
+	switch_to(e, &e->c1);
+	ASSERT_TRUE(log_find(e, "set c1/card0") >= 0);
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_ENABLE_SEAT, NULL, NULL));
+	ASSERT_TRUE(tc_expect_nothing(e, &t));
+	id_ev2 = tc_open_ok(e, &t, "/dev/zero", NULL);
 	ASSERT_TRUE(id_ev2 > 0 && id_ev2 != id_ev);
-	ASSERT_TRUE(log_find(&e, "open c1/event0 live") >= 0);
+	ASSERT_TRUE(log_find(e, "open c1/event0 live") >= 0);
 
 	/* An acknowledgement nobody asked for changes nothing. */
-	tc_simple(&e, &t, SEATD_CLIENT_DISABLE_SEAT);
-	ASSERT_TRUE(tc_expect_nothing(&e, &t));
-	ASSERT_EQ_PTR(e.c1.sc, e.seat->active);
-	tc_close(&e, &t);
-	TEARDOWN(e);
+	tc_simple(e, &t, SEATD_CLIENT_DISABLE_SEAT);
+	ASSERT_TRUE(tc_expect_nothing(e, &t));
+	ASSERT_EQ_PTR(e->c1.sc, e->seat->active);
+	tc_close(e, &t);
 }
 
 TEST(disable_without_devices)
@@ -714,23 +698,22 @@ TEST(disable_without_devices)
 	struct tclient t;
 
 	SETUP(e);
-	switch_to(&e, &e.c1);
-	ASSERT_EQ_INT(0, tc_connect(&e, &t));
-	tc_simple(&e, &t, SEATD_CLIENT_OPEN_SEAT);
-	ASSERT_TRUE(tc_expect(&e, &t, SEATD_SERVER_SEAT_OPENED, NULL, NULL));
-	ASSERT_TRUE(tc_expect(&e, &t, SEATD_SERVER_ENABLE_SEAT, NULL, NULL));
+	switch_to(e, &e->c1);
+	ASSERT_EQ_INT(0, tc_connect(e, &t));
+	tc_simple(e, &t, SEATD_CLIENT_OPEN_SEAT);
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_SEAT_OPENED, NULL, NULL));
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_ENABLE_SEAT, NULL, NULL));
 	/* Nothing to pause, so the switch does not wait, but the client is
 	 * told all the same. */
-	switch_to(&e, &e.c2);
-	ASSERT_EQ_INT(2, e.switches_done);
-	ASSERT_TRUE(tc_expect(&e, &t, SEATD_SERVER_DISABLE_SEAT, NULL, NULL));
-	tc_simple(&e, &t, SEATD_CLIENT_DISABLE_SEAT);
-	switch_to(&e, NULL);
-	ASSERT_TRUE(tc_expect_nothing(&e, &t));
-	switch_to(&e, &e.c1);
-	ASSERT_TRUE(tc_expect(&e, &t, SEATD_SERVER_ENABLE_SEAT, NULL, NULL));
-	tc_close(&e, &t);
-	TEARDOWN(e);
+	switch_to(e, &e->c2);
+	ASSERT_EQ_INT(2, e->switches_done);
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_DISABLE_SEAT, NULL, NULL));
+	tc_simple(e, &t, SEATD_CLIENT_DISABLE_SEAT);
+	switch_to(e, NULL);
+	ASSERT_TRUE(tc_expect_nothing(e, &t));
+	switch_to(e, &e->c1);
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_ENABLE_SEAT, NULL, NULL));
+	tc_close(e, &t);
 }
 
 TEST(pause_timeout_then_late_ack)
@@ -738,36 +721,35 @@ TEST(pause_timeout_then_late_ack)
 	struct tclient t;
 
 	SETUP(e);
-	switch_to(&e, &e.c1);
-	ASSERT_EQ_INT(0, tc_connect(&e, &t));
-	tc_simple(&e, &t, SEATD_CLIENT_OPEN_SEAT);
-	ASSERT_TRUE(tc_expect(&e, &t, SEATD_SERVER_SEAT_OPENED, NULL, NULL));
-	ASSERT_TRUE(tc_expect(&e, &t, SEATD_SERVER_ENABLE_SEAT, NULL, NULL));
-	ASSERT_TRUE(tc_open_ok(&e, &t, "/dev/null", NULL) > 0);
+	switch_to(e, &e->c1);
+	ASSERT_EQ_INT(0, tc_connect(e, &t));
+	tc_simple(e, &t, SEATD_CLIENT_OPEN_SEAT);
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_SEAT_OPENED, NULL, NULL));
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_ENABLE_SEAT, NULL, NULL));
+	ASSERT_TRUE(tc_open_ok(e, &t, "/dev/null", NULL) > 0);
 
-	switch_to(&e, &e.c2);
-	ASSERT_TRUE(tc_expect(&e, &t, SEATD_SERVER_DISABLE_SEAT, NULL, NULL));
+	switch_to(e, &e->c2);
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_DISABLE_SEAT, NULL, NULL));
 	/* No acknowledgement: the seat's timer forces the pause. */
-	seat_pause_timeout(e.seat);
-	ASSERT_TRUE(log_find(&e, "forced c1/card0") >= 0);
-	ASSERT_EQ_PTR(e.c2.sc, e.seat->active);
+	seat_pause_timeout(e->seat);
+	ASSERT_TRUE(log_find(e, "forced c1/card0") >= 0);
+	ASSERT_EQ_PTR(e->c2.sc, e->seat->active);
 
 	/* Back before the client answered: it is enabled again... */
-	switch_to(&e, &e.c1);
-	ASSERT_TRUE(tc_expect(&e, &t, SEATD_SERVER_ENABLE_SEAT, NULL, NULL));
+	switch_to(e, &e->c1);
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_ENABLE_SEAT, NULL, NULL));
 	/* ...and its late acknowledgement of the old disable must not pause
 	 * the next switch before it is acknowledged in turn. */
-	tc_simple(&e, &t, SEATD_CLIENT_DISABLE_SEAT);
-	e.n_log = 0;
-	switch_to(&e, &e.c2);
-	ASSERT_TRUE(tc_expect(&e, &t, SEATD_SERVER_DISABLE_SEAT, NULL, NULL));
-	ASSERT_EQ_INT(-1, log_find(&e, "drop c1/card0"));
-	ASSERT_EQ_PTR(e.c1.sc, e.seat->active);
-	tc_simple(&e, &t, SEATD_CLIENT_DISABLE_SEAT);
-	ASSERT_TRUE(log_find(&e, "drop c1/card0") >= 0);
-	ASSERT_EQ_PTR(e.c2.sc, e.seat->active);
-	tc_close(&e, &t);
-	TEARDOWN(e);
+	tc_simple(e, &t, SEATD_CLIENT_DISABLE_SEAT);
+	e->n_log = 0;
+	switch_to(e, &e->c2);
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_DISABLE_SEAT, NULL, NULL));
+	ASSERT_EQ_INT(-1, log_find(e, "drop c1/card0"));
+	ASSERT_EQ_PTR(e->c1.sc, e->seat->active);
+	tc_simple(e, &t, SEATD_CLIENT_DISABLE_SEAT);
+	ASSERT_TRUE(log_find(e, "drop c1/card0") >= 0);
+	ASSERT_EQ_PTR(e->c2.sc, e->seat->active);
+	tc_close(e, &t);
 }
 
 TEST(switch_session)
@@ -775,40 +757,39 @@ TEST(switch_session)
 	struct tclient t;
 
 	SETUP(e);
-	switch_to(&e, &e.c1);
-	ASSERT_EQ_INT(0, tc_connect(&e, &t));
-	tc_simple(&e, &t, SEATD_CLIENT_OPEN_SEAT);
-	ASSERT_TRUE(tc_expect(&e, &t, SEATD_SERVER_SEAT_OPENED, NULL, NULL));
-	ASSERT_TRUE(tc_expect(&e, &t, SEATD_SERVER_ENABLE_SEAT, NULL, NULL));
+	switch_to(e, &e->c1);
+	ASSERT_EQ_INT(0, tc_connect(e, &t));
+	tc_simple(e, &t, SEATD_CLIENT_OPEN_SEAT);
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_SEAT_OPENED, NULL, NULL));
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_ENABLE_SEAT, NULL, NULL));
 
 	/* Without AllowActivate nothing happens, and nothing is answered. */
-	tc_send(&e, &t, (struct seatd_request) { .opcode = SEATD_CLIENT_SWITCH_SESSION, .session = 2 });
-	ASSERT_TRUE(tc_expect_nothing(&e, &t));
-	ASSERT_EQ_PTR(e.c1.sc, e.seat->active);
+	tc_send(e, &t, (struct seatd_request) { .opcode = SEATD_CLIENT_SWITCH_SESSION, .session = 2 });
+	ASSERT_TRUE(tc_expect_nothing(e, &t));
+	ASSERT_EQ_PTR(e->c1.sc, e->seat->active);
 
-	e.c1.allow_activate = true;
+	e->c1.allow_activate = true;
 	/* Out of range, 0 and negative sessions are ignored, as is itself. */
 	for (int s = -1; s <= 3; s += 4) {
-		tc_send(&e, &t, (struct seatd_request) { .opcode = SEATD_CLIENT_SWITCH_SESSION, .session = s });
-		ASSERT_TRUE(tc_expect_nothing(&e, &t));
+		tc_send(e, &t, (struct seatd_request) { .opcode = SEATD_CLIENT_SWITCH_SESSION, .session = s });
+		ASSERT_TRUE(tc_expect_nothing(e, &t));
 	}
-	tc_send(&e, &t, (struct seatd_request) { .opcode = SEATD_CLIENT_SWITCH_SESSION, .session = 0 });
-	tc_send(&e, &t, (struct seatd_request) { .opcode = SEATD_CLIENT_SWITCH_SESSION, .session = 1 });
-	ASSERT_TRUE(tc_expect_nothing(&e, &t));
-	ASSERT_EQ_PTR(e.c1.sc, e.seat->active);
+	tc_send(e, &t, (struct seatd_request) { .opcode = SEATD_CLIENT_SWITCH_SESSION, .session = 0 });
+	tc_send(e, &t, (struct seatd_request) { .opcode = SEATD_CLIENT_SWITCH_SESSION, .session = 1 });
+	ASSERT_TRUE(tc_expect_nothing(e, &t));
+	ASSERT_EQ_PTR(e->c1.sc, e->seat->active);
 
 	/* Session 2 is the second container in registration order. */
-	tc_send(&e, &t, (struct seatd_request) { .opcode = SEATD_CLIENT_SWITCH_SESSION, .session = 2 });
-	ASSERT_TRUE(tc_expect(&e, &t, SEATD_SERVER_DISABLE_SEAT, NULL, NULL));
-	ASSERT_EQ_PTR(e.c2.sc, e.seat->active);
+	tc_send(e, &t, (struct seatd_request) { .opcode = SEATD_CLIENT_SWITCH_SESSION, .session = 2 });
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_DISABLE_SEAT, NULL, NULL));
+	ASSERT_EQ_PTR(e->c2.sc, e->seat->active);
 
 	/* A disabled client may not switch (seatd: EPERM), even back. */
-	tc_simple(&e, &t, SEATD_CLIENT_DISABLE_SEAT);
-	tc_send(&e, &t, (struct seatd_request) { .opcode = SEATD_CLIENT_SWITCH_SESSION, .session = 1 });
-	ASSERT_TRUE(tc_expect_nothing(&e, &t));
-	ASSERT_EQ_PTR(e.c2.sc, e.seat->active);
-	tc_close(&e, &t);
-	TEARDOWN(e);
+	tc_simple(e, &t, SEATD_CLIENT_DISABLE_SEAT);
+	tc_send(e, &t, (struct seatd_request) { .opcode = SEATD_CLIENT_SWITCH_SESSION, .session = 1 });
+	ASSERT_TRUE(tc_expect_nothing(e, &t));
+	ASSERT_EQ_PTR(e->c2.sc, e->seat->active);
+	tc_close(e, &t);
 }
 
 static void other_pause(struct container *c, void *d, struct seat_handle *h, enum seat_pause_type t)
@@ -836,36 +817,35 @@ TEST(one_controller_at_a_time)
 	int other;
 
 	SETUP(e);
-	switch_to(&e, &e.c1);
+	switch_to(e, &e->c1);
 	/* Another transport (D-Bus) controls: open-seat is refused. */
-	ASSERT_EQ_INT(0, container_take_control(&e.c1, &other_ops, &other, false));
-	ASSERT_EQ_INT(0, tc_connect(&e, &a));
-	tc_simple(&e, &a, SEATD_CLIENT_OPEN_SEAT);
-	ASSERT_TRUE(tc_expect_error(&e, &a, EBUSY));
-	ASSERT_TRUE(container_controlled_by(&e.c1, &other_ops, &other));
-	container_release_control(&e.c1);
+	ASSERT_EQ_INT(0, container_take_control(&e->c1, &other_ops, &other, false));
+	ASSERT_EQ_INT(0, tc_connect(e, &a));
+	tc_simple(e, &a, SEATD_CLIENT_OPEN_SEAT);
+	ASSERT_TRUE(tc_expect_error(e, &a, EBUSY));
+	ASSERT_TRUE(container_controlled_by(&e->c1, &other_ops, &other));
+	container_release_control(&e->c1);
 
 	/* A seatd client controls: a second one and TakeControl are refused. */
-	tc_simple(&e, &a, SEATD_CLIENT_OPEN_SEAT);
-	ASSERT_TRUE(tc_expect(&e, &a, SEATD_SERVER_SEAT_OPENED, NULL, NULL));
-	ASSERT_TRUE(tc_expect(&e, &a, SEATD_SERVER_ENABLE_SEAT, NULL, NULL));
-	ASSERT_EQ_INT(0, tc_connect(&e, &b));
-	tc_simple(&e, &b, SEATD_CLIENT_OPEN_SEAT);
-	ASSERT_TRUE(tc_expect_error(&e, &b, EBUSY));
-	ASSERT_EQ_INT(-EBUSY, container_take_control(&e.c1, &other_ops, &other, false));
+	tc_simple(e, &a, SEATD_CLIENT_OPEN_SEAT);
+	ASSERT_TRUE(tc_expect(e, &a, SEATD_SERVER_SEAT_OPENED, NULL, NULL));
+	ASSERT_TRUE(tc_expect(e, &a, SEATD_SERVER_ENABLE_SEAT, NULL, NULL));
+	ASSERT_EQ_INT(0, tc_connect(e, &b));
+	tc_simple(e, &b, SEATD_CLIENT_OPEN_SEAT);
+	ASSERT_TRUE(tc_expect_error(e, &b, EBUSY));
+	ASSERT_EQ_INT(-EBUSY, container_take_control(&e->c1, &other_ops, &other, false));
 
 	/* Forced TakeControl replaces the seatd client, which is hung up on. */
-	ASSERT_TRUE(tc_open_ok(&e, &a, "/dev/null", NULL) > 0);
-	ASSERT_EQ_INT(0, container_take_control(&e.c1, &other_ops, &other, true));
-	pump(&e);
-	tc_fill(&e, &a);
+	ASSERT_TRUE(tc_open_ok(e, &a, "/dev/null", NULL) > 0);
+	ASSERT_EQ_INT(0, container_take_control(&e->c1, &other_ops, &other, true));
+	pump(e);
+	tc_fill(e, &a);
 	ASSERT_TRUE(a.eof);
-	ASSERT_TRUE(list_empty(&e.c1.sc->handles));
-	ASSERT_TRUE(container_controlled_by(&e.c1, &other_ops, &other));
-	container_release_control(&e.c1);
-	tc_close(&e, &a);
-	tc_close(&e, &b);
-	TEARDOWN(e);
+	ASSERT_TRUE(list_empty(&e->c1.sc->handles));
+	ASSERT_TRUE(container_controlled_by(&e->c1, &other_ops, &other));
+	container_release_control(&e->c1);
+	tc_close(e, &a);
+	tc_close(e, &b);
 }
 
 TEST(protocol_errors_close_the_connection)
@@ -886,30 +866,29 @@ TEST(protocol_errors_close_the_connection)
 	};
 
 	SETUP(e);
-	switch_to(&e, &e.c1);
+	switch_to(e, &e->c1);
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct tclient t;
 
-		ASSERT_EQ_INT(0, tc_connect(&e, &t));
-		tc_simple(&e, &t, SEATD_CLIENT_OPEN_SEAT);
-		ASSERT_TRUE(tc_expect(&e, &t, SEATD_SERVER_SEAT_OPENED, NULL, NULL));
-		ASSERT_TRUE(tc_expect(&e, &t, SEATD_SERVER_ENABLE_SEAT, NULL, NULL));
-		ASSERT_TRUE(tc_open_ok(&e, &t, "/dev/null", NULL) > 0);
-		tc_send_bytes(&e, &t, cases[i].bytes, cases[i].len);
+		ASSERT_EQ_INT(0, tc_connect(e, &t));
+		tc_simple(e, &t, SEATD_CLIENT_OPEN_SEAT);
+		ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_SEAT_OPENED, NULL, NULL));
+		ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_ENABLE_SEAT, NULL, NULL));
+		ASSERT_TRUE(tc_open_ok(e, &t, "/dev/null", NULL) > 0);
+		tc_send_bytes(e, &t, cases[i].bytes, cases[i].len);
 		if (cases[i].bytes == truncated) {
-			tc_fill(&e, &t);
+			tc_fill(e, &t);
 			if (t.eof)
 				FAIL("%s: closed before the hang-up", cases[i].name);
 			shutdown(t.fd, SHUT_WR);
 		}
-		tc_fill(&e, &t);
+		tc_fill(e, &t);
 		if (!t.eof)
 			FAIL("%s: the connection stays open", cases[i].name);
-		if (e.c1.sc->controlled || !list_empty(&e.c1.sc->handles))
+		if (e->c1.sc->controlled || !list_empty(&e->c1.sc->handles))
 			FAIL("%s: control or devices were not released", cases[i].name);
-		tc_close(&e, &t);
+		tc_close(e, &t);
 	}
-	TEARDOWN(e);
 }
 
 TEST(seat_requests_without_a_seat)
@@ -920,22 +899,21 @@ TEST(seat_requests_without_a_seat)
 	for (size_t i = 0; i < ARRAY_SIZE(ops); i++) {
 		struct tclient t;
 
-		ASSERT_EQ_INT(0, tc_connect(&e, &t));
-		tc_simple(&e, &t, ops[i]);
-		tc_fill(&e, &t);
+		ASSERT_EQ_INT(0, tc_connect(e, &t));
+		tc_simple(e, &t, ops[i]);
+		tc_fill(e, &t);
 		ASSERT_TRUE(t.eof);
-		tc_close(&e, &t);
+		tc_close(e, &t);
 	}
 	{
 		struct tclient t;
 
-		ASSERT_EQ_INT(0, tc_connect(&e, &t));
-		tc_open(&e, &t, "/dev/null");
-		tc_fill(&e, &t);
+		ASSERT_EQ_INT(0, tc_connect(e, &t));
+		tc_open(e, &t, "/dev/null");
+		tc_fill(e, &t);
 		ASSERT_TRUE(t.eof);
-		tc_close(&e, &t);
+		tc_close(e, &t);
 	}
-	TEARDOWN(e);
 }
 
 TEST(fds_sent_by_a_client_are_closed)
@@ -955,7 +933,7 @@ TEST(fds_sent_by_a_client_are_closed)
 	char c;
 
 	SETUP(e);
-	ASSERT_EQ_INT(0, tc_connect(&e, &t));
+	ASSERT_EQ_INT(0, tc_connect(e, &t));
 	ASSERT_EQ_INT(0, pipe2(p, O_CLOEXEC | O_NONBLOCK));
 	ASSERT_EQ_INT(4, seatd_write_request(ping, sizeof(ping), &req));
 	memset(&control, 0, sizeof(control));
@@ -966,13 +944,12 @@ TEST(fds_sent_by_a_client_are_closed)
 	memcpy(CMSG_DATA(cmsg), &p[1], sizeof(int));
 	ASSERT_EQ_INT(4, sendmsg(t.fd, &mh, 0));
 	close(p[1]);
-	pump(&e);
-	ASSERT_TRUE(tc_expect(&e, &t, SEATD_SERVER_PONG, NULL, NULL));
+	pump(e);
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_PONG, NULL, NULL));
 	/* The write end's last copy was the server's: closed means EOF. */
 	ASSERT_EQ_INT(0, read(p[0], &c, 1));
 	close(p[0]);
-	tc_close(&e, &t);
-	TEARDOWN(e);
+	tc_close(e, &t);
 }
 
 /* A peer outside the container is hung up on at once, before it can send
@@ -983,28 +960,27 @@ TEST(peer_outside_the_container_is_refused)
 	struct tclient outsiders[SEATD_MAX_CLIENTS + 8], t;
 
 	SETUP(e);
-	switch_to(&e, &e.c1);
-	ours = e.c1.pidns;
+	switch_to(e, &e->c1);
+	ours = e->c1.pidns;
 	/* A namespace no process is in: the test is outside it. */
-	e.c1.pidns = (struct pidns_id) { .dev = 0, .ino = 1 };
+	e->c1.pidns = (struct pidns_id) { .dev = 0, .ino = 1 };
 	for (size_t i = 0; i < ARRAY_SIZE(outsiders); i++) {
-		ASSERT_EQ_INT(0, tc_connect(&e, &outsiders[i]));
-		tc_fill(&e, &outsiders[i]);
+		ASSERT_EQ_INT(0, tc_connect(e, &outsiders[i]));
+		tc_fill(e, &outsiders[i]);
 		if (!outsiders[i].eof)
 			FAIL("outsider %zu: the connection stays open", i);
 	}
-	if (e.c1.sc->controlled || !list_empty(&e.c1.sc->handles))
+	if (e->c1.sc->controlled || !list_empty(&e->c1.sc->handles))
 		FAIL("an outsider changed the container");
 	for (size_t i = 0; i < ARRAY_SIZE(outsiders); i++)
-		tc_close(&e, &outsiders[i]);
+		tc_close(e, &outsiders[i]);
 
 	/* The container's own client is served afterwards. */
-	e.c1.pidns = ours;
-	ASSERT_EQ_INT(0, tc_connect(&e, &t));
-	tc_simple(&e, &t, SEATD_CLIENT_OPEN_SEAT);
-	ASSERT_TRUE(tc_expect(&e, &t, SEATD_SERVER_SEAT_OPENED, NULL, NULL));
-	tc_close(&e, &t);
-	TEARDOWN(e);
+	e->c1.pidns = ours;
+	ASSERT_EQ_INT(0, tc_connect(e, &t));
+	tc_simple(e, &t, SEATD_CLIENT_OPEN_SEAT);
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_SEAT_OPENED, NULL, NULL));
+	tc_close(e, &t);
 }
 
 TEST(too_many_devices)
@@ -1012,50 +988,38 @@ TEST(too_many_devices)
 	enum { N = SEATD_MAX_DEVICES + 1 };
 	char path[128];
 	struct tclient t;
-	int r;
 
 	SETUP(e);
 	/* N distinct device numbers need N nodes: made with mknod, which
 	 * needs CAP_MKNOD. */
 	for (int i = 0; i < N; i++) {
-		snprintf(path, sizeof(path), "%s/n%d", e.dir, i);
+		snprintf(path, sizeof(path), "%s/n%d", e->dir, i);
 		if (mknod(path, S_IFCHR | 0600, makedev(250, i)) < 0) {
-			r = errno;
-			for (int k = 0; k < i; k++) {
-				snprintf(path, sizeof(path), "%s/n%d", e.dir, k);
-				unlink(path);
-			}
-			env_teardown(&e);
-			if (r == EPERM)
+			if (errno == EPERM)
 				SKIP("mknod needs CAP_MKNOD");
-			FAIL("mknod: %s", strerror(r));
+			FAIL("mknod: %s", strerror(errno));
 		}
 		snprintf(path, sizeof(path), "event%d", 100 + i);
-		ASSERT_EQ_INT(0, seat_add_device(e.seat, path, makedev(250, i), SEAT_DEVICE_EVDEV, NULL));
+		ASSERT_EQ_INT(0, seat_add_device(e->seat, path, makedev(250, i), SEAT_DEVICE_EVDEV, NULL));
 	}
-	switch_to(&e, &e.c1);
-	ASSERT_EQ_INT(0, tc_connect(&e, &t));
-	tc_simple(&e, &t, SEATD_CLIENT_OPEN_SEAT);
-	ASSERT_TRUE(tc_expect(&e, &t, SEATD_SERVER_SEAT_OPENED, NULL, NULL));
-	ASSERT_TRUE(tc_expect(&e, &t, SEATD_SERVER_ENABLE_SEAT, NULL, NULL));
+	switch_to(e, &e->c1);
+	ASSERT_EQ_INT(0, tc_connect(e, &t));
+	tc_simple(e, &t, SEATD_CLIENT_OPEN_SEAT);
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_SEAT_OPENED, NULL, NULL));
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_ENABLE_SEAT, NULL, NULL));
 	for (int i = 0; i < N - 1; i++) {
-		snprintf(path, sizeof(path), "%s/n%d", e.dir, i);
-		if (tc_open_ok(&e, &t, path, NULL) <= 0)
+		snprintf(path, sizeof(path), "%s/n%d", e->dir, i);
+		if (tc_open_ok(e, &t, path, NULL) <= 0)
 			FAIL("device %d refused", i);
 	}
-	snprintf(path, sizeof(path), "%s/n%d", e.dir, N - 1);
-	tc_open(&e, &t, path);
-	ASSERT_TRUE(tc_expect_error(&e, &t, EMFILE));
-	ASSERT_EQ_INT(SEATD_MAX_DEVICES, list_length(&e.c1.sc->handles));
+	snprintf(path, sizeof(path), "%s/n%d", e->dir, N - 1);
+	tc_open(e, &t, path);
+	ASSERT_TRUE(tc_expect_error(e, &t, EMFILE));
+	ASSERT_EQ_INT(SEATD_MAX_DEVICES, list_length(&e->c1.sc->handles));
 	/* An already open one still counts as opened again. */
-	snprintf(path, sizeof(path), "%s/n0", e.dir);
-	ASSERT_TRUE(tc_open_ok(&e, &t, path, NULL) > 0);
-	tc_close(&e, &t);
-	for (int i = 0; i < N; i++) {
-		snprintf(path, sizeof(path), "%s/n%d", e.dir, i);
-		unlink(path);
-	}
-	TEARDOWN(e);
+	snprintf(path, sizeof(path), "%s/n0", e->dir);
+	ASSERT_TRUE(tc_open_ok(e, &t, path, NULL) > 0);
+	tc_close(e, &t);
 }
 
 TEST(unread_messages_are_bounded)
@@ -1066,7 +1030,7 @@ TEST(unread_messages_are_bounded)
 	bool eof = false;
 
 	SETUP(e);
-	ASSERT_EQ_INT(0, tc_connect(&e, &t));
+	ASSERT_EQ_INT(0, tc_connect(e, &t));
 	/* Pings without reading a single pong: once the socket is full and
 	 * the queue too, the server gives up on the client. */
 	for (size_t i = 0; i < ARRAY_SIZE(pings) / 4; i++)
@@ -1074,13 +1038,13 @@ TEST(unread_messages_are_bounded)
 	for (int round = 0; round < 400; round++) {
 		if (send(t.fd, pings, sizeof(pings), MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
 			break;
-		pump(&e);
+		pump(e);
 	}
 	for (int i = 0; i < 100000 && !eof; i++) {
 		char junk[65536];
 		ssize_t n;
 
-		pump(&e);
+		pump(e);
 		n = recv(t.fd, junk, sizeof(junk), MSG_DONTWAIT);
 		if (n == 0)
 			eof = true;
@@ -1088,8 +1052,7 @@ TEST(unread_messages_are_bounded)
 			break;
 	}
 	ASSERT_TRUE(eof);
-	tc_close(&e, &t);
-	TEARDOWN(e);
+	tc_close(e, &t);
 }
 
 TEST(server_freed_with_clients)
@@ -1097,42 +1060,46 @@ TEST(server_freed_with_clients)
 	struct tclient t;
 
 	SETUP(e);
-	switch_to(&e, &e.c1);
-	ASSERT_EQ_INT(0, tc_connect(&e, &t));
-	tc_simple(&e, &t, SEATD_CLIENT_OPEN_SEAT);
-	ASSERT_TRUE(tc_expect(&e, &t, SEATD_SERVER_SEAT_OPENED, NULL, NULL));
-	ASSERT_TRUE(tc_expect(&e, &t, SEATD_SERVER_ENABLE_SEAT, NULL, NULL));
-	ASSERT_TRUE(tc_open_ok(&e, &t, "/dev/null", NULL) > 0);
+	switch_to(e, &e->c1);
+	ASSERT_EQ_INT(0, tc_connect(e, &t));
+	tc_simple(e, &t, SEATD_CLIENT_OPEN_SEAT);
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_SEAT_OPENED, NULL, NULL));
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_ENABLE_SEAT, NULL, NULL));
+	ASSERT_TRUE(tc_open_ok(e, &t, "/dev/null", NULL) > 0);
 	/* As container_free: control released, then the server freed while
 	 * the client is still connected. */
-	container_release_control(&e.c1);
-	seatd_server_free(e.srv);
-	e.srv = NULL;
-	ASSERT_EQ_INT(-1, access(e.sock, F_OK));
-	tc_fill(&e, &t);
+	container_release_control(&e->c1);
+	seatd_server_free(e->srv);
+	e->srv = NULL;
+	ASSERT_EQ_INT(-1, access(e->sock, F_OK));
+	tc_fill(e, &t);
 	ASSERT_TRUE(t.eof);
-	tc_close(&e, &t);
-	TEARDOWN(e);
+	tc_close(e, &t);
+}
+
+static void server_freep(struct seatd_server **srv)
+{
+	seatd_server_free(*srv);
 }
 
 TEST(socket_path_longer_than_sun_path)
 {
 	char deep[256], sock[300], via[128];
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct seatd_server *srv = NULL;
+	_cleanup_(server_freep) struct seatd_server *srv = NULL;
 	struct tclient t;
 	int dirfd, r;
 
 	SETUP(e);
 	/* A long runtime directory and a 64-character container name. */
-	snprintf(deep, sizeof(deep), "%s/a-longer-runtime-directory", e.dir);
+	snprintf(deep, sizeof(deep), "%s/a-longer-runtime-directory", e->dir);
 	ASSERT_EQ_INT(0, mkdir(deep, 0755));
 	snprintf(deep + strlen(deep), sizeof(deep) - strlen(deep), "/%s",
 		 "c1234567890123456789012345678901234567890123456789012345678901234");
 	ASSERT_EQ_INT(0, mkdir(deep, 0755));
 	snprintf(sock, sizeof(sock), "%s/seatd.sock", deep);
 	ASSERT_TRUE(strlen(sock) >= sizeof(sa.sun_path));
-	r = seatd_server_new(&e.c1, sock, &srv);
+	r = seatd_server_new(&e->c1, sock, &srv);
 	if (r < 0)
 		FAIL("seatd_server_new with a %zu-byte path: %s", strlen(sock), strerror(-r));
 	ASSERT_EQ_INT(0, access(sock, F_OK));
@@ -1146,28 +1113,25 @@ TEST(socket_path_longer_than_sun_path)
 	t.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	ASSERT_EQ_INT(0, connect(t.fd, (struct sockaddr *)&sa, sizeof(sa)));
 	close(dirfd);
-	pump(&e);
-	tc_simple(&e, &t, SEATD_CLIENT_PING);
-	ASSERT_TRUE(tc_expect(&e, &t, SEATD_SERVER_PONG, NULL, NULL));
-	tc_close(&e, &t);
+	pump(e);
+	tc_simple(e, &t, SEATD_CLIENT_PING);
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_PONG, NULL, NULL));
+	tc_close(e, &t);
 
-	seatd_server_free(srv);
+	seatd_server_free(TAKE_PTR(srv));
 	ASSERT_EQ_INT(-1, access(sock, F_OK));
-	rmdir(deep);
-	*strrchr(deep, '/') = '\0';
-	rmdir(deep);
-	TEARDOWN(e);
 }
 
 /* ---------------------------------------------------------------- paths */
 
 TEST(resolve_in_root)
 {
-	char dir[] = "/tmp/test-seatd-root-XXXXXX", path[128];
+	const char *dir = test_tmpdir("test-seatd-root");
+	char path[128];
 	int rootfd, sysroot;
 	dev_t devnum = 0;
 
-	ASSERT_NOT_NULL(mkdtemp(dir));
+	ASSERT_NOT_NULL(dir);
 	snprintf(path, sizeof(path), "%s/dev", dir);
 	ASSERT_EQ_INT(0, mkdir(path, 0755));
 	snprintf(path, sizeof(path), "%s/dev/abs", dir);
@@ -1197,15 +1161,6 @@ TEST(resolve_in_root)
 	ASSERT_EQ_INT(-ELOOP, root_resolve_chrdev(sysroot, "/proc/self/root/dev/null", &devnum));
 	close(sysroot);
 	close(rootfd);
-
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/dev/abs", dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/dev/up", dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/dev", dir);
-	rmdir(path);
-	rmdir(dir);
 }
 
 TEST(root_of_an_exited_process)

@@ -45,6 +45,10 @@ class TestFailure(Exception):
     pass
 
 
+class Skip(Exception):
+    """Ends a testcase as skipped, with the reason: raise Skip("no card")."""
+
+
 def check(cond, msg):
     if not cond:
         raise TestFailure(msg)
@@ -527,16 +531,20 @@ def run_testcases(module_globals, order=None):
     only = os.environ.get("DEVNS_TESTCASES")
     if only:
         names = [n for n in names if n in only.split() or n[len("testcase_"):] in only.split()]
-    passed = failed = 0
+    passed = failed = skipped = 0
     for i, name in enumerate(names, 1):
         t0 = time.monotonic()
         try:
             module_globals[name]()
             passed += 1
             print(f"ok {i} {name} ({time.monotonic() - t0:.1f}s)", flush=True)
+        except Skip as e:
+            # Counted apart (scripts/count-tests.py): never as passed.
+            skipped += 1
+            print(f"ok {i} {name} # SKIP {e}", flush=True)
         except Exception:
             failed += 1
             traceback.print_exc()
             print(f"not ok {i} {name}", flush=True)
-    print(f"{passed} passed, {failed} failed", flush=True)
+    print(f"{passed} passed, {failed} failed, {skipped} skipped", flush=True)
     return 1 if failed else 0

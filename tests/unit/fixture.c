@@ -1,24 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/*
- * A broker built in-process, for D-Bus tests without a bus daemon.
- *
- * Its bus is the server end of a socketpair; a client sd_bus sits on the
- * other end. Both, and every container endpoint, run on the broker's event
- * loop: fx_call() sends a method call and runs the loop until the answer
- * arrives. The runtime directory is a fresh temporary directory, with a short
- * name: socket paths below it must fit in sun_path.
- *
- * The broker decides who may change state by the peer's credentials, which
- * the kernel records when the socketpair is made. So a client that is not
- * root is the test itself when it runs as an ordinary user, and a socketpair
- * made by a child that setuid()s to nobody when it runs as root. A test that
- * needs a root client (ROOT_TEST) runs, for an ordinary user, in a child that
- * is root of a new user namespace.
- *
- * Each test file is one executable, so everything here is static.
- */
-#pragma once
-
+/* The broker built in-process of fixture.h. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -28,44 +9,22 @@
 #include <stdarg.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 #include <systemd/sd-id128.h>
 
-#include "broker/broker.h"
-#include "broker/container.h"
 #include "broker/reaper.h"
 #include "compat/seatd-server.h"
-#include "dbus/dbus.h"
-#include "test.h"
+#include "fixture.h"
 
-#define FX_NOBODY 65534
-#define FX_TIMEOUT_USEC (5 * 1000000ULL)
+struct dbus_transport *fx_transport;
 
-#define FX_UNUSED __attribute__((unused))
-
-struct fixture {
-	struct broker *b;
-	struct dbus_transport *t;
-	struct broker_seat *seat0;
-	sd_bus *client; /* on the broker's bus */
-	char dir[96];   /* temporary: the runtime directory */
-};
-
-/* The transport of the fixture set up last, for FX_PATH(). */
-static struct dbus_transport *fx_transport;
-
-/* The object path of a container or seat on the broker's bus. */
-#define FX_PATH(x) _Generic((x),                                                        \
-	struct container *: dbus_container_of(fx_transport, (struct container *)(void *)(x))->path, \
-	struct broker_seat *: dbus_seat_of(fx_transport, (struct broker_seat *)(void *)(x))->path)
-
-static FX_UNUSED uint64_t fx_now(void)
+uint64_t fx_now(void)
 {
 	struct timespec ts;
 
@@ -73,8 +32,7 @@ static FX_UNUSED uint64_t fx_now(void)
 	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
 }
 
-/* Sends n fds over a socket with SCM_RIGHTS; 0 or -errno. */
-static FX_UNUSED int fx_send_fds(int sock, const int *fds, unsigned n)
+int fx_send_fds(int sock, const int *fds, unsigned n)
 {
 	char byte = 'F';
 	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
@@ -99,8 +57,7 @@ static FX_UNUSED int fx_send_fds(int sock, const int *fds, unsigned n)
 	return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
 }
 
-/* Receives exactly n fds; 0 or a negative errno. */
-static FX_UNUSED int fx_recv_fds(int sock, int *fds, unsigned n)
+int fx_recv_fds(int sock, int *fds, unsigned n)
 {
 	char byte;
 	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
@@ -132,24 +89,21 @@ static FX_UNUSED int fx_recv_fds(int sock, int *fds, unsigned n)
 	return 0;
 }
 
-/* Drops to nobody in a child process: 0, or -errno in the child. */
-static FX_UNUSED int fx_become_nobody(void)
+int fx_become_nobody(void)
 {
 	if (setgroups(0, NULL) < 0 || setgid(FX_NOBODY) < 0 || setuid(FX_NOBODY) < 0)
 		return -errno;
 	return geteuid() == FX_NOBODY ? 0 : -EPERM;
 }
 
-/* A connected socketpair whose peer credentials are not root's: made by a
- * child that became nobody (when we are root), or by us (when we are not). */
-static FX_UNUSED int fx_socketpair_unprivileged(int sv[2])
+int fx_socketpair_unprivileged(int sv[2])
 {
 	int chan[2], r, status;
 	pid_t pid;
 
 	if (geteuid() != 0)
 		return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ? -errno : 0;
-	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, chan) < 0)
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) < 0)
 		return -errno;
 	pid = fork();
 	if (pid < 0) {
@@ -181,8 +135,9 @@ static FX_UNUSED int fx_socketpair_unprivileged(int sv[2])
 	return r;
 }
 
-/* Runs the loop until *flag, or the timeout; returns *flag. */
-static FX_UNUSED bool fx_run_until(struct fixture *f, const bool *flag)
+/* ---- The event loop ---- */
+
+bool fx_run_until(struct fixture *f, const bool *flag)
 {
 	uint64_t deadline = fx_now() + FX_TIMEOUT_USEC;
 
@@ -192,16 +147,14 @@ static FX_UNUSED bool fx_run_until(struct fixture *f, const bool *flag)
 	return *flag;
 }
 
-/* Runs whatever is pending, without waiting. */
-static FX_UNUSED void fx_run_pending(struct fixture *f)
+void fx_run_pending(struct fixture *f)
 {
 	for (int i = 0; i < 1000; i++)
 		if (sd_event_run(f->b->event, 0) <= 0)
 			return;
 }
 
-/* Runs the loop for a while, for things that should not happen. */
-static FX_UNUSED void fx_run_for(struct fixture *f, uint64_t usec)
+void fx_run_for(struct fixture *f, uint64_t usec)
 {
 	uint64_t deadline = fx_now() + usec;
 
@@ -210,7 +163,7 @@ static FX_UNUSED void fx_run_for(struct fixture *f, uint64_t usec)
 			return;
 }
 
-static FX_UNUSED bool fx_wait_ready(struct fixture *f, sd_bus *bus)
+bool fx_wait_ready(struct fixture *f, sd_bus *bus)
 {
 	uint64_t deadline = fx_now() + FX_TIMEOUT_USEC;
 
@@ -220,9 +173,10 @@ static FX_UNUSED bool fx_wait_ready(struct fixture *f, sd_bus *bus)
 	return sd_bus_is_ready(bus) > 0;
 }
 
-/* A client on a connected fd (taken), attached to the broker's loop. With
- * hello, it is a bus client and sends org.freedesktop.DBus.Hello first. */
-static FX_UNUSED sd_bus *fx_client_on_fd(struct fixture *f, int fd, bool hello)
+/* ---- Connections ---- */
+
+/* A client on fd (taken), not kept by the fixture. */
+static sd_bus *client_on_fd(struct fixture *f, int fd, bool hello)
 {
 	sd_bus *bus = NULL;
 	int r;
@@ -248,9 +202,89 @@ fail:
 	return NULL;
 }
 
+sd_bus *fx_keep_bus(struct fixture *f, sd_bus *bus)
+{
+	sd_bus **buses;
+
+	if (!bus)
+		return NULL;
+	buses = realloc(f->buses, (f->n_buses + 1) * sizeof(*buses));
+	if (!buses) {
+		printf("# out of memory\n");
+		sd_bus_flush_close_unref(bus);
+		return NULL;
+	}
+	f->buses = buses;
+	f->buses[f->n_buses++] = bus;
+	return bus;
+}
+
+void fx_close_bus(struct fixture *f, sd_bus *bus)
+{
+	for (unsigned i = 0; i < f->n_buses; i++)
+		if (f->buses[i] == bus) {
+			sd_bus_flush_close_unref(bus);
+			f->buses[i] = f->buses[--f->n_buses];
+			return;
+		}
+	test_fail_at(__FILE__, __LINE__, "fx_close_bus: not a connection of the fixture");
+}
+
+sd_bus *fx_client_on_fd(struct fixture *f, int fd, bool hello)
+{
+	return fx_keep_bus(f, client_on_fd(f, fd, hello));
+}
+
+int fx_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, r;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+void fx_endpoint_path(struct fixture *f, const char *name, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/%s/bus", f->b->containers_dir, name);
+}
+
+sd_bus *fx_endpoint_client(struct fixture *f, const char *name, bool hello)
+{
+	char path[PATH_MAX];
+	sd_bus *bus;
+	int fd;
+
+	fx_endpoint_path(f, name, path, sizeof(path));
+	fd = fx_connect(path);
+	if (fd < 0) {
+		printf("# cannot connect to %s: %s\n", path, strerror(-fd));
+		return NULL;
+	}
+	bus = fx_client_on_fd(f, fd, hello);
+	if (bus && !fx_wait_ready(f, bus)) {
+		printf("# the endpoint of %s did not answer\n", name);
+		fx_close_bus(f, bus);
+		return NULL;
+	}
+	return bus;
+}
+
+/* ---- Setting up ---- */
+
 /* Makes the broker's bus the server end of fd (taken), with seat0 and the
  * objects registered. */
-static FX_UNUSED int fx_serve(struct fixture *f, int fd)
+static int serve(struct fixture *f, int fd)
 {
 	struct broker *b = f->b;
 	sd_bus *bus = NULL;
@@ -285,18 +319,13 @@ static FX_UNUSED int fx_serve(struct fixture *f, int fd)
 	return 0;
 }
 
-static FX_UNUSED void fx_teardown(struct fixture *f);
-
-/* A broker with seat0 and a client. unprivileged: the client is never root
- * (otherwise it is whoever runs the test). 0 or a negative errno. */
-static FX_UNUSED int fx_setup(struct fixture *f, bool unprivileged)
+static int setup(struct fixture *f, bool unprivileged)
 {
 	const char *tmp = getenv("TMPDIR");
 	struct broker *b;
 	int sv[2] = { -1, -1 };
 	int r;
 
-	memset(f, 0, sizeof(*f));
 	snprintf(f->dir, sizeof(f->dir), "%s/dns-XXXXXX",
 		 tmp && *tmp && strlen(tmp) < 48 ? tmp : "/tmp");
 	if (!mkdtemp(f->dir)) {
@@ -327,21 +356,24 @@ static FX_UNUSED int fx_setup(struct fixture *f, bool unprivileged)
 		r = socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ? -errno : 0;
 	if (r < 0)
 		return r;
-	r = fx_serve(f, sv[0]);
+	r = serve(f, sv[0]);
 	if (r < 0) {
 		close(sv[1]);
 		return r;
 	}
-	f->client = fx_client_on_fd(f, sv[1], false);
+	f->client = client_on_fd(f, sv[1], false);
 	if (!f->client)
 		return -EIO;
 	return fx_wait_ready(f, f->client) ? 0 : -ETIMEDOUT;
 }
 
-static FX_UNUSED void fx_teardown(struct fixture *f)
+void fx_teardown(struct fixture *f)
 {
 	char path[PATH_MAX];
 
+	/* The last connections first, as clients that go. */
+	while (f->n_buses > 0)
+		sd_bus_flush_close_unref(f->buses[--f->n_buses]);
 	f->client = sd_bus_flush_close_unref(f->client);
 	if (f->b) {
 		/* Connections dropped last are freed from the loop. */
@@ -350,6 +382,8 @@ static FX_UNUSED void fx_teardown(struct fixture *f)
 		broker_free(f->b);
 		f->b = NULL;
 	}
+	if (fx_transport == f->t)
+		fx_transport = NULL;
 	dbus_transport_free(f->t);
 	f->t = NULL;
 	if (f->dir[0]) {
@@ -366,23 +400,29 @@ static FX_UNUSED void fx_teardown(struct fixture *f)
 	}
 }
 
-#define FX_SETUP(f, unprivileged)                                       \
-	do {                                                            \
-		int fx_r_ = fx_setup((f), (unprivileged));              \
-		if (fx_r_ < 0) {                                        \
-			fx_teardown(f);                                 \
-			FAIL("broker fixture: %s", strerror(-fx_r_));   \
-		}                                                       \
-	} while (0)
+static void fixture_free(void *data)
+{
+	struct fixture *f = data;
 
-/* Calls, waiting for the answer. */
+	fx_teardown(f);
+	free(f->buses);
+	free(f);
+}
 
-struct fx_wait {
-	bool done;
-	sd_bus_message *reply;
-};
+int fx_setup(struct fixture **ret, bool unprivileged)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
 
-static FX_UNUSED int fx_on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+	*ret = f;
+	if (!f)
+		return -ENOMEM;
+	test_defer(fixture_free, f);
+	return setup(f, unprivileged);
+}
+
+/* ---- Calls ---- */
+
+int fx_on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
 	struct fx_wait *w = userdata;
 
@@ -391,12 +431,8 @@ static FX_UNUSED int fx_on_reply(sd_bus_message *m, void *userdata, sd_bus_error
 	return 1;
 }
 
-/* Sends a method call built from types and the arguments after it and runs
- * the loop until the answer: a method return or an error message, which
- * the caller unrefs; NULL if none could be had. */
-static FX_UNUSED sd_bus_message *fx_callv(struct fixture *f, sd_bus *bus, const char *path,
-					  const char *interface, const char *member,
-					  const char *types, va_list ap)
+sd_bus_message *fx_callv(struct fixture *f, sd_bus *bus, const char *path, const char *interface,
+			 const char *member, const char *types, va_list ap)
 {
 	struct fx_wait w = { 0 };
 	sd_bus_message *m = NULL;
@@ -419,9 +455,8 @@ static FX_UNUSED sd_bus_message *fx_callv(struct fixture *f, sd_bus *bus, const 
 	return w.reply;
 }
 
-static FX_UNUSED sd_bus_message *fx_call(struct fixture *f, sd_bus *bus, const char *path,
-					 const char *interface, const char *member,
-					 const char *types, ...)
+sd_bus_message *fx_call(struct fixture *f, sd_bus *bus, const char *path, const char *interface,
+			const char *member, const char *types, ...)
 {
 	sd_bus_message *reply;
 	va_list ap;
@@ -432,8 +467,7 @@ static FX_UNUSED sd_bus_message *fx_call(struct fixture *f, sd_bus *bus, const c
 	return reply;
 }
 
-/* "ok" for a method return, the error name for an error, else a note. */
-static FX_UNUSED const char *fx_outcome(sd_bus_message *m)
+const char *fx_outcome(sd_bus_message *m)
 {
 	const sd_bus_error *e;
 
@@ -445,10 +479,8 @@ static FX_UNUSED const char *fx_outcome(sd_bus_message *m)
 	return sd_bus_message_is_method_error(m, NULL) ? "(error without name)" : "ok";
 }
 
-/* Checks that m is the expected outcome ("ok" or an error name) and unrefs
- * it; on a mismatch the error message is shown too. Returns true if so. */
-static FX_UNUSED bool fx_expect_at(const char *file, int line, const char *expected,
-				   sd_bus_message *m, const char *what)
+bool fx_expect_at(const char *file, int line, const char *expected, sd_bus_message *m,
+		  const char *what)
 {
 	const char *got = fx_outcome(m);
 	bool ok = strcmp(got, expected) == 0;
@@ -464,32 +496,10 @@ static FX_UNUSED bool fx_expect_at(const char *file, int line, const char *expec
 	return ok;
 }
 
-/* Calls and checks the outcome: ASSERT_CALL(f, "ok", bus, path, iface,
- * member, types, args...). Ends the test on a mismatch. */
-#define ASSERT_CALL(f, expected, bus, path, iface, member, ...)               \
-	do {                                                                  \
-		if (!fx_expect_at(__FILE__, __LINE__, (expected),             \
-				  fx_call((f), (bus), (path), (iface), (member), \
-					  __VA_ARGS__),                       \
-				  (member)))                                  \
-			return;                                               \
-	} while (0)
-
-/* The same, going on after a mismatch. */
-#define EXPECT_CALL(f, expected, bus, path, iface, member, ...)               \
-	((void)fx_expect_at(__FILE__, __LINE__, (expected),                   \
-			    fx_call((f), (bus), (path), (iface), (member),     \
-				    __VA_ARGS__),                             \
-			    (member)))
-
-/* A property's value, the reply positioned inside the variant; NULL and a
- * diagnostic if the Get failed. The caller reads and unrefs. */
-static FX_UNUSED sd_bus_message *fx_get_property(struct fixture *f, sd_bus *bus, const char *path,
-						 const char *interface, const char *property,
-						 const char *type)
+sd_bus_message *fx_get_property(struct fixture *f, sd_bus *bus, const char *path,
+				const char *interface, const char *property, const char *type)
 {
-	sd_bus_message *m = fx_call(f, bus, path, "org.freedesktop.DBus.Properties", "Get", "ss",
-				    interface, property);
+	sd_bus_message *m = fx_call(f, bus, path, PROPS, "Get", "ss", interface, property);
 
 	if (!m || sd_bus_message_is_method_error(m, NULL)) {
 		printf("# Get %s.%s on %s: %s\n", interface, property, path, fx_outcome(m));
@@ -504,9 +514,8 @@ static FX_UNUSED sd_bus_message *fx_get_property(struct fixture *f, sd_bus *bus,
 	return m;
 }
 
-/* A string property, or NULL; the caller frees. */
-static FX_UNUSED char *fx_get_string(struct fixture *f, sd_bus *bus, const char *path,
-				     const char *interface, const char *property)
+char *fx_get_string(struct fixture *f, sd_bus *bus, const char *path, const char *interface,
+		    const char *property)
 {
 	sd_bus_message *m = fx_get_property(f, bus, path, interface, property, "s");
 	const char *s = NULL;
@@ -518,9 +527,8 @@ static FX_UNUSED char *fx_get_string(struct fixture *f, sd_bus *bus, const char 
 	return copy;
 }
 
-/* A boolean property: 0, 1, or -1 if it could not be read. */
-static FX_UNUSED int fx_get_bool(struct fixture *f, sd_bus *bus, const char *path,
-				 const char *interface, const char *property)
+int fx_get_bool(struct fixture *f, sd_bus *bus, const char *path, const char *interface,
+		const char *property)
 {
 	sd_bus_message *m = fx_get_property(f, bus, path, interface, property, "b");
 	int v = -1;
@@ -531,9 +539,10 @@ static FX_UNUSED int fx_get_bool(struct fixture *f, sd_bus *bus, const char *pat
 	return v;
 }
 
-/* A container of the broker, made directly (no privilege needed). */
-static FX_UNUSED struct container *fx_add_container(struct fixture *f, const char *name,
-						    pid_t leader, bool allow_activate)
+/* ---- The broker's state ---- */
+
+struct container *fx_add_container(struct fixture *f, const char *name, pid_t leader,
+				   bool allow_activate)
 {
 	struct container_options opts = { .allow_activate = allow_activate };
 	struct container *c = NULL;
@@ -547,54 +556,142 @@ static FX_UNUSED struct container *fx_add_container(struct fixture *f, const cha
 	return c;
 }
 
-static FX_UNUSED void fx_endpoint_path(struct fixture *f, const char *name, char *buf, size_t size)
+struct seat_device *fx_add_null_device(struct broker_seat *bs, const char *sysname,
+				       enum seat_device_type type)
 {
-	snprintf(buf, size, "%s/%s/bus", f->b->containers_dir, name);
+	struct seat_device *d;
+
+	if (seat_add_device(bs->seat, sysname, makedev(NULL_MAJOR, NULL_MINOR), type, &d) < 0)
+		return NULL;
+	d->userdata = strdup("/dev/null");
+	return d;
 }
 
-/* A connected socket to a container's endpoint, or -errno. */
-static FX_UNUSED int fx_connect(const char *path)
+bool fx_activate(struct fixture *f, struct container *c)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, r;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
+	if (geteuid() == 0) {
+		sd_bus_message *m = fx_call(f, f->client, MANAGER_PATH, MANAGER_INTERFACE,
+					    "SwitchContainer", "ss", c->seat->seat->id, c->name);
+		return fx_expect_at(__FILE__, __LINE__, "ok", m, "SwitchContainer");
 	}
-	return fd;
+	if (broker_switch(c->seat, SEAT_SWITCH_TO, c, NULL, NULL) < 0)
+		return false;
+	fx_run_pending(f);
+	return container_is_active(c);
 }
 
-/* A client of the container's endpoint, ready to call. */
-static FX_UNUSED sd_bus *fx_endpoint_client(struct fixture *f, const char *name, bool hello)
+char *fx_container_path(const char *name)
 {
-	char path[PATH_MAX];
-	sd_bus *bus;
+	char *path = NULL;
+
+	if (sd_bus_path_encode(CONTAINER_PATH_PREFIX, name, &path) < 0)
+		return NULL;
+	return path;
+}
+
+bool fx_path_exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+/* ---- Signals ---- */
+
+static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct fx_recorder *rec = userdata;
+	const char *member = sd_bus_message_get_member(m);
+	char line[200] = "";
+	uint32_t maj, min;
+	const char *s, *o;
 	int fd;
 
-	fx_endpoint_path(f, name, path, sizeof(path));
-	fd = fx_connect(path);
-	if (fd < 0) {
-		printf("# cannot connect to %s: %s\n", path, strerror(-fd));
-		return NULL;
+	if (!member)
+		return 0;
+	if (sd_bus_message_is_signal(m, NULL, "PauseDevice") &&
+	    sd_bus_message_read(m, "uus", &maj, &min, &s) > 0) {
+		snprintf(line, sizeof(line), "%s PauseDevice %u %u %s",
+			 sd_bus_message_get_path(m), maj, min, s);
+	} else if (sd_bus_message_is_signal(m, NULL, "ResumeDevice") &&
+		   sd_bus_message_read(m, "uuh", &maj, &min, &fd) > 0) {
+		if (rec->fd >= 0)
+			close(rec->fd);
+		rec->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		snprintf(line, sizeof(line), "%s ResumeDevice %u %u",
+			 sd_bus_message_get_path(m), maj, min);
+	} else if (sd_bus_message_is_signal(m, PROPS, "PropertiesChanged") &&
+		   sd_bus_message_read(m, "s", &s) > 0 &&
+		   sd_bus_message_enter_container(m, 'a', "{sv}") > 0) {
+		size_t k = (size_t)snprintf(line, sizeof(line), "%s PropertiesChanged %s",
+					    sd_bus_message_get_path(m), s);
+		while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
+			if (sd_bus_message_read(m, "s", &o) <= 0)
+				break;
+			if (k < sizeof(line))
+				k += (size_t)snprintf(line + k, sizeof(line) - k, " %s", o);
+			sd_bus_message_skip(m, "v");
+			sd_bus_message_exit_container(m);
+		}
+	} else if (sd_bus_message_read(m, "so", &s, &o) > 0) {
+		snprintf(line, sizeof(line), "%s %s %s", member, s, o);
+	} else {
+		snprintf(line, sizeof(line), "%s", member);
 	}
-	bus = fx_client_on_fd(f, fd, hello);
-	if (bus && !fx_wait_ready(f, bus)) {
-		printf("# the endpoint of %s did not answer\n", name);
-		sd_bus_flush_close_unref(bus);
-		return NULL;
-	}
-	return bus;
+	if (rec->n < FX_REC_MAX)
+		snprintf(rec->lines[rec->n++], sizeof(rec->lines[0]), "%s", line);
+	return 0;
 }
 
-static FX_UNUSED int fx_write_file(const char *path, const char *text)
+static void recorder_free(void *data)
+{
+	struct fx_recorder *rec = data;
+
+	sd_bus_slot_unref(rec->slot);
+	if (rec->fd >= 0)
+		close(rec->fd);
+	free(rec);
+}
+
+struct fx_recorder *fx_recorder_new(sd_bus *bus)
+{
+	struct fx_recorder *rec = calloc(1, sizeof(*rec));
+
+	if (!rec)
+		return NULL;
+	rec->fd = -1;
+	test_defer(recorder_free, rec);
+	if (sd_bus_match_signal(bus, &rec->slot, NULL, NULL, NULL, NULL, on_signal, rec) < 0)
+		return NULL;
+	return rec;
+}
+
+bool fx_rec_has(const struct fx_recorder *rec, const char *line)
+{
+	for (unsigned i = 0; i < rec->n; i++)
+		if (strcmp(rec->lines[i], line) == 0)
+			return true;
+	return false;
+}
+
+bool fx_rec_wait(struct fixture *f, const struct fx_recorder *rec, const char *line)
+{
+	uint64_t deadline = fx_now() + FX_TIMEOUT_USEC;
+
+	while (!fx_rec_has(rec, line) && fx_now() < deadline)
+		if (sd_event_run(f->b->event, 100000) < 0)
+			break;
+	if (fx_rec_has(rec, line))
+		return true;
+	printf("# no signal \"%s\"; seen:\n", line);
+	for (unsigned i = 0; i < rec->n; i++)
+		printf("#   %s\n", rec->lines[i]);
+	return false;
+}
+
+/* ---- Other users and namespaces ---- */
+
+int fx_write_file(const char *path, const char *text)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
 	ssize_t n;
@@ -606,9 +703,7 @@ static FX_UNUSED int fx_write_file(const char *path, const char *text)
 	return n == (ssize_t)strlen(text) ? 0 : -EIO;
 }
 
-/* Makes the calling (single-threaded) process root of a new user namespace,
- * our uid and gid mapped to 0. 0 or -errno. */
-static FX_UNUSED int fx_enter_userns_as_root(void)
+int fx_enter_userns_as_root(void)
 {
 	uid_t uid = geteuid();
 	gid_t gid = getegid();
@@ -628,13 +723,13 @@ static FX_UNUSED int fx_enter_userns_as_root(void)
 }
 
 /*
- * Runs body as root: directly when we are; otherwise in a child that is root
- * of a new user namespace, where the broker sees the test's connections as
- * root's too (peer credentials are translated into the reader's namespace).
- * The test is skipped when neither is possible. The child's results reach
- * the test through its exit status, its diagnostics through stdout.
+ * As an ordinary user, body runs in a child that is root of a new user
+ * namespace, where the broker sees the test's connections as root's too
+ * (peer credentials are translated into the reader's namespace). The
+ * child's results reach the test through its exit status, its diagnostics
+ * through stdout.
  */
-static FX_UNUSED void fx_as_root(void (*body)(void))
+void fx_as_root(void (*body)(void))
 {
 	static char reason[256];
 	int status, p[2];
@@ -663,6 +758,8 @@ static FX_UNUSED void fx_as_root(void (*body)(void))
 		if (fx_enter_userns_as_root() < 0)
 			_exit(77);
 		body();
+		/* The runner's cleanups do not run in this process. */
+		test_run_deferred();
 		fflush(stdout);
 		if (!test_failed && test_skip_reason)
 			(void)!write(p[1], test_skip_reason, strlen(test_skip_reason));
@@ -686,28 +783,31 @@ static FX_UNUSED void fx_as_root(void (*body)(void))
 		test_skip_reason = reason;
 }
 
-/* A test that changes the broker's state, so needs a root client. */
-#define ROOT_TEST(name)                                                 \
-	static void root_test_##name(void);                             \
-	TEST(name)                                                      \
-	{                                                               \
-		fx_as_root(root_test_##name);                           \
-	}                                                               \
-	static void root_test_##name(void)
+static void kill_child(void *data)
+{
+	pid_t pid = (pid_t)(intptr_t)data;
 
-/*
- * A process in a new pid namespace below ours (as root, or in a new user
- * namespace when that is allowed). It connects to a socket path on request
- * and hands the connected fd back, so that the broker sees a peer of that
- * namespace. It exits when ctl closes.
- */
-struct fx_nsproc {
-	pid_t child; /* in our namespace, parent of inner */
-	pid_t inner; /* pid 1 of the new namespace, as we see it */
-	int ctl;
-};
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
 
-static FX_UNUSED void fx_nsproc_serve(int ctl)
+pid_t fx_idle_child(void)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		for (;;)
+			pause();
+	}
+	/* Reaped only here, so the pid is not another's when it is killed. */
+	test_defer(kill_child, (void *)(intptr_t)pid);
+	return pid;
+}
+
+static void nsproc_serve(int ctl)
 {
 	char path[PATH_MAX];
 
@@ -725,19 +825,36 @@ static FX_UNUSED void fx_nsproc_serve(int ctl)
 	}
 }
 
-/* 0, -EPERM (no way to make a pid namespace here), or -errno. */
-static FX_UNUSED int fx_nsproc_start(struct fx_nsproc *p)
+static void nsproc_stop(void *data)
 {
+	struct fx_nsproc *p = data;
+
+	if (p->ctl >= 0)
+		close(p->ctl);
+	if (p->child > 0)
+		while (waitpid(p->child, NULL, 0) < 0 && errno == EINTR)
+			;
+	free(p);
+}
+
+int fx_nsproc_start(struct fx_nsproc **ret)
+{
+	struct fx_nsproc *p;
 	int s[2], r;
 	ssize_t n;
 
-	p->child = p->inner = 0;
+	*ret = NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
 	p->ctl = -1;
+	test_defer(nsproc_stop, p);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, s) < 0)
 		return -errno;
 	p->child = fork();
 	if (p->child < 0) {
 		r = -errno;
+		p->child = 0;
 		close(s[0]);
 		close(s[1]);
 		return r;
@@ -754,7 +871,7 @@ static FX_UNUSED int fx_nsproc_start(struct fx_nsproc *p)
 		}
 		inner = fork();
 		if (inner == 0)
-			fx_nsproc_serve(s[1]);
+			nsproc_serve(s[1]);
 		result = inner < 0 ? -errno : inner;
 		(void)!write(s[1], &result, sizeof(result));
 		close(s[1]);
@@ -766,19 +883,14 @@ static FX_UNUSED int fx_nsproc_start(struct fx_nsproc *p)
 	close(s[1]);
 	p->ctl = s[0];
 	n = read(p->ctl, &r, sizeof(r));
-	if (n != sizeof(r) || r <= 0) {
-		close(p->ctl);
-		p->ctl = -1;
-		waitpid(p->child, NULL, 0);
-		p->child = 0;
+	if (n != sizeof(r) || r <= 0)
 		return n != sizeof(r) ? -EIO : r == -EINVAL || r == -ENOSPC ? -EPERM : r;
-	}
 	p->inner = r;
+	*ret = p;
 	return 0;
 }
 
-/* A socket connected to path by the process in the namespace, or -errno. */
-static FX_UNUSED int fx_nsproc_connect(struct fx_nsproc *p, const char *path)
+int fx_nsproc_connect(struct fx_nsproc *p, const char *path)
 {
 	int fd, r;
 
@@ -786,15 +898,4 @@ static FX_UNUSED int fx_nsproc_connect(struct fx_nsproc *p, const char *path)
 		return -errno;
 	r = fx_recv_fds(p->ctl, &fd, 1);
 	return r < 0 ? r : fd;
-}
-
-static FX_UNUSED void fx_nsproc_stop(struct fx_nsproc *p)
-{
-	if (p->ctl >= 0)
-		close(p->ctl);
-	p->ctl = -1;
-	if (p->child > 0)
-		while (waitpid(p->child, NULL, 0) < 0 && errno == EINTR)
-			;
-	p->child = p->inner = 0;
 }

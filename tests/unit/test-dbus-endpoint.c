@@ -1,0 +1,649 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Each container's own endpoint (<runtime>/containers/<name>/bus) against a
+ * broker built in-process (see fixture.h): Hello and the bus methods a
+ * client expects, the objects it serves (the container, at its path and at
+ * .../self, and its seat as that container sees it), control, devices,
+ * pause and resume, the signals, and who is admitted: processes of the
+ * container's pid namespace only.
+ *
+ * The test is the leader of the containers it makes, so its connections are
+ * admitted. Devices are fakes whose node is /dev/null (1:3), so TakeDevice
+ * opens a real file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "dbus/bus-error.h"
+#include "fixture.h"
+
+/* Sets up a fixture with container "web-1" (leader: us, so our connections
+ * are admitted) and a client of its endpoint. */
+#define ENDPOINT_SETUP(f, c, ep, allow_activate)                        \
+	do {                                                            \
+		FX_SETUP(f, false);                                     \
+		c = fx_add_container(f, "web-1", 0, allow_activate);    \
+		ep = c ? fx_endpoint_client(f, "web-1", false) : NULL;  \
+		if (!TEST_CHECK(ep != NULL))                            \
+			FAIL("cannot reach the endpoint of web-1");     \
+	} while (0)
+
+TEST(endpoint_hello)
+{
+	struct fixture *f;
+	struct container *c;
+	sd_bus *ep, *client;
+	sd_bus_message *m;
+	const char *s = NULL, *unique = NULL;
+	int b = -1;
+
+	ENDPOINT_SETUP(f, c, ep, false);
+	/* A client that never sends Hello is served... */
+	EXPECT_CALL(f, "ok", ep, SELF_PATH, PROPS, "Get", "ss", CONTAINER_INTERFACE, "Name");
+
+	/* ...and Hello is answered. */
+	m = fx_call(f, ep, "/org/freedesktop/DBus", "org.freedesktop.DBus", "Hello", NULL);
+	if (!m || sd_bus_message_is_method_error(m, NULL) || sd_bus_message_read(m, "s", &s) <= 0 ||
+	    strncmp(s, ":1.", 3) != 0)
+		EXPECT_FAIL("Hello: %s %s", fx_outcome(m), s ? s : "");
+	sd_bus_message_unref(m);
+
+	m = fx_call(f, ep, "/org/freedesktop/DBus", "org.freedesktop.DBus", "GetNameOwner", "s",
+		    BROKER_BUS_NAME);
+	s = NULL;
+	if (!m || sd_bus_message_is_method_error(m, NULL) || sd_bus_message_read(m, "s", &s) <= 0)
+		EXPECT_FAIL("GetNameOwner(%s): %s", BROKER_BUS_NAME, fx_outcome(m));
+	sd_bus_message_unref(m);
+	EXPECT_CALL(f, "org.freedesktop.DBus.Error.NameHasNoOwner", ep, "/org/freedesktop/DBus",
+		    "org.freedesktop.DBus", "GetNameOwner", "s", "org.example.None");
+	m = fx_call(f, ep, "/org/freedesktop/DBus", "org.freedesktop.DBus", "NameHasOwner", "s",
+		    BROKER_BUS_NAME);
+	if (!m || sd_bus_message_is_method_error(m, NULL) || sd_bus_message_read(m, "b", &b) <= 0 ||
+	    b != 1)
+		EXPECT_FAIL("NameHasOwner(%s): %s %d", BROKER_BUS_NAME, fx_outcome(m), b);
+	sd_bus_message_unref(m);
+	EXPECT_CALL(f, "ok", ep, "/org/freedesktop/DBus", "org.freedesktop.DBus", "AddMatch", "s",
+		    "type='signal'");
+	EXPECT_CALL(f, "ok", ep, "/org/freedesktop/DBus", "org.freedesktop.DBus", "ListNames", NULL);
+	fx_close_bus(f, ep);
+
+	/* A client that sends Hello first, as busctl --address does. */
+	client = fx_endpoint_client(f, "web-1", true);
+	if (!client)
+		FAIL("a bus client cannot connect");
+	if (sd_bus_get_unique_name(client, &unique) < 0 || strncmp(unique, ":1.", 3) != 0)
+		EXPECT_FAIL("unique name: %s", unique ? unique : "(none)");
+	EXPECT_CALL(f, "ok", client, SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+}
+
+TEST(endpoint_objects)
+{
+	struct fixture *f;
+	struct container *c, *other;
+	sd_bus *ep;
+	char *name;
+
+	ENDPOINT_SETUP(f, c, ep, false);
+	other = fx_add_container(f, "other", 0, false);
+	if (!other)
+		FAIL("cannot add other");
+	/* The container at its path and at .../self. */
+	name = fx_get_string(f, ep, FX_PATH(c), CONTAINER_INTERFACE, "Name");
+	if (!name || strcmp(name, "web-1") != 0)
+		EXPECT_FAIL("Name at %s: %s", FX_PATH(c), name ? name : "(none)");
+	free(name);
+	name = fx_get_string(f, ep, SELF_PATH, CONTAINER_INTERFACE, "Name");
+	if (!name || strcmp(name, "web-1") != 0)
+		EXPECT_FAIL("Name at %s: %s", SELF_PATH, name ? name : "(none)");
+	free(name);
+	if (fx_get_bool(f, ep, SELF_PATH, CONTAINER_INTERFACE, "Active") != 0)
+		EXPECT_FAIL("Active at self is not false");
+	EXPECT_CALL(f, "ok", ep, SELF_PATH, "org.freedesktop.DBus.Introspectable", "Introspect", NULL);
+	EXPECT_CALL(f, "ok", ep, FX_PATH(c), "org.freedesktop.DBus.Peer", "Ping", NULL);
+
+	/* Its seat, readable. */
+	name = fx_get_string(f, ep, SEAT0_PATH, SEAT_INTERFACE, "Id");
+	if (!name || strcmp(name, "seat0") != 0)
+		EXPECT_FAIL("Id of the seat on the endpoint: %s", name ? name : "(none)");
+	free(name);
+	EXPECT_CALL(f, "ok", ep, SEAT0_PATH, PROPS, "GetAll", "s", SEAT_INTERFACE);
+
+	/* Neither the Manager nor other containers. */
+	EXPECT_CALL(f, SD_BUS_ERROR_UNKNOWN_OBJECT, ep, MANAGER_PATH, MANAGER_INTERFACE,
+		    "ListSeats", NULL);
+	EXPECT_CALL(f, SD_BUS_ERROR_UNKNOWN_OBJECT, ep, FX_PATH(other), CONTAINER_INTERFACE,
+		    "TakeControl", "b", 0);
+}
+
+/* ActiveContainer of the seat as an endpoint shows it: "name" or "". */
+static char *endpoint_active(struct fixture *f, sd_bus *ep)
+{
+	sd_bus_message *m = fx_get_property(f, ep, SEAT0_PATH, SEAT_INTERFACE, "ActiveContainer", "(so)");
+	const char *name = NULL, *path = NULL;
+	char *copy = NULL;
+
+	if (m && sd_bus_message_read(m, "(so)", &name, &path) > 0 &&
+	    asprintf(&copy, "%s %s", name, path) < 0)
+		copy = NULL;
+	sd_bus_message_unref(m);
+	return copy;
+}
+
+/* Through its endpoint a container sees only itself on the seat: never
+ * another's name, nor a switch among the others. */
+TEST(endpoint_seat_scoped)
+{
+	static const char none[] = " /";
+	struct fixture *f;
+	struct container *c, *other, *third;
+	struct fx_recorder *rec;
+	sd_bus *ep;
+	sd_bus_message *m;
+	char *active, self[256], changed[256];
+	const char *name, *path;
+	unsigned n;
+	int r;
+
+	ENDPOINT_SETUP(f, c, ep, false);
+	other = fx_add_container(f, "other", 0, false);
+	third = fx_add_container(f, "third", 0, false);
+	if (!other || !third)
+		FAIL("cannot add the other containers");
+	snprintf(self, sizeof(self), "web-1 %s", FX_PATH(c));
+	snprintf(changed, sizeof(changed), "%s PropertiesChanged %s ActiveContainer", SEAT0_PATH,
+		 SEAT_INTERFACE);
+	rec = fx_recorder_new(ep);
+	ASSERT_NOT_NULL(rec);
+
+	/* Containers: itself alone, though the seat has three. */
+	m = fx_get_property(f, ep, SEAT0_PATH, SEAT_INTERFACE, "Containers", "a(so)");
+	n = 0;
+	if (m && sd_bus_message_enter_container(m, 'a', "(so)") > 0)
+		while ((r = sd_bus_message_read(m, "(so)", &name, &path)) > 0) {
+			if (strcmp(name, "web-1") != 0 || strcmp(path, FX_PATH(c)) != 0)
+				EXPECT_FAIL("Containers on the endpoint shows %s %s", name, path);
+			n++;
+		}
+	if (n != 1)
+		EXPECT_FAIL("Containers on the endpoint has %u entries, not 1", n);
+	sd_bus_message_unref(m);
+
+	/* Another container in front: the endpoint sees none, and hears
+	 * nothing of it. */
+	ASSERT_TRUE(fx_activate(f, other));
+	active = endpoint_active(f, ep);
+	if (!active || strcmp(active, none) != 0)
+		EXPECT_FAIL("ActiveContainer with other active: '%s'", active ? active : "(unreadable)");
+	free(active);
+	fx_run_for(f, 50000);
+	if (fx_rec_has(rec, changed))
+		EXPECT_FAIL("the endpoint heard of a switch between others");
+
+	/* Itself in front, then away again: both changes reach it. */
+	ASSERT_TRUE(fx_activate(f, c));
+	if (!fx_rec_wait(f, rec, changed))
+		EXPECT_FAIL("no ActiveContainer change when web-1 became active");
+	active = endpoint_active(f, ep);
+	if (!active || strcmp(active, self) != 0)
+		EXPECT_FAIL("ActiveContainer with web-1 active: '%s'", active ? active : "(unreadable)");
+	free(active);
+	rec->n = 0;
+	ASSERT_TRUE(fx_activate(f, third));
+	if (!fx_rec_wait(f, rec, changed))
+		EXPECT_FAIL("no ActiveContainer change when web-1 went to the background");
+	active = endpoint_active(f, ep);
+	if (!active || strcmp(active, none) != 0)
+		EXPECT_FAIL("ActiveContainer with third active: '%s'", active ? active : "(unreadable)");
+	free(active);
+
+	/* A switch among the others again: silence; and no signal of any
+	 * kind names another container. */
+	rec->n = 0;
+	ASSERT_TRUE(fx_activate(f, other));
+	fx_run_for(f, 50000);
+	if (rec->n != 0)
+		EXPECT_FAIL("the endpoint heard %u signals of a switch between others: %s", rec->n,
+			    rec->lines[0]);
+}
+
+TEST(endpoint_seat_read_only)
+{
+	struct fixture *f;
+	struct container *c;
+	sd_bus *ep;
+
+	ENDPOINT_SETUP(f, c, ep, false);
+	EXPECT_CALL(f, SD_BUS_ERROR_ACCESS_DENIED, ep, SEAT0_PATH, SEAT_INTERFACE,
+		    "SwitchContainer", "s", "web-1");
+	EXPECT_CALL(f, SD_BUS_ERROR_ACCESS_DENIED, ep, SEAT0_PATH, SEAT_INTERFACE,
+		    "SwitchContainer", "s", "");
+	EXPECT_CALL(f, SD_BUS_ERROR_ACCESS_DENIED, ep, SEAT0_PATH, SEAT_INTERFACE,
+		    "SwitchToNext", NULL);
+	EXPECT_CALL(f, SD_BUS_ERROR_ACCESS_DENIED, ep, SEAT0_PATH, SEAT_INTERFACE,
+		    "SwitchToPrevious", NULL);
+	if (f->seat0->seat->active)
+		EXPECT_FAIL("a container became active");
+}
+
+TEST(endpoint_control)
+{
+	struct fixture *f;
+	struct container *c;
+	sd_bus *a, *b;
+
+	ENDPOINT_SETUP(f, c, a, false);
+	b = fx_endpoint_client(f, "web-1", false);
+	if (!b)
+		FAIL("second connection");
+	/* Nobody in control: device calls are refused. */
+	EXPECT_CALL(f, BUS_ERROR_NOT_IN_CONTROL, a, SELF_PATH, CONTAINER_INTERFACE, "ReleaseControl", NULL);
+	EXPECT_CALL(f, BUS_ERROR_NOT_IN_CONTROL, a, SELF_PATH, CONTAINER_INTERFACE, "TakeDevice",
+		    "uu", 99u, 99u);
+
+	EXPECT_CALL(f, "ok", a, SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+	if (fx_get_bool(f, b, SELF_PATH, CONTAINER_INTERFACE, "Controlled") != 1)
+		EXPECT_FAIL("Controlled is not true");
+	/* Again from the controller: fine. */
+	EXPECT_CALL(f, "ok", a, FX_PATH(c), CONTAINER_INTERFACE, "TakeControl", "b", 0);
+
+	EXPECT_CALL(f, BUS_ERROR_ALREADY_CONTROLLED, b, SELF_PATH, CONTAINER_INTERFACE,
+		    "TakeControl", "b", 0);
+	EXPECT_CALL(f, BUS_ERROR_NOT_IN_CONTROL, b, SELF_PATH, CONTAINER_INTERFACE,
+		    "ReleaseControl", NULL);
+	EXPECT_CALL(f, BUS_ERROR_NOT_IN_CONTROL, b, SELF_PATH, CONTAINER_INTERFACE, "TakeDevice",
+		    "uu", 99u, 99u);
+	EXPECT_CALL(f, BUS_ERROR_NOT_IN_CONTROL, b, SELF_PATH, CONTAINER_INTERFACE, "ReleaseDevice",
+		    "uu", 99u, 99u);
+	EXPECT_CALL(f, BUS_ERROR_NOT_IN_CONTROL, b, SELF_PATH, CONTAINER_INTERFACE,
+		    "PauseDeviceComplete", "uu", 99u, 99u);
+	/* A controller on the broker's bus is another connection too. */
+	EXPECT_CALL(f, geteuid() == 0 ? BUS_ERROR_ALREADY_CONTROLLED : SD_BUS_ERROR_ACCESS_DENIED,
+		    f->client, FX_PATH(c), CONTAINER_INTERFACE, "TakeControl", "b", 0);
+
+	/* The controller's device calls. */
+	EXPECT_CALL(f, BUS_ERROR_NO_SUCH_DEVICE, a, SELF_PATH, CONTAINER_INTERFACE, "TakeDevice",
+		    "uu", 99u, 99u);
+	EXPECT_CALL(f, BUS_ERROR_NO_SUCH_DEVICE, a, SELF_PATH, CONTAINER_INTERFACE, "TakeDevice",
+		    "uu", NULL_MAJOR, NULL_MINOR);
+	EXPECT_CALL(f, BUS_ERROR_DEVICE_NOT_TAKEN, a, SELF_PATH, CONTAINER_INTERFACE,
+		    "ReleaseDevice", "uu", 99u, 99u);
+	EXPECT_CALL(f, BUS_ERROR_DEVICE_NOT_TAKEN, a, SELF_PATH, CONTAINER_INTERFACE,
+		    "PauseDeviceComplete", "uu", 99u, 99u);
+
+	EXPECT_CALL(f, "ok", a, SELF_PATH, CONTAINER_INTERFACE, "ReleaseControl", NULL);
+	if (fx_get_bool(f, b, SELF_PATH, CONTAINER_INTERFACE, "Controlled") != 0)
+		EXPECT_FAIL("Controlled is not false after ReleaseControl");
+	EXPECT_CALL(f, BUS_ERROR_NOT_IN_CONTROL, a, SELF_PATH, CONTAINER_INTERFACE,
+		    "ReleaseControl", NULL);
+	/* Now b may. */
+	EXPECT_CALL(f, "ok", b, SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+}
+
+TEST(endpoint_take_control_force)
+{
+	struct fixture *f;
+	struct container *c;
+	sd_bus *a, *b;
+
+	ENDPOINT_SETUP(f, c, a, false);
+	b = fx_endpoint_client(f, "web-1", false);
+	if (!b)
+		FAIL("second connection");
+	EXPECT_CALL(f, "ok", a, SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+	EXPECT_CALL(f, "ok", b, SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 1);
+	EXPECT_CALL(f, BUS_ERROR_NOT_IN_CONTROL, a, SELF_PATH, CONTAINER_INTERFACE,
+		    "ReleaseControl", NULL);
+	EXPECT_CALL(f, BUS_ERROR_ALREADY_CONTROLLED, a, SELF_PATH, CONTAINER_INTERFACE,
+		    "TakeControl", "b", 0);
+	EXPECT_CALL(f, "ok", b, SELF_PATH, CONTAINER_INTERFACE, "ReleaseControl", NULL);
+}
+
+TEST(endpoint_controller_disconnects)
+{
+	struct fixture *f;
+	struct container *c;
+	sd_bus *a, *b;
+	uint64_t deadline;
+
+	ENDPOINT_SETUP(f, c, a, false);
+	b = fx_endpoint_client(f, "web-1", false);
+	if (!b)
+		FAIL("second connection");
+	ASSERT_NOT_NULL(fx_add_null_device(f->seat0, "event9", SEAT_DEVICE_EVDEV));
+	ASSERT_TRUE(fx_activate(f, c));
+	EXPECT_CALL(f, "ok", a, SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+	EXPECT_CALL(f, "ok", a, SELF_PATH, CONTAINER_INTERFACE, "TakeDevice", "uu",
+		    NULL_MAJOR, NULL_MINOR);
+	ASSERT_EQ_INT(1, list_length(&c->sc->handles));
+	fx_close_bus(f, a);
+
+	deadline = fx_now() + FX_TIMEOUT_USEC;
+	while (c->sc->controlled && fx_now() < deadline)
+		sd_event_run(f->b->event, 100000);
+	if (c->sc->controlled)
+		EXPECT_FAIL("still controlled after the controller disconnected");
+	if (!list_empty(&c->sc->handles))
+		EXPECT_FAIL("the devices of the controller were not released");
+	if (fx_get_bool(f, b, SELF_PATH, CONTAINER_INTERFACE, "Controlled") != 0)
+		EXPECT_FAIL("Controlled is not false");
+	EXPECT_CALL(f, "ok", b, SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+}
+
+TEST(endpoint_take_device)
+{
+	struct fixture *f;
+	struct container *c;
+	sd_bus *ep;
+	sd_bus_message *m;
+	struct stat st;
+	uint32_t maj, min;
+	const char *type;
+	int fd = -1, inactive = -1, paused = -1;
+	char got[128] = "";
+
+	ENDPOINT_SETUP(f, c, ep, false);
+	ASSERT_NOT_NULL(fx_add_null_device(f->seat0, "event9", SEAT_DEVICE_EVDEV));
+	ASSERT_TRUE(fx_activate(f, c));
+	EXPECT_CALL(f, "ok", ep, SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+
+	m = fx_call(f, ep, SELF_PATH, CONTAINER_INTERFACE, "TakeDevice", "uu",
+		    NULL_MAJOR, NULL_MINOR);
+	if (m && !sd_bus_message_is_method_error(m, NULL) &&
+	    sd_bus_message_read(m, "hb", &fd, &inactive) > 0)
+		fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	else
+		EXPECT_FAIL("TakeDevice: %s", fx_outcome(m));
+	sd_bus_message_unref(m);
+	if (fd < 0)
+		FAIL("no fd");
+	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) ||
+	    st.st_rdev != makedev(NULL_MAJOR, NULL_MINOR))
+		EXPECT_FAIL("the fd is not the device 1:3");
+	if (inactive != 0)
+		EXPECT_FAIL("inactive is %d for the active container", inactive);
+	close(fd);
+
+	m = fx_get_property(f, ep, SELF_PATH, CONTAINER_INTERFACE, "Devices", "a(uusb)");
+	if (m && sd_bus_message_enter_container(m, 'a', "(uusb)") > 0)
+		while (sd_bus_message_read(m, "(uusb)", &maj, &min, &type, &paused) > 0)
+			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%u:%u %s %d",
+				 got[0] ? "; " : "", maj, min, type, paused);
+	sd_bus_message_unref(m);
+	if (strcmp(got, "1:3 evdev 0") != 0)
+		EXPECT_FAIL("Devices: \"%s\", expected \"1:3 evdev 0\"", got);
+
+	EXPECT_CALL(f, BUS_ERROR_DEVICE_IS_TAKEN, ep, SELF_PATH, CONTAINER_INTERFACE, "TakeDevice",
+		    "uu", NULL_MAJOR, NULL_MINOR);
+	EXPECT_CALL(f, "ok", ep, SELF_PATH, CONTAINER_INTERFACE, "ReleaseDevice", "uu",
+		    NULL_MAJOR, NULL_MINOR);
+	EXPECT_CALL(f, BUS_ERROR_DEVICE_NOT_TAKEN, ep, SELF_PATH, CONTAINER_INTERFACE,
+		    "ReleaseDevice", "uu", NULL_MAJOR, NULL_MINOR);
+
+	got[0] = '\0';
+	m = fx_get_property(f, ep, SELF_PATH, CONTAINER_INTERFACE, "Devices", "a(uusb)");
+	if (!m || sd_bus_message_enter_container(m, 'a', "(uusb)") <= 0 ||
+	    sd_bus_message_skip(m, "(uusb)") != 0)
+		EXPECT_FAIL("Devices is not empty after ReleaseDevice");
+	sd_bus_message_unref(m);
+
+	/* Taken again after the release. */
+	EXPECT_CALL(f, "ok", ep, SELF_PATH, CONTAINER_INTERFACE, "TakeDevice", "uu",
+		    NULL_MAJOR, NULL_MINOR);
+}
+
+TEST(endpoint_take_device_of_other_seat)
+{
+	struct fixture *f;
+	struct container *c;
+	struct broker_seat *seat1;
+	sd_bus *ep;
+
+	ENDPOINT_SETUP(f, c, ep, false);
+	ASSERT_EQ_INT(0, broker_get_seat(f->b, "seat1", &seat1));
+	ASSERT_NOT_NULL(fx_add_null_device(seat1, "event9", SEAT_DEVICE_EVDEV));
+	ASSERT_TRUE(fx_activate(f, c));
+	EXPECT_CALL(f, "ok", ep, SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+	EXPECT_CALL(f, BUS_ERROR_NO_SUCH_DEVICE, ep, SELF_PATH, CONTAINER_INTERFACE, "TakeDevice",
+		    "uu", NULL_MAJOR, NULL_MINOR);
+}
+
+TEST(endpoint_activate)
+{
+	struct fixture *f;
+	struct container *c, *other;
+	sd_bus *ep, *ep2;
+
+	ENDPOINT_SETUP(f, c, ep, true);
+	other = fx_add_container(f, "other", 0, false);
+	ep2 = other ? fx_endpoint_client(f, "other", false) : NULL;
+	if (!ep2)
+		FAIL("cannot reach the endpoint of other");
+	EXPECT_CALL(f, "ok", ep, SELF_PATH, CONTAINER_INTERFACE, "Activate", NULL);
+	if (!container_is_active(c))
+		EXPECT_FAIL("web-1 is not active after Activate");
+	if (fx_get_bool(f, ep, SELF_PATH, CONTAINER_INTERFACE, "Active") != 1)
+		EXPECT_FAIL("Active is not true");
+	/* Without AllowActivate. */
+	EXPECT_CALL(f, SD_BUS_ERROR_ACCESS_DENIED, ep2, SELF_PATH, CONTAINER_INTERFACE,
+		    "Activate", NULL);
+	if (!container_is_active(c))
+		EXPECT_FAIL("web-1 is no longer active");
+}
+
+TEST(endpoint_pause_and_resume)
+{
+	struct fixture *f;
+	struct container *a, *b;
+	struct fx_recorder *rec;
+	sd_bus *ea, *eb;
+	sd_bus_message *m;
+	struct stat st;
+	char line[256];
+	int fd = -1, inactive = -1;
+
+	FX_SETUP(f, false);
+	a = fx_add_container(f, "a", 0, true);
+	b = fx_add_container(f, "b", 0, true);
+	ea = a ? fx_endpoint_client(f, "a", false) : NULL;
+	eb = b ? fx_endpoint_client(f, "b", false) : NULL;
+	if (!ea || !eb)
+		FAIL("cannot reach the endpoints");
+	ASSERT_NOT_NULL(fx_add_null_device(f->seat0, "event9", SEAT_DEVICE_EVDEV));
+	rec = fx_recorder_new(ea);
+	ASSERT_NOT_NULL(rec);
+	EXPECT_CALL(f, "ok", ea, SELF_PATH, CONTAINER_INTERFACE, "Activate", NULL);
+	EXPECT_CALL(f, "ok", ea, SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+	m = fx_call(f, ea, SELF_PATH, CONTAINER_INTERFACE, "TakeDevice", "uu", NULL_MAJOR, NULL_MINOR);
+	if (!m || sd_bus_message_is_method_error(m, NULL) ||
+	    sd_bus_message_read(m, "hb", &fd, &inactive) <= 0 || inactive != 0)
+		EXPECT_FAIL("TakeDevice: %s, inactive %d", fx_outcome(m), inactive);
+	sd_bus_message_unref(m);
+
+	/* b takes over: a's evdev device is paused at once ("force"). */
+	EXPECT_CALL(f, "ok", eb, SELF_PATH, CONTAINER_INTERFACE, "Activate", NULL);
+	snprintf(line, sizeof(line), "%s PauseDevice 1 3 force", FX_PATH(a));
+	if (!fx_rec_wait(f, rec, line))
+		EXPECT_FAIL("no PauseDevice to the controller of a");
+	if (fx_get_bool(f, ea, SELF_PATH, CONTAINER_INTERFACE, "Active") != 0)
+		EXPECT_FAIL("a is still active");
+	{
+		sd_bus_message *d = fx_get_property(f, ea, SELF_PATH, CONTAINER_INTERFACE,
+						    "Devices", "a(uusb)");
+		uint32_t maj = 0, min = 0;
+		const char *type = "";
+		int paused = -1;
+
+		if (!d || sd_bus_message_read(d, "a(uusb)", 1, &maj, &min, &type, &paused) <= 0 ||
+		    paused != 1)
+			EXPECT_FAIL("the device of a is not listed as paused (%u:%u %s %d)",
+				    maj, min, type, paused);
+		sd_bus_message_unref(d);
+	}
+
+	/* Back to a: a fresh fd in ResumeDevice. */
+	EXPECT_CALL(f, "ok", ea, SELF_PATH, CONTAINER_INTERFACE, "Activate", NULL);
+	snprintf(line, sizeof(line), "%s ResumeDevice 1 3", FX_PATH(a));
+	if (!fx_rec_wait(f, rec, line))
+		EXPECT_FAIL("no ResumeDevice to the controller of a");
+	else if (rec->fd < 0 || fstat(rec->fd, &st) < 0 ||
+		 st.st_rdev != makedev(NULL_MAJOR, NULL_MINOR))
+		EXPECT_FAIL("ResumeDevice carries no fd of 1:3");
+
+	/* b's connection, not the controller of a, saw none of it. */
+	{
+		struct fx_recorder *rb;
+
+		rb = fx_recorder_new(eb);
+		ASSERT_NOT_NULL(rb);
+		fx_run_for(f, 50000);
+		for (unsigned i = 0; i < rb->n; i++)
+			if (strstr(rb->lines[i], "PauseDevice") || strstr(rb->lines[i], "ResumeDevice"))
+				EXPECT_FAIL("b saw \"%s\"", rb->lines[i]);
+	}
+}
+
+TEST(endpoint_properties_changed)
+{
+	struct fixture *f;
+	struct container *c;
+	struct fx_recorder *rec;
+	sd_bus *ep;
+	char line[256];
+
+	ENDPOINT_SETUP(f, c, ep, true);
+	rec = fx_recorder_new(ep);
+	ASSERT_NOT_NULL(rec);
+	EXPECT_CALL(f, "ok", ep, SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+	snprintf(line, sizeof(line), "%s PropertiesChanged %s Controlled", SELF_PATH,
+		 CONTAINER_INTERFACE);
+	if (!fx_rec_wait(f, rec, line))
+		EXPECT_FAIL("no change of Controlled at self");
+	snprintf(line, sizeof(line), "%s PropertiesChanged %s Controlled", FX_PATH(c),
+		 CONTAINER_INTERFACE);
+	if (!fx_rec_wait(f, rec, line))
+		EXPECT_FAIL("no change of Controlled at the full path");
+	EXPECT_CALL(f, "ok", ep, SELF_PATH, CONTAINER_INTERFACE, "Activate", NULL);
+	snprintf(line, sizeof(line), "%s PropertiesChanged %s ActiveContainer", SEAT0_PATH,
+		 SEAT_INTERFACE);
+	if (!fx_rec_wait(f, rec, line))
+		EXPECT_FAIL("no change of the seat's ActiveContainer");
+	snprintf(line, sizeof(line), "%s PropertiesChanged %s Active", SELF_PATH, CONTAINER_INTERFACE);
+	if (!fx_rec_wait(f, rec, line))
+		EXPECT_FAIL("no change of Active at self");
+}
+
+TEST(endpoint_closed_on_unregister)
+{
+	struct fixture *f;
+	struct container *c;
+	struct fx_recorder *rec;
+	sd_bus *ep;
+	char sock[PATH_MAX];
+
+	ENDPOINT_SETUP(f, c, ep, false);
+	fx_endpoint_path(f, "web-1", sock, sizeof(sock));
+	ASSERT_TRUE(fx_path_exists(sock));
+	rec = fx_recorder_new(ep);
+	ASSERT_NOT_NULL(rec);
+	EXPECT_CALL(f, "ok", ep, SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+	if (geteuid() == 0)
+		EXPECT_CALL(f, "ok", f->client, MANAGER_PATH, MANAGER_INTERFACE,
+			    "UnregisterContainer", "s", "web-1");
+	else
+		container_free(c);
+	if (!fx_rec_wait(f, rec, "Disconnected"))
+		EXPECT_FAIL("the endpoint connection stayed open");
+	if (fx_path_exists(sock))
+		EXPECT_FAIL("%s is still there", sock);
+}
+
+TEST(endpoint_refuses_other_pidns)
+{
+	struct fixture *f;
+	struct fx_nsproc *p;
+	struct container *c;
+	sd_bus *ep;
+	char path[PATH_MAX];
+	int r, fd;
+
+	r = fx_nsproc_start(&p);
+	if (r == -EPERM)
+		SKIP("cannot make a pid namespace here");
+	ASSERT_EQ_INT(0, r);
+	FX_SETUP(f, false);
+	/* The container is the new namespace; we are outside it. */
+	c = fx_add_container(f, "inner", p->inner, false);
+	if (!c)
+		FAIL("cannot add inner");
+	/* Outsiders, more of them than the endpoint has slots: each is hung
+	 * up on at once, before its first byte, and takes no slot. */
+	fx_endpoint_path(f, "inner", path, sizeof(path));
+	for (int i = 0; i < 80; i++) {
+		uint64_t deadline = fx_now() + FX_TIMEOUT_USEC;
+		char byte;
+		ssize_t n = -1;
+
+		fd = fx_connect(path);
+		if (fd < 0) {
+			EXPECT_FAIL("outsider %d cannot connect: %s", i, strerror(-fd));
+			break;
+		}
+		while (fx_now() < deadline) {
+			sd_event_run(f->b->event, 10000);
+			n = recv(fd, &byte, 1, MSG_DONTWAIT);
+			if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+				break;
+		}
+		close(fd);
+		if (n != 0 && !(n < 0 && errno == ECONNRESET)) {
+			EXPECT_FAIL("outsider %d was not hung up on", i);
+			break;
+		}
+	}
+	if (c->sc->controlled)
+		EXPECT_FAIL("a refused peer took control");
+
+	/* A process of the namespace itself is admitted. */
+	fd = fx_nsproc_connect(p, path);
+	ep = fd >= 0 ? fx_client_on_fd(f, fd, false) : NULL;
+	if (!ep || !fx_wait_ready(f, ep)) {
+		EXPECT_FAIL("no connection from inside");
+	} else {
+		EXPECT_CALL(f, "ok", ep, SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+	}
+}
+
+TEST(endpoint_admits_pidns_below)
+{
+	struct fixture *f;
+	struct fx_nsproc *p;
+	struct container *c;
+	sd_bus *ep;
+	char path[PATH_MAX];
+	int r, fd;
+
+	r = fx_nsproc_start(&p);
+	if (r == -EPERM)
+		SKIP("cannot make a pid namespace here");
+	ASSERT_EQ_INT(0, r);
+	FX_SETUP(f, false);
+	/* The container is our namespace; the peer is in one below it. */
+	c = fx_add_container(f, "web-1", 0, false);
+	if (!c)
+		FAIL("cannot add web-1");
+	fx_endpoint_path(f, "web-1", path, sizeof(path));
+	fd = fx_nsproc_connect(p, path);
+	ep = fd >= 0 ? fx_client_on_fd(f, fd, false) : NULL;
+	if (!ep || !fx_wait_ready(f, ep))
+		FAIL("no connection from the namespace below");
+	EXPECT_CALL(f, "ok", ep, SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+	if (!c->sc->controlled)
+		EXPECT_FAIL("not controlled");
+}
+
+TEST_MAIN
