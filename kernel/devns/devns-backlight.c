@@ -6,67 +6,48 @@
  * backlight device named "devns-<namespace>-<real name>". A brightness
  * written to a shadow is kept; while the namespace is active on the
  * module's seat it also reaches the real device, and when the namespace
- * becomes active every kept value is applied.
+ * becomes active every kept value is applied (devns-shadow.c).
  *
  * Following real devices: the backlight core's notifier reports each
  * device once it is fully registered and again before it is unregistered
  * (while its ops are still there). Devices present at load are found by
  * walking the backlight class, whose pointer the module learns from a probe
  * device it registers and removes at load (backlight_class is static).
- * Shadows are registered by one worker, never from inside the notifier,
+ * Shadows are registered by the worker, never from inside the notifier,
  * which the registration itself calls.
+ *
+ * Shadows are written in process context, under their ops_lock: kept values
+ * are under the class's lock.
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
 #include <linux/backlight.h>
-#include <linux/debugfs.h>
+#include <linux/build_bug.h>
 #include <linux/device.h>
-#include <linux/module.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 
 #include "devns-internal.h"
 
 struct devns_bl_real {
-	struct kref kref;
-	struct list_head node;		/* in devns_bl_reals while present */
-	struct backlight_device *bd;	/* NULL once gone; device reference */
-	struct backlight_device *key;	/* identity, never dereferenced */
+	struct devns_shadow_real base;	/* key: bd */
+	struct backlight_device *bd;	/* device reference until forgotten */
 	int max_brightness;
 	int brightness;
-	char name[64];
 };
+static_assert(offsetof(struct devns_bl_real, base) == 0);
 
 struct devns_bl_shadow {
-	struct list_head node;		/* in devns_bl_shadows */
+	struct devns_shadow base;
 	struct backlight_device *bd;
-	char name[96];
-	struct devns *ns;		/* reference */
-	struct devns_bl_real *real;	/* reference */
-	int kept;
-	bool written;
-	bool dying;
 };
+static_assert(offsetof(struct devns_bl_shadow, base) == 0);
 
-/* Everything here; taken under a shadow's ops_lock (update_status). */
-static DEFINE_MUTEX(devns_bl_lock);
-static LIST_HEAD(devns_bl_reals);
-static LIST_HEAD(devns_bl_shadows);
-static void devns_bl_reconcile(struct work_struct *work);
-static DECLARE_WORK(devns_bl_work, devns_bl_reconcile);
+static struct devns_shadow_class devns_bl_shadows;
+/* Learnt at load from a probe device. */
+static struct class *devns_bl_class;
 
-static void devns_bl_real_release(struct kref *kref)
+static struct devns_bl_real *devns_bl_real(struct devns_shadow_real *real)
 {
-	struct devns_bl_real *real = container_of(kref, struct devns_bl_real, kref);
-
-	if (real->bd)
-		put_device(&real->bd->dev);
-	kfree(real);
-}
-
-static void devns_bl_real_put(struct devns_bl_real *real)
-{
-	kref_put(&real->kref, devns_bl_real_release);
+	return container_of(real, struct devns_bl_real, base);
 }
 
 static int devns_bl_update_status(struct backlight_device *bd)
@@ -74,14 +55,11 @@ static int devns_bl_update_status(struct backlight_device *bd)
 	struct devns_bl_shadow *sh = bl_get_data(bd);
 	int ret = 0;
 
-	mutex_lock(&devns_bl_lock);
-	if (!sh->dying) {
-		sh->kept = bd->props.brightness;
-		sh->written = true;
-		if (sh->real->bd && devns_drives_hw(sh->ns))
-			ret = backlight_device_set_brightness(sh->real->bd, sh->kept);
-	}
-	mutex_unlock(&devns_bl_lock);
+	mutex_lock(&devns_bl_shadows.lock);
+	if (devns_shadow_keep(&sh->base, bd->props.brightness))
+		ret = backlight_device_set_brightness(devns_bl_real(sh->base.real)->bd,
+						      sh->base.kept);
+	mutex_unlock(&devns_bl_shadows.lock);
 	return ret;
 }
 
@@ -100,15 +78,36 @@ static const struct backlight_ops devns_bl_probe_ops = {
 	.check_fb = devns_bl_check_fb,
 };
 
-static struct devns_bl_real *devns_bl_find_real(struct backlight_device *bd)
+static void devns_bl_forget(struct devns_shadow_real *real)
 {
-	struct devns_bl_real *real;
+	put_device(&devns_bl_real(real)->bd->dev);
+}
 
-	lockdep_assert_held(&devns_bl_lock);
-	list_for_each_entry(real, &devns_bl_reals, node)
-		if (real->key == bd)
-			return real;
-	return NULL;
+static int devns_bl_register(struct devns_shadow *base)
+{
+	struct devns_bl_shadow *sh = container_of(base, struct devns_bl_shadow, base);
+	struct devns_bl_real *real = devns_bl_real(base->real);
+	struct backlight_properties props = {
+		.type = BACKLIGHT_RAW,
+		.max_brightness = real->max_brightness,
+		.brightness = real->brightness,
+	};
+
+	sh->bd = backlight_device_register(base->name, NULL, sh, &devns_bl_ops, &props);
+	return PTR_ERR_OR_ZERO(sh->bd);
+}
+
+static void devns_bl_unregister(struct devns_shadow *base)
+{
+	struct devns_bl_shadow *sh = container_of(base, struct devns_bl_shadow, base);
+
+	backlight_device_unregister(sh->bd);
+}
+
+static void devns_bl_apply(struct devns_shadow *sh)
+{
+	if (devns_shadow_has_kept(sh))
+		backlight_device_set_brightness(devns_bl_real(sh->real)->bd, sh->kept);
 }
 
 static void devns_bl_add_real(struct backlight_device *bd)
@@ -120,140 +119,13 @@ static void devns_bl_add_real(struct backlight_device *bd)
 	real = kzalloc(sizeof(*real), GFP_KERNEL);
 	if (!real)
 		return;
-	kref_init(&real->kref);
 	get_device(&bd->dev);
+	real->base.key = bd;
 	real->bd = bd;
-	real->key = bd;
 	real->max_brightness = bd->props.max_brightness;
 	real->brightness = bd->props.brightness;
-	strscpy(real->name, dev_name(&bd->dev), sizeof(real->name));
-	mutex_lock(&devns_bl_lock);
-	if (devns_bl_find_real(bd)) {
-		mutex_unlock(&devns_bl_lock);
-		devns_bl_real_put(real);
-		return;
-	}
-	list_add_tail(&real->node, &devns_bl_reals);
-	mutex_unlock(&devns_bl_lock);
-	schedule_work(&devns_bl_work);
-}
-
-static void devns_bl_remove_real(struct backlight_device *bd)
-{
-	struct devns_bl_real *real;
-	struct backlight_device *held = NULL;
-
-	mutex_lock(&devns_bl_lock);
-	real = devns_bl_find_real(bd);
-	if (real) {
-		held = real->bd;
-		real->bd = NULL;	/* never touched again */
-		list_del(&real->node);
-	}
-	mutex_unlock(&devns_bl_lock);
-	if (real) {
-		put_device(&held->dev);
-		devns_bl_real_put(real);
-		schedule_work(&devns_bl_work);
-	}
-}
-
-static struct devns_bl_shadow *devns_bl_find_shadow(struct devns *ns, struct devns_bl_real *real)
-{
-	struct devns_bl_shadow *sh;
-
-	lockdep_assert_held(&devns_bl_lock);
-	list_for_each_entry(sh, &devns_bl_shadows, node)
-		if (sh->ns == ns && sh->real == real)
-			return sh;
-	return NULL;
-}
-
-static void devns_bl_reap(void)
-{
-	struct devns_bl_shadow *sh, *tmp;
-	LIST_HEAD(dead);
-
-	mutex_lock(&devns_bl_lock);
-	list_for_each_entry_safe(sh, tmp, &devns_bl_shadows, node) {
-		if (sh->real->bd && devns_alive(sh->ns))
-			continue;
-		sh->dying = true;
-		list_move_tail(&sh->node, &dead);
-	}
-	mutex_unlock(&devns_bl_lock);
-
-	list_for_each_entry_safe(sh, tmp, &dead, node) {
-		list_del(&sh->node);
-		backlight_device_unregister(sh->bd);
-		devns_put(sh->ns);
-		devns_bl_real_put(sh->real);
-		kfree(sh);
-	}
-}
-
-static bool devns_bl_add_one(struct devns **all, int n)
-{
-	struct devns_bl_real *real = NULL, *r;
-	struct backlight_properties props = { .type = BACKLIGHT_RAW };
-	struct devns_bl_shadow *sh;
-	struct devns *ns = NULL;
-	int i;
-
-	mutex_lock(&devns_bl_lock);
-	for (i = 0; i < n && !real; i++) {
-		if (!devns_alive(all[i]))
-			continue;
-		list_for_each_entry(r, &devns_bl_reals, node) {
-			if (r->bd && !devns_bl_find_shadow(all[i], r)) {
-				kref_get(&r->kref);
-				real = r;
-				ns = all[i];
-				break;
-			}
-		}
-	}
-	mutex_unlock(&devns_bl_lock);
-	if (!real)
-		return false;
-
-	sh = kzalloc(sizeof(*sh), GFP_KERNEL);
-	if (!sh) {
-		devns_bl_real_put(real);
-		return false;
-	}
-	snprintf(sh->name, sizeof(sh->name), "devns-%s-%s", devns_name(ns), real->name);
-	sh->ns = devns_get(ns);
-	sh->real = real;
-	props.max_brightness = real->max_brightness;
-	props.brightness = real->brightness;
-	sh->bd = backlight_device_register(sh->name, NULL, sh, &devns_bl_ops, &props);
-	if (IS_ERR(sh->bd)) {
-		pr_info("%s: cannot register the shadow backlight (%ld)\n", sh->name,
-			PTR_ERR(sh->bd));
-		devns_put(sh->ns);
-		devns_bl_real_put(real);
-		kfree(sh);
-		return false;
-	}
-	mutex_lock(&devns_bl_lock);
-	list_add_tail(&sh->node, &devns_bl_shadows);
-	mutex_unlock(&devns_bl_lock);
-	return true;
-}
-
-static void devns_bl_reconcile(struct work_struct *work)
-{
-	struct devns **all;
-	int n;
-
-	devns_bl_reap();
-	n = devns_snapshot(&all);
-	if (n > 0) {
-		while (devns_bl_add_one(all, n))
-			;
-		devns_snapshot_free(all, n);
-	}
+	strscpy(real->base.name, dev_name(&bd->dev), sizeof(real->base.name));
+	devns_shadow_add_real(&devns_bl_shadows, &real->base);
 }
 
 static int devns_bl_changed(struct notifier_block *nb, unsigned long event, void *data)
@@ -263,45 +135,12 @@ static int devns_bl_changed(struct notifier_block *nb, unsigned long event, void
 	if (event == BACKLIGHT_REGISTERED)
 		devns_bl_add_real(bd);
 	else if (event == BACKLIGHT_UNREGISTERED)
-		devns_bl_remove_real(bd);
+		devns_shadow_remove_real(&devns_bl_shadows, bd);
 	return NOTIFY_OK;
 }
 
 static struct notifier_block devns_bl_changed_nb = {
 	.notifier_call = devns_bl_changed,
-};
-
-static void devns_bl_activate(struct devns *ns)
-{
-	struct devns_bl_shadow *sh;
-
-	mutex_lock(&devns_bl_lock);
-	list_for_each_entry(sh, &devns_bl_shadows, node)
-		if (sh->ns == ns && sh->written && !sh->dying && sh->real->bd)
-			backlight_device_set_brightness(sh->real->bd, sh->kept);
-	mutex_unlock(&devns_bl_lock);
-}
-
-static int devns_bl_event(struct notifier_block *nb, unsigned long event, void *data)
-{
-	struct devns *ns = data;
-
-	switch (event) {
-	case DEVNS_EVENT_CREATE:
-	case DEVNS_EVENT_DESTROY:
-		schedule_work(&devns_bl_work);
-		flush_work(&devns_bl_work);
-		break;
-	case DEVNS_EVENT_ACTIVATE:
-		if (devns_drives_hw(ns))
-			devns_bl_activate(ns);
-		break;
-	}
-	return NOTIFY_OK;
-}
-
-static struct notifier_block devns_bl_nb = {
-	.notifier_call = devns_bl_event,
 };
 
 static int devns_bl_add_existing(struct device *dev, void *data)
@@ -310,21 +149,43 @@ static int devns_bl_add_existing(struct device *dev, void *data)
 	return 0;
 }
 
-static int devns_bl_debugfs_show(struct seq_file *m, void *unused)
+static int devns_bl_follow(void)
 {
-	struct devns_bl_shadow *sh;
-	struct devns_bl_real *real;
+	int ret;
 
-	mutex_lock(&devns_bl_lock);
-	list_for_each_entry(real, &devns_bl_reals, node)
-		seq_printf(m, "real %s max %d\n", real->name, real->max_brightness);
-	list_for_each_entry(sh, &devns_bl_shadows, node)
-		seq_printf(m, "shadow %s of %s kept %d written %d\n", sh->name,
-			   sh->real->name, sh->kept, sh->written);
-	mutex_unlock(&devns_bl_lock);
+	ret = backlight_register_notifier(&devns_bl_changed_nb);
+	if (ret)
+		return ret;
+	/* After the notifier, so none is missed; duplicates are ignored. */
+	class_for_each_device(devns_bl_class, NULL, NULL, devns_bl_add_existing);
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(devns_bl_debugfs);
+
+static void devns_bl_unfollow(void)
+{
+	backlight_unregister_notifier(&devns_bl_changed_nb);
+}
+
+static void devns_bl_show_real(struct seq_file *m, struct devns_shadow_real *real)
+{
+	seq_printf(m, "real %s max %d\n", real->name, devns_bl_real(real)->max_brightness);
+}
+
+static const struct devns_shadow_ops devns_bl_shadow_ops = {
+	.what = "backlight",
+	.debugfs = "backlights",
+	.name_size = DEVNS_SHADOW_NAME_SIZE,
+	.shadow_size = sizeof(struct devns_bl_shadow),
+	.follow = devns_bl_follow,
+	.unfollow = devns_bl_unfollow,
+	.forget = devns_bl_forget,
+	.register_shadow = devns_bl_register,
+	.unregister_shadow = devns_bl_unregister,
+	.apply = devns_bl_apply,
+	.show_real = devns_bl_show_real,
+};
+
+static DEVNS_SHADOW_CLASS(devns_bl_shadows, &devns_bl_shadow_ops);
 
 int devns_backlight_init(void)
 {
@@ -333,44 +194,17 @@ int devns_backlight_init(void)
 		.max_brightness = 1,
 	};
 	struct backlight_device *probe;
-	struct class *cls;
-	int ret;
 
 	probe = backlight_device_register("devns-probe", NULL, NULL, &devns_bl_probe_ops, &props);
 	if (IS_ERR(probe))
 		return PTR_ERR(probe);
-	cls = probe->dev.class;
+	devns_bl_class = probe->dev.class;
 	backlight_device_unregister(probe);
 
-	ret = devns_register_notifier(&devns_bl_nb);
-	if (ret)
-		return ret;
-	ret = backlight_register_notifier(&devns_bl_changed_nb);
-	if (ret) {
-		devns_unregister_notifier(&devns_bl_nb);
-		return ret;
-	}
-	/* After the notifier, so none is missed; duplicates are ignored. */
-	class_for_each_device(cls, NULL, NULL, devns_bl_add_existing);
-	debugfs_create_file("backlights", 0444, devns_debugfs, NULL, &devns_bl_debugfs_fops);
-	return 0;
+	return devns_shadow_init(&devns_bl_shadows);
 }
 
 void devns_backlight_exit(void)
 {
-	struct devns_bl_real *real, *tmp;
-
-	devns_unregister_notifier(&devns_bl_nb);
-	backlight_unregister_notifier(&devns_bl_changed_nb);
-	cancel_work_sync(&devns_bl_work);
-	mutex_lock(&devns_bl_lock);
-	list_for_each_entry_safe(real, tmp, &devns_bl_reals, node) {
-		list_del(&real->node);
-		put_device(&real->bd->dev);
-		real->bd = NULL;
-		devns_bl_real_put(real);
-	}
-	mutex_unlock(&devns_bl_lock);
-	/* Every real is gone and no namespace is left: unregisters every shadow. */
-	devns_bl_reap();
+	devns_shadow_exit(&devns_bl_shadows);
 }
