@@ -31,6 +31,8 @@ enum {
 	OPT_LEADER = 1 << 2,
 	OPT_ALLOW_ACTIVATE = 1 << 3,
 	OPT_READ_ONLY = 1 << 4,
+	OPT_NO_DEVICE_CONFINEMENT = 1 << 5,
+	OPT_LAST = OPT_NO_DEVICE_CONFINEMENT,
 };
 
 static const char *arg_address;
@@ -40,6 +42,7 @@ static bool arg_none;
 static uint32_t arg_leader;
 static bool arg_allow_activate;
 static bool arg_read_only;
+static bool arg_device_confinement = true;
 static unsigned arg_given; /* OPT_* bits seen on the command line */
 static char **arg_command; /* run: what follows "--", NULL-terminated */
 
@@ -569,7 +572,7 @@ static int verb_run(sd_bus *bus, int argc, char **argv)
 {
 	const struct register_options o = register_options(argv[1]);
 
-	return run_container(bus, &o, arg_command);
+	return run_container(bus, &o, arg_device_confinement, arg_command);
 }
 
 static int verb_unregister(sd_bus *bus, int argc, char **argv)
@@ -682,7 +685,8 @@ static const struct verb verbs[] = {
 	{ "register", 2, 2, OPT_SEAT | OPT_LEADER | OPT_ALLOW_ACTIVATE,
 	  verb_register },
 	{ "unregister", 2, 2, 0, verb_unregister },
-	{ "run", 2, 2, OPT_SEAT | OPT_ALLOW_ACTIVATE, verb_run },
+	{ "run", 2, 2, OPT_SEAT | OPT_ALLOW_ACTIVATE | OPT_NO_DEVICE_CONFINEMENT,
+	  verb_run },
 	{ "attach-loop", 3, 3, OPT_READ_ONLY, verb_attach_loop },
 	{ "detach-loop", 3, 3, 0, verb_detach_loop },
 };
@@ -705,8 +709,8 @@ static void help(void)
 	       "  register NAME --leader PID [--seat S] [--allow-activate]\n"
 	       "                           Register a container, print its object path\n"
 	       "  unregister NAME          Unregister a container\n"
-	       "  run NAME [--seat S] [--allow-activate] -- COMMAND...\n"
-	       "                           Run a command as a container, with the\n"
+	       "  run NAME [--seat S] [--allow-activate] [--no-device-confinement]\n"
+	       "      -- COMMAND...        Run a command as a container, with the\n"
 	       "                           container's endpoint at /run/devns\n"
 	       "  attach-loop NAME FILE [--read-only]\n"
 	       "                           Attach a loop device on FILE for a container,\n"
@@ -728,6 +732,9 @@ static void help(void)
 	       "     --allow-activate      With register, run: let the container activate\n"
 	       "                           itself\n"
 	       "     --read-only           With attach-loop: a read-only loop device\n"
+	       "     --no-device-confinement\n"
+	       "                           With run: let the command open DRM, input,\n"
+	       "                           loop and binder device nodes (no cgroup)\n"
 	       "\n"
 	       "Exit status: 0 on success, 1 when a call failed, 2 on usage errors;\n"
 	       "run returns the command's.\n");
@@ -746,6 +753,8 @@ static const char *option_name(unsigned opt)
 		return "--allow-activate";
 	case OPT_READ_ONLY:
 		return "--read-only";
+	case OPT_NO_DEVICE_CONFINEMENT:
+		return "--no-device-confinement";
 	}
 	return "?";
 }
@@ -779,6 +788,7 @@ static int parse_argv(int argc, char **argv)
 		ARG_LEADER,
 		ARG_ALLOW_ACTIVATE,
 		ARG_READ_ONLY,
+		ARG_NO_DEVICE_CONFINEMENT,
 	};
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -791,6 +801,8 @@ static int parse_argv(int argc, char **argv)
 		{ "leader", required_argument, NULL, ARG_LEADER },
 		{ "allow-activate", no_argument, NULL, ARG_ALLOW_ACTIVATE },
 		{ "read-only", no_argument, NULL, ARG_READ_ONLY },
+		{ "no-device-confinement", no_argument, NULL,
+		  ARG_NO_DEVICE_CONFINEMENT },
 		{}
 	};
 	int c;
@@ -837,6 +849,10 @@ static int parse_argv(int argc, char **argv)
 		case ARG_READ_ONLY:
 			arg_read_only = true;
 			arg_given |= OPT_READ_ONLY;
+			break;
+		case ARG_NO_DEVICE_CONFINEMENT:
+			arg_device_confinement = false;
+			arg_given |= OPT_NO_DEVICE_CONFINEMENT;
 			break;
 		case ':':
 			return log_usage("option '%s' needs an argument",
@@ -911,7 +927,7 @@ int main(int argc, char **argv)
 		log_usage("too many arguments for '%s'", verb->name);
 		return EXIT_USAGE;
 	}
-	for (unsigned bit = 1; bit <= OPT_READ_ONLY; bit <<= 1)
+	for (unsigned bit = 1; bit <= OPT_LAST; bit <<= 1)
 		if ((arg_given & bit) && !(verb->options & bit)) {
 			log_usage("option %s does not apply to '%s'",
 				  option_name(bit), verb->name);

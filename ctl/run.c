@@ -22,12 +22,15 @@
  * its mounts private, bind-mounts the endpoint directory on /run/devns,
  * mounts a /proc of the new pid namespace, bind-mounts the container's
  * binder device (the BinderDevice property, which "go" carries) on
- * /dev/binder and starts CMD. When CMD exits,
- * init sends its wait status on the "report" pipe and stays until devnsctl
- * closes "go", which devnsctl does once it has unregistered the container:
- * the container is unregistered by its owner while its leader still lives,
- * so the name cannot belong to another container by then. When init exits,
- * the kernel kills whatever CMD left running in the namespace.
+ * /dev/binder and starts CMD. Before "go", devnsctl has moved init into
+ * the cgroup that confines the devices CMD may open (ctl/run-cgroup.c), so
+ * CMD and all it starts are in it from their first instruction. When CMD
+ * exits, init sends its wait status on the "report" pipe and stays until
+ * devnsctl closes "go", which devnsctl does once it has unregistered the
+ * container: the container is unregistered by its owner while its leader
+ * still lives, so the name cannot belong to another container by then.
+ * When init exits, the kernel kills whatever CMD left running in the
+ * namespace, and devnsctl removes the cgroup.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +51,7 @@
 
 #include "common/macro.h"
 #include "ctl/props.h"
+#include "ctl/run-cgroup.h"
 #include "ctl/run.h"
 
 #define CONTAINER_RUN_DIR "/run/devns"
@@ -344,6 +348,48 @@ static void unregister(sd_bus *bus, const char *name)
 		run_error(r, &error, "Failed to unregister container %s", name);
 }
 
+/* Moves init, still waiting for "go", into a new cgroup whose device filter
+ * CMD then inherits; *ret_cgroup receives its directory. */
+static int confine_devices(const char *name, const char *binder, pid_t init,
+			   char **ret_cgroup)
+{
+	_cleanup_free_ char *path = NULL;
+	enum run_cgroup_step step;
+	int r;
+
+	r = run_cgroup_create(name, binder, &path, &step);
+	if (r < 0) {
+		if (step == RUN_CGROUP_FIND && r == -ENOMEDIUM)
+			run_error(0, NULL, "Failed to confine the devices of container %s: "
+				  "no cgroup2 file system on /sys/fs/cgroup", name);
+		else if (step == RUN_CGROUP_FIND)
+			run_error(r, NULL, "Failed to find the cgroup of devnsctl "
+				  "(/proc/self/cgroup) in /sys/fs/cgroup");
+		else if (step == RUN_CGROUP_DEVICES)
+			run_error(r, NULL, "Failed to list the binder and DRM devices "
+				  "of /sys/class for the device filter");
+		else if (step == RUN_CGROUP_CREATE)
+			run_error(r, NULL, "Failed to create cgroup %s", path);
+		else
+			run_error(r, NULL, "Failed to attach a device filter to cgroup %s",
+				  path);
+	} else {
+		r = run_cgroup_enter(path, init);
+		if (r < 0) {
+			run_error(r, NULL, "Failed to move container %s into cgroup %s",
+				  name, path);
+			(void)run_cgroup_remove(path);
+		}
+	}
+	if (r < 0) {
+		fprintf(stderr, "devnsctl: Without it the command could open every "
+			"device node; --no-device-confinement runs it so.\n");
+		return r;
+	}
+	*ret_cgroup = TAKE_PTR(path);
+	return 0;
+}
+
 static int get_paths(sd_bus *bus, const char *name, struct run_paths *p)
 {
 	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -374,7 +420,8 @@ static int get_paths(sd_bus *bus, const char *name, struct run_paths *p)
 	return 0;
 }
 
-int run_container(sd_bus *bus, const struct register_options *o, char **cmd)
+int run_container(sd_bus *bus, const struct register_options *o,
+		  bool confine, char **cmd)
 {
 	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
 	_cleanup_close_ int sfd = -1;
@@ -382,8 +429,9 @@ int run_container(sd_bus *bus, const struct register_options *o, char **cmd)
 	sigset_t forwarded, blocked, saved;
 	int go[2] = { -1, -1 }, rep[2] = { -1, -1 };
 	bool have_status = false, init_reaped = false, report_eof = false;
+	bool confine_failed = false;
 	struct report setup = {};
-	_cleanup_free_ char *object = NULL, *binder = NULL;
+	_cleanup_free_ char *object = NULL, *binder = NULL, *cgroup = NULL;
 	char go_msg[GO_MAX + 1];
 	int cmd_status = 0, init_status = 0, exec_err = 0, ret;
 	pid_t pid;
@@ -457,11 +505,16 @@ int run_container(sd_bus *bus, const struct register_options *o, char **cmd)
 		free(binder);
 		binder = NULL;
 	}
+	/* Once registered, so that the broker has checked the name, and has
+	 * said which binder device is the container's. */
+	if (confine && confine_devices(o->name, binder, pid, &cgroup) < 0)
+		confine_failed = true;
 	snprintf(go_msg, sizeof(go_msg), "g%s", binder ? binder : "");
 	/* If init is gone already, the report pipe says so below. */
-	(void)!write(go[1], go_msg, strlen(go_msg));
+	if (!confine_failed)
+		(void)!write(go[1], go_msg, strlen(go_msg));
 
-	while (!have_status && !report_eof) {
+	while (!confine_failed && !have_status && !report_eof) {
 		struct pollfd pfd[2] = {
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = rep[0], .events = POLLIN },
@@ -511,8 +564,13 @@ int run_container(sd_bus *bus, const struct register_options *o, char **cmd)
 		if (waitpid(pid, &init_status, 0) == pid || errno != EINTR)
 			init_reaped = true;
 	}
+	/* The namespace, and so the cgroup, is empty now. */
+	if (cgroup && (r = run_cgroup_remove(cgroup)) < 0)
+		run_error(r, NULL, "Failed to remove cgroup %s", cgroup);
 
-	if (setup.kind) {
+	if (confine_failed)
+		ret = EXIT_FAILURE;
+	else if (setup.kind) {
 		report_setup_failure(&setup, &paths);
 		ret = EXIT_FAILURE;
 	} else if (exec_err) {

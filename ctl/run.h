@@ -3,6 +3,7 @@
  * container of its own, the way seatd-launch starts a compositor. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <systemd/sd-bus.h>
@@ -20,8 +21,10 @@ int register_container(sd_bus *bus, const struct register_options *o,
 
 /* Runs cmd (NULL-terminated) in new pid and mount namespaces, registered as
  * container o->name while it runs, with the container's endpoint directory
- * at /run/devns. Returns the exit status for devnsctl: the command's (128 +
- * the signal when it was killed), 126 or 127 when it could not be executed,
- * 1 when anything before that failed (already reported on stderr). */
+ * at /run/devns; with confine, in a cgroup of its own that keeps it from
+ * opening the devices the broker hands out (ctl/run-cgroup.h). Returns the
+ * exit status for devnsctl: the command's (128 + the signal when it was
+ * killed), 126 or 127 when it could not be executed, 1 when anything before
+ * that failed (already reported on stderr). */
 int run_container(sd_bus *bus, const struct register_options *o,
-		  char **cmd);
+		  bool confine, char **cmd);

@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
 """devnsctl run: a command started as a container, with its endpoint at
-/run/devns, registered while it runs, and devnsctl's exit status its own.
+/run/devns, registered while it runs, and devnsctl's exit status its own;
+in a cgroup of its own that keeps it from opening the DRM, input, loop and
+binder devices the broker hands out.
 
 Run by test-run.sh in the guest.
 """
+import glob
+import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from devnstest import (  # noqa: E402
@@ -15,6 +20,43 @@ from devnstest import (  # noqa: E402
     in_container, log, run_demo_client, run_testcases, switch_and_wait, wait_until)
 
 COLOURS = {"alpha": "cc2222", "beta": "2255cc"}
+# binder_linux makes these; the broker hands out binder1..3, one to each
+# container, so /dev/binder stays the host's, the mount point in containers.
+BINDER_MODULE_DEVICES = "binder,binder1,binder2,binder3"
+BINDER_POOL = ["/dev/binder1", "/dev/binder2", "/dev/binder3"]
+CONFIG = "[Binder]\nDevices=binder1 binder2 binder3\n"
+
+# Run as the command of a container: what it can stat, open and mknod.
+# argv: a scratch directory, then MODE:PATH with MODE r or rw.
+DEVICE_PROBE = r"""
+import errno, json, os, stat, sys
+
+def attempt(fn):
+    try:
+        fn()
+        return "ok"
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
+
+def mknod(path, major, minor):
+    os.mknod(path, 0o600 | stat.S_IFCHR, os.makedev(major, minor))
+    os.unlink(path)
+
+out = {"cgroup": open("/proc/self/cgroup").read(), "nodes": {}}
+scratch = sys.argv[1]
+for arg in sys.argv[2:]:
+    mode, path = arg.split(":", 1)
+    flags = (os.O_RDWR if mode == "rw" else os.O_RDONLY) | os.O_CLOEXEC | os.O_NOCTTY
+    node = {"stat": attempt(lambda: os.stat(path)),
+            "open": attempt(lambda: os.close(os.open(path, flags)))}
+    if node["stat"] == "ok":
+        rdev = os.stat(path).st_rdev
+        node["rdev"] = f"{os.major(rdev)}:{os.minor(rdev)}"
+    out["nodes"][path] = node
+out["mknod_card"] = attempt(lambda: mknod(os.path.join(scratch, "card"), 226, 0))
+out["mknod_null"] = attempt(lambda: mknod(os.path.join(scratch, "null"), 1, 3))
+print(json.dumps(out))
+"""
 
 state = {}
 
@@ -29,6 +71,32 @@ def listed():
     check(r.returncode == 0, f"devnsctl list: {r.stderr}")
     rows = [line.split() for line in r.stdout.splitlines() if line.strip()]
     return {row[0]: row[3] for row in rows}
+
+
+def cgroup_dir(name):
+    """Where devnsctl run puts container name's cgroup: below its own,
+    which is ours, in the cgroup2 hierarchy on /sys/fs/cgroup."""
+    with open("/proc/self/cgroup") as f:
+        own = next(line[3:].strip() for line in f if line.startswith("0::"))
+    return os.path.join("/sys/fs/cgroup", own.lstrip("/"), f"devns-{name}")
+
+
+def cgroup_line(name):
+    """The "0::" line of /proc/PID/cgroup of a process in that cgroup."""
+    return "0::" + cgroup_dir(name)[len("/sys/fs/cgroup"):]
+
+
+def probe_devices(name, nodes, options=(), argv_pre=()):
+    """Runs DEVICE_PROBE as the command of `devnsctl run name`; returns
+    devnsctl's CompletedProcess and the probe's findings."""
+    scratch = tempfile.mkdtemp(dir="/run")
+    try:
+        r = subprocess.run([*argv_pre, DEVNSCTL, "run", name, *options, "--",
+                            sys.executable, "-S", "-c", DEVICE_PROBE, scratch, *nodes],
+                           capture_output=True, text=True, timeout=120)
+    finally:
+        os.rmdir(scratch)
+    return r, (json.loads(r.stdout) if r.returncode == 0 else None)
 
 
 def clients():
@@ -86,6 +154,80 @@ def testcase_sees_only_its_endpoint():
               f"{c.name}: pid 1 and 2 are {argv}")
 
 
+def testcase_device_confinement():
+    r = subprocess.run(["stat", "-f", "-c", "%T", "/sys/fs/cgroup"], capture_output=True,
+                       text=True)
+    check(r.stdout.strip() == "cgroup2fs", f"/sys/fs/cgroup in the guest: {r.stdout} {r.stderr}")
+    # The compositor path: the clients, confined, still take the card and
+    # the input through their endpoints, and the active one is master.
+    cs = clients()
+    for c in cs.values():
+        for pid in [c.leader] + _children(c.leader):
+            with open(f"/proc/{pid}/cgroup") as f:
+                got = f.read().strip()
+            check(got == cgroup_line(c.name), f"{c.name}: pid {pid} is in {got}")
+    st = cs["alpha"].status()
+    if st["active"] != "1":
+        switch_and_wait(cs["alpha"])
+        st = cs["alpha"].status()
+    check(st["drm_master"] == "1" and st["evdev"] == "live",
+          f"alpha, confined and active: {st}")
+
+    # Nodes exist (stat works) but the broker's devices do not open. alpha
+    # and beta hold two of the binder devices; the third is zeta's.
+    events = sorted(glob.glob("/dev/input/event*"))
+    check(events, "no /dev/input/event* in the guest")
+    refused = ["rw:/dev/dri/card0", f"r:{events[0]}", "rw:/dev/loop-control", "r:/dev/loop0"]
+    allowed = ["rw:/dev/null", "r:/dev/zero", "r:/dev/urandom", "rw:/dev/ptmx", "rw:/dev/binder"]
+    binders = [f"rw:{p}" for p in BINDER_POOL]
+    r, got = probe_devices("zeta", refused + allowed + binders)
+    check(r.returncode == 0, f"devnsctl run zeta -- probe: {r.returncode} {r.stderr}")
+    log(f"zeta: {got}")
+    nodes = got["nodes"]
+    check(got["cgroup"].strip() == cgroup_line("zeta"), f"zeta's probe ran in {got['cgroup']}")
+    for arg in refused:
+        path = arg.split(":", 1)[1]
+        check(nodes[path]["stat"] == "ok" and nodes[path]["open"] == "EPERM",
+              f"{path} in zeta: {nodes[path]}")
+    for arg in allowed:
+        path = arg.split(":", 1)[1]
+        check(nodes[path]["open"] == "ok", f"{path} in zeta: {nodes[path]}")
+    # Its own binder device opens, at /dev/binder and at its host path;
+    # those of alpha and beta do not.
+    own = nodes["/dev/binder"]["rdev"]
+    pool = {p: nodes[p] for p in BINDER_POOL}
+    check(sum(n["rdev"] == own for n in pool.values()) == 1,
+          f"zeta's /dev/binder is {own}, not one of the pool: {pool}")
+    for p, n in pool.items():
+        want = "ok" if n["rdev"] == own else "EPERM"
+        check(n["open"] == want, f"{p} ({n['rdev']}) in zeta, whose binder is {own}: {n}")
+    check(got["mknod_card"] == "EPERM" and got["mknod_null"] == "ok",
+          f"mknod in zeta: card {got['mknod_card']}, null {got['mknod_null']}")
+    check(not os.path.exists(cgroup_dir("zeta")), f"{cgroup_dir('zeta')} is left")
+
+    # --no-device-confinement: no cgroup, and the nodes open. (Not the card:
+    # whoever opens it while nobody is master becomes master.)
+    r, got = probe_devices("eta", ["rw:/dev/loop-control"], options=["--no-device-confinement"])
+    check(r.returncode == 0, f"devnsctl run --no-device-confinement: {r.returncode} {r.stderr}")
+    with open("/proc/self/cgroup") as f:
+        ours = next(line for line in f if line.startswith("0::")).strip()
+    check(got["cgroup"].strip() == ours and got["nodes"]["/dev/loop-control"]["open"] == "ok",
+          f"eta, not confined: {got}")
+
+    # Without cgroup2 on /sys/fs/cgroup, run refuses, unless told.
+    hide = ["unshare", "--mount", "sh", "-c",
+            'mount -t tmpfs tmpfs /sys/fs/cgroup && exec "$@"', "sh"]
+    r = subprocess.run(hide + [DEVNSCTL, "run", "theta", "--", "true"],
+                       capture_output=True, text=True, timeout=120)
+    log(f"without cgroup2: {r.returncode} {r.stderr.strip()}")
+    check(r.returncode == 1 and "cgroup2" in r.stderr and "--no-device-confinement" in r.stderr,
+          f"run without cgroup2: {r.returncode} {r.stderr}")
+    r = subprocess.run(hide + [DEVNSCTL, "run", "theta", "--no-device-confinement", "--", "true"],
+                       capture_output=True, text=True, timeout=120)
+    check(r.returncode == 0, f"run --no-device-confinement without cgroup2: {r.returncode} {r.stderr}")
+    check(set(listed()) == set(cs), f"containers after the refused runs: {listed()}")
+
+
 def testcase_exit_status_and_unregistered():
     cs = state.pop("clients", None) or clients()
     # quit: the client releases control and exits 0.
@@ -94,6 +236,7 @@ def testcase_exit_status_and_unregistered():
     rc = c.stop()
     check(rc == 0, f"devnsctl run alpha: exit status {rc}")
     check("alpha" not in listed(), f"alpha still listed: {listed()}")
+    check(not os.path.exists(cgroup_dir("alpha")), f"{cgroup_dir('alpha')} is left")
     check(not os.path.exists(f"{RUNTIME}/containers/alpha"), "alpha's endpoint dir is left")
     # SIGTERM to devnsctl reaches the client, which exits 0 on it.
     c = cs.pop("beta")
@@ -110,6 +253,7 @@ def testcase_exit_status_and_unregistered():
     os.kill(sleeper, signal.SIGKILL)
     rc = c.proc.wait(timeout=60)
     check(rc == 128 + signal.SIGKILL, f"devnsctl run delta -- sleep, killed: {rc}")
+    check(not os.path.exists(cgroup_dir("delta")), f"{cgroup_dir('delta')} is left")
     check(listed() == {}, f"containers left: {listed()}")
 
 
@@ -138,6 +282,7 @@ def testcase_errors():
 ORDER = [
     "testcase_client_works_through_its_endpoint",
     "testcase_sees_only_its_endpoint",
+    "testcase_device_confinement",
     "testcase_exit_status_and_unregistered",
     "testcase_errors",
 ]
@@ -145,9 +290,13 @@ ORDER = [
 
 def main():
     subprocess.run(["modprobe", "bochs"], check=True)
+    # Devices the container must not open: loop devices and binder devices
+    # other than its own (and its own, which it must).
+    subprocess.run(["modprobe", "loop"], check=True)
+    subprocess.run(["modprobe", "binder_linux", f"devices={BINDER_MODULE_DEVICES}"], check=True)
     wait_until("/dev/dri/card0", lambda: os.path.exists("/dev/dri/card0"), timeout=60)
     subprocess.run(["udevadm", "settle", "--timeout=60"], check=False)
-    state["broker"] = Broker()
+    state["broker"] = Broker(config=CONFIG)
     try:
         return run_testcases(globals(), ORDER)
     finally:
