@@ -18,6 +18,9 @@ packages=(
 	# test client, a real compositor (sway and its background helper)
 	clang libclang-rt-dev libseat-dev sway swaybg
 	seatd valgrind gnuplot-nox  # scripts/bench.sh: seatd to compare, callgrind, the plot
+	# the Debian packages (scripts/build-packages.sh) and the runtime hooks'
+	# test (data/hooks): debhelper, DKMS, lintian, the hooks' jq and shellcheck
+	debhelper dh-dkms dkms lintian systemd jq shellcheck
 )
 
 missing=()
