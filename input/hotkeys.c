@@ -10,9 +10,9 @@
  * a grab nor say who holds one, but the kernel's key state (EVIOCGKEY) is
  * kept whoever receives the events. So the modifiers of a chord are those
  * libinput reported or the kernel holds, and each keyboard's state is
- * compared ten times a second
- * with the keys libinput reported: a key held down that libinput never saw
- * twice in a row means the events go elsewhere. Only then is the grab
+ * compared ten times a second with the keys libinput reported: a key held
+ * down that libinput never saw, twice in a row, means the events go
+ * elsewhere. Only then is the grab
  * probed (taking it fails with EBUSY while someone else holds it), and the
  * active container's file replaced, which ends its grab.
  */
@@ -59,6 +59,13 @@ struct hotkeys {
 	struct hotkeys_device devices[HOTKEYS_MAX_DEVICES];
 };
 
+/* The keys the kernel holds down on the device now, whoever reads them. */
+static int read_key_state(int fd, uint8_t state[KEY_BYTES])
+{
+	memset(state, 0, KEY_BYTES);
+	return ioctl(fd, EVIOCGKEY(KEY_BYTES), state) < 0 ? -errno : 0;
+}
+
 static int open_restricted(const char *path, int flags, void *data)
 {
 	struct hotkeys *hk = data;
@@ -71,7 +78,7 @@ static int open_restricted(const char *path, int flags, void *data)
 		for (unsigned i = 0; i < ARRAY_SIZE(hk->devices); i++)
 			if (hk->devices[i].fd < 0) {
 				hk->devices[i] = (struct hotkeys_device) { .fd = fd, .devnum = st.st_rdev };
-				(void)ioctl(fd, EVIOCGKEY(sizeof(hk->devices[i].seen)), hk->devices[i].seen);
+				(void)read_key_state(fd, hk->devices[i].seen);
 				break;
 			}
 	return fd;
@@ -104,6 +111,7 @@ static bool bit(const uint8_t *bits, unsigned n)
 	return bits[n / 8] & (1u << (n % 8));
 }
 
+
 static int try_grab(struct hotkeys_device *d)
 {
 	if (ioctl(d->fd, EVIOCGRAB, (void *)1) < 0)
@@ -115,10 +123,10 @@ static int try_grab(struct hotkeys_device *d)
 static void watch_device(struct hotkeys *hk, struct hotkeys_device *d)
 {
 	struct broker_seat *bs = hk->seat;
-	uint8_t now[KEY_BYTES] = { 0 };
+	uint8_t now[KEY_BYTES];
 	bool unseen = false;
 
-	if (ioctl(d->fd, EVIOCGKEY(sizeof(now)), now) < 0)
+	if (read_key_state(d->fd, now) < 0)
 		return;
 	for (unsigned i = 0; i < sizeof(now); i++)
 		unseen = unseen || (now[i] & ~d->seen[i]);
@@ -185,29 +193,24 @@ static int modifier_index(uint32_t key)
  * went to a grabbing file instead. */
 static uint32_t modifiers_held(struct hotkeys *hk)
 {
-	static const struct {
-		unsigned key;
-		enum hotkey_modifier mod;
-	} keys[] = {
-		{ KEY_LEFTCTRL, HOTKEY_MOD_CTRL },   { KEY_RIGHTCTRL, HOTKEY_MOD_CTRL },
-		{ KEY_LEFTALT, HOTKEY_MOD_ALT },     { KEY_RIGHTALT, HOTKEY_MOD_ALT },
-		{ KEY_LEFTSHIFT, HOTKEY_MOD_SHIFT }, { KEY_RIGHTSHIFT, HOTKEY_MOD_SHIFT },
-		{ KEY_LEFTMETA, HOTKEY_MOD_SUPER },   { KEY_RIGHTMETA, HOTKEY_MOD_SUPER },
+	static const unsigned modifier_keys[] = {
+		KEY_LEFTCTRL, KEY_RIGHTCTRL, KEY_LEFTALT, KEY_RIGHTALT,
+		KEY_LEFTSHIFT, KEY_RIGHTSHIFT, KEY_LEFTMETA, KEY_RIGHTMETA,
 	};
 	uint32_t mods = 0;
 
+	/* modifier_index() gives the bit of enum hotkey_modifier. */
 	for (unsigned i = 0; i < ARRAY_SIZE(hk->held); i++)
 		if (hk->held[i])
-			mods |= 1u << i; /* the order of enum hotkey_modifier */
+			mods |= 1u << i;
 	for (unsigned i = 0; i < ARRAY_SIZE(hk->devices); i++) {
-		uint8_t now[KEY_BYTES] = { 0 };
+		uint8_t now[KEY_BYTES];
 
-		if (hk->devices[i].fd < 0 ||
-		    ioctl(hk->devices[i].fd, EVIOCGKEY(sizeof(now)), now) < 0)
+		if (hk->devices[i].fd < 0 || read_key_state(hk->devices[i].fd, now) < 0)
 			continue;
-		for (unsigned k = 0; k < ARRAY_SIZE(keys); k++)
-			if (bit(now, keys[k].key))
-				mods |= keys[k].mod;
+		for (unsigned k = 0; k < ARRAY_SIZE(modifier_keys); k++)
+			if (bit(now, modifier_keys[k]))
+				mods |= 1u << modifier_index(modifier_keys[k]);
 	}
 	return mods;
 }
