@@ -254,6 +254,18 @@ void broker_announce(struct broker *b, const struct broker_event *ev)
 			b->listeners[i]->ops->event(b->listeners[i], ev);
 }
 
+const struct broker_option *broker_find_option(const struct broker *b, const char *name)
+{
+	for (unsigned i = 0; i < b->n_listeners; i++) {
+		const struct broker_option *o = b->listeners[i]->ops->options;
+
+		for (; o && o->name; o++)
+			if (strcmp(o->name, name) == 0)
+				return o;
+	}
+	return NULL;
+}
+
 void *broker_seat_listener_data(const struct broker_seat *bs, const struct broker_listener *l)
 {
 	return bs->listener_data[l->slot];

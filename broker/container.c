@@ -78,6 +78,8 @@ static void container_detach_listeners(struct container *c)
 		if (l->ops->container_detach)
 			l->ops->container_detach(l, c);
 		c->listener_data[l->slot] = NULL;
+		free(c->listener_status[l->slot]);
+		c->listener_status[l->slot] = NULL;
 	}
 }
 
@@ -96,6 +98,56 @@ void *container_listener_data(const struct container *c, const struct broker_lis
 void container_set_listener_data(struct container *c, const struct broker_listener *l, void *data)
 {
 	c->listener_data[l->slot] = data;
+}
+
+int container_options_set(struct container_options *opts, const struct broker_option *option,
+			  uint32_t value)
+{
+	for (unsigned i = 0; i < opts->n_values; i++)
+		if (opts->values[i].option == option) {
+			opts->values[i].value = value;
+			return 0;
+		}
+	if (opts->n_values == BROKER_MAX_OPTIONS)
+		return -E2BIG;
+	opts->values[opts->n_values++] = (struct broker_option_value) { option, value };
+	return 0;
+}
+
+uint32_t container_option(const struct container *c, const char *name)
+{
+	for (unsigned i = 0; i < c->n_options; i++)
+		if (strcmp(c->options[i].option->name, name) == 0)
+			return c->options[i].value;
+	return 0;
+}
+
+int container_set_listener_status(struct container *c, const struct broker_listener *l,
+				  const char *status)
+{
+	char *copy = NULL;
+
+	if (c->listener_status[l->slot] && status &&
+	    strcmp(c->listener_status[l->slot], status) == 0)
+		return 0;
+	if (status && !(copy = strdup(status)))
+		return -ENOMEM;
+	free(c->listener_status[l->slot]);
+	c->listener_status[l->slot] = copy;
+	broker_announce(c->broker, &(struct broker_event) {
+		.type = BROKER_EVENT_LISTENER_STATUS, .seat = c->seat, .container = c,
+		.listener = l });
+	return 0;
+}
+
+const char *container_listener_status(const struct container *c, const char *listener_name)
+{
+	const struct broker *b = c->broker;
+
+	for (unsigned i = 0; i < b->n_listeners; i++)
+		if (strcmp(b->listeners[i]->ops->name, listener_name) == 0)
+			return c->listener_status[i];
+	return NULL;
 }
 
 static bool leader_shares_our_pidns(const struct container *c)
@@ -120,6 +172,8 @@ int container_new(struct broker *b, const char *name, struct broker_seat *seat,
 	c->seat = seat;
 	c->leader = leader;
 	c->allow_activate = opts->allow_activate;
+	memcpy(c->options, opts->values, sizeof(c->options));
+	c->n_options = opts->n_values;
 	list_init(&c->link);
 	list_init(&c->loops);
 

@@ -54,7 +54,12 @@ struct container {
 	struct binder_device *binder; /* NULL: none (broker/binder.h) */
 	struct list loops;            /* struct loop_device (broker/loop.h) */
 
+	/* The listeners' options it was registered with (broker/events.h). */
+	struct broker_option_value options[BROKER_MAX_OPTIONS];
+	unsigned n_options;
+
 	void *listener_data[BROKER_MAX_LISTENERS];
+	char *listener_status[BROKER_MAX_LISTENERS];
 	unsigned n_attached; /* listeners attached, in order */
 
 	struct list link; /* broker->containers */
@@ -67,7 +72,14 @@ struct container_options {
 	/* After a restart: the binder device it had ("" for none); NULL
 	 * gives it any free one. */
 	const char *binder;
+	/* The listeners' options (broker_find_option()), each at most once. */
+	struct broker_option_value values[BROKER_MAX_OPTIONS];
+	unsigned n_values;
 };
+
+/* Sets an option in opts, replacing an earlier value of it. */
+int container_options_set(struct container_options *opts, const struct broker_option *option,
+			  uint32_t value);
 
 int container_new(struct broker *b, const char *name, struct broker_seat *seat,
 		  pid_t leader, const struct container_options *opts,

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct broker;
 struct broker_seat;
@@ -31,6 +32,8 @@ enum broker_event_type {
 	BROKER_EVENT_CONTROL_CHANGED,    /* a container got or lost its controller */
 	BROKER_EVENT_DEVICES_CHANGED,    /* a container took or released a device */
 	BROKER_EVENT_LOOP_DEVICES_CHANGED,
+	/* A listener changed its status of a container (listener). */
+	BROKER_EVENT_LISTENER_STATUS,
 };
 
 struct broker_event {
@@ -38,9 +41,32 @@ struct broker_event {
 	struct broker_seat *seat;
 	struct container *container; /* NULL for seat events */
 	struct container *old;       /* ACTIVE_CHANGED: the previous one, or NULL */
+	const struct broker_listener *listener; /* LISTENER_STATUS */
 };
 
 struct broker_listener;
+
+/* A registration option that a listener takes (RegisterContainer's
+ * options, beside the broker's own): the broker keeps its value with the
+ * container, across restarts too, without knowing what it means. A value
+ * not given is 0 (false). */
+enum broker_option_type {
+	BROKER_OPTION_BOOL,
+	BROKER_OPTION_UINT32,
+};
+
+struct broker_option {
+	const char *name;
+	enum broker_option_type type;
+};
+
+struct broker_option_value {
+	const struct broker_option *option;
+	uint32_t value;
+};
+
+/* Options of all listeners together. */
+#define BROKER_MAX_OPTIONS 8
 
 struct broker_listener_ops {
 	const char *name;
@@ -53,11 +79,13 @@ struct broker_listener_ops {
 	/* After its controller was released: free what attach made. */
 	void (*container_detach)(struct broker_listener *l, struct container *c);
 	void (*event)(struct broker_listener *l, const struct broker_event *ev);
+	/* The options it takes, NULL-terminated by name (NULL for none). */
+	const struct broker_option *options;
 };
 
-/* At most this many listeners: the dbus transport, the seatd transport,
- * the hotkeys, and one to spare. */
-#define BROKER_MAX_LISTENERS 4
+/* At most this many listeners: the dbus, seatd and login1 transports,
+ * the hotkeys, and two to spare. */
+#define BROKER_MAX_LISTENERS 6
 
 struct broker_listener {
 	const struct broker_listener_ops *ops;
@@ -75,6 +103,20 @@ void broker_seat_set_listener_data(struct broker_seat *bs, const struct broker_l
 				   void *data);
 void *container_listener_data(const struct container *c, const struct broker_listener *l);
 void container_set_listener_data(struct container *c, const struct broker_listener *l, void *data);
+
+/* The option of that name of some listener, or NULL. */
+const struct broker_option *broker_find_option(const struct broker *b, const char *name);
+/* The value the container was registered with (0 when not given). */
+uint32_t container_option(const struct container *c, const char *name);
+
+/* A short status a listener shows for a container (the login1 facade:
+ * "waiting", "serving", ...), announced as BROKER_EVENT_LISTENER_STATUS.
+ * The broker keeps a copy. */
+int container_set_listener_status(struct container *c, const struct broker_listener *l,
+				  const char *status);
+/* The status of the listener named listener_name, NULL when it is not
+ * there or has none for the container. */
+const char *container_listener_status(const struct container *c, const char *listener_name);
 
 /* Tells every listener (broker/ only). */
 void broker_announce(struct broker *b, const struct broker_event *ev);

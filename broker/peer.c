@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/nsfs.h>
+#include <dirent.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +21,9 @@
 #include "common/log.h"
 #include "common/macro.h"
 #include "common/unix-socket.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(FILE *, fclose)
+DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir)
 
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77
@@ -68,6 +72,63 @@ int pid_is_in_pidns(pid_t pid, const struct pidns_id *ns)
 			return errno == EPERM ? 0 : -errno;
 		close(fd);
 		fd = parent;
+	}
+	return 0;
+}
+
+int pid_nspids(pid_t pid, pid_t *ret, size_t max)
+{
+	char path[64], line[512];
+	_cleanup_(fclosep) FILE *f = NULL;
+	int n = -ENOENT;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line + 6, *end;
+
+		if (strncmp(line, "NSpid:", 6) != 0)
+			continue;
+		for (n = 0; (size_t)n < max; n++) {
+			long v = strtol(p, &end, 10);
+
+			if (end == p || v <= 0 || v > INT32_MAX)
+				break;
+			ret[n] = (pid_t)v;
+			p = end;
+		}
+		break;
+	}
+	return n == 0 ? -EIO : n;
+}
+
+int pidns_has_pid(const struct pidns_id *ns, int depth, pid_t nspid)
+{
+	_cleanup_(closedirp) DIR *d = opendir("/proc");
+	struct dirent *de;
+
+	if (!d)
+		return -errno;
+	if (depth < 1 || depth > 33 || nspid <= 0)
+		return 0;
+	/* Every process is looked at: the kernel has no lookup of a pid by
+	 * its number in another namespace. Rare calls (logind's
+	 * GetSessionByPID) only. */
+	while ((de = readdir(d))) {
+		pid_t pids[33];
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		int n;
+
+		if (*end || pid <= 0)
+			continue;
+		n = pid_nspids((pid_t)pid, pids, ARRAY_SIZE(pids));
+		if (n < depth || pids[depth - 1] != nspid)
+			continue;
+		if (pid_is_in_pidns((pid_t)pid, ns) > 0)
+			return 1;
 	}
 	return 0;
 }

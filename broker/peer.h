@@ -15,6 +15,14 @@ int pidns_of_pid(pid_t pid, struct pidns_id *ret);
 /* 1 if pid is in ns or a namespace below it, 0 if not, or a negative errno. */
 int pid_is_in_pidns(pid_t pid, const struct pidns_id *ns);
 
+/* The pids of pid as each pid namespace sees it, ours first (the NSpid
+ * line of /proc/PID/status): returns how many, at most max, or -errno. */
+int pid_nspids(pid_t pid, pid_t *ret, size_t max);
+/* Whether a process whose pid is nspid as ns sees it exists in ns or
+ * below: 1, 0, or -errno. depth: how many pids a process of ns has
+ * (pid_nspids() of one of its processes, such as its leader). */
+int pidns_has_pid(const struct pidns_id *ns, int depth, pid_t nspid);
+
 /* Accepts one connection on a container's listening socket (kind and name
  * only say whose, in the log): the connected, non-blocking fd of a peer
  * whose pid is in ns or below it. Otherwise the connection is closed at

@@ -91,6 +91,8 @@ int broker_state_save(struct broker *b)
 			c->name, c->seat->seat->id, (int)c->leader, c->leader_start,
 			c->allow_activate ? "yes" : "no", c->kernel_id);
 		fprintf(f, "BinderDevice=%s\n", c->binder ? c->binder->name : "");
+		for (unsigned i = 0; i < c->n_options; i++)
+			fprintf(f, "Option=%s %u\n", c->options[i].option->name, c->options[i].value);
 		/* With the backing file's numbers, so that a device detached
 		 * and reused meanwhile is not taken for the container's. */
 		{
@@ -132,6 +134,11 @@ struct saved_container {
 		unsigned long long dev, ino;
 	} loops[32];
 	size_t n_loops;
+	struct {
+		char name[32];
+		uint32_t value;
+	} options[BROKER_MAX_OPTIONS];
+	size_t n_options;
 };
 
 struct saved_state {
@@ -174,6 +181,15 @@ static int on_state_entry(void *user, const char *section, const char *key, cons
 		else if (strcmp(key, "BinderDevice") == 0) {
 			sc->has_binder = true;
 			snprintf(sc->binder, sizeof(sc->binder), "%s", value);
+		} else if (strcmp(key, "Option") == 0 && sc->n_options < ARRAY_SIZE(sc->options)) {
+			char name[32];
+			unsigned v;
+
+			if (sscanf(value, "%31s %u", name, &v) == 2) {
+				snprintf(sc->options[sc->n_options].name,
+					 sizeof(sc->options[0].name), "%s", name);
+				sc->options[sc->n_options++].value = v;
+			}
 		} else if (strcmp(key, "LoopDevice") == 0 && sc->n_loops < ARRAY_SIZE(sc->loops)) {
 			unsigned n;
 			unsigned long long dev, ino;
@@ -372,6 +388,17 @@ int broker_state_restore(struct broker *b)
 		unsigned long long start;
 		struct container *c;
 		const char *active;
+
+		/* An option whose transport this devnsd lacks is dropped. */
+		for (size_t k = 0; k < sc->n_options; k++) {
+			const struct broker_option *o = broker_find_option(b, sc->options[k].name);
+
+			if (o)
+				(void)container_options_set(&opts, o, sc->options[k].value);
+			else
+				log_info("Container %s: option %s is not known; dropped", sc->name,
+					 sc->options[k].name);
+		}
 
 		if (sc->leader <= 0 || process_start_time(sc->leader, &start) < 0 ||
 		    start != sc->start) {

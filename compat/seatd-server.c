@@ -43,7 +43,7 @@
 #include "broker/peer.h"
 #include "common/fd-pass.h"
 #include "common/log.h"
-#include "compat/root-resolve.h"
+#include "common/root-resolve.h"
 #include "compat/seatd-proto.h"
 #include "compat/seatd-server.h"
 

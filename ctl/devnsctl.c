@@ -32,7 +32,9 @@ enum {
 	OPT_ALLOW_ACTIVATE = 1 << 3,
 	OPT_READ_ONLY = 1 << 4,
 	OPT_NO_DEVICE_CONFINEMENT = 1 << 5,
-	OPT_LAST = OPT_NO_DEVICE_CONFINEMENT,
+	OPT_LOGIN1 = 1 << 6,
+	OPT_LOGIN1_USER = 1 << 7,
+	OPT_LAST = OPT_LOGIN1_USER,
 };
 
 static const char *arg_address;
@@ -43,6 +45,7 @@ static uint32_t arg_leader;
 static bool arg_allow_activate;
 static bool arg_read_only;
 static bool arg_device_confinement = true;
+static uint32_t arg_login1_user;
 static unsigned arg_given; /* OPT_* bits seen on the command line */
 static char **arg_command; /* run: what follows "--", NULL-terminated */
 
@@ -549,6 +552,10 @@ static struct register_options register_options(const char *name)
 		.seat = arg_seat,
 		.allow_activate = (arg_given & OPT_ALLOW_ACTIVATE) ?
 					  arg_allow_activate : -1,
+		.login1 = (arg_given & OPT_LOGIN1) != 0,
+		/* run: the command's user, which is ours, by default. */
+		.login1_user = (arg_given & OPT_LOGIN1_USER) ? (int64_t)arg_login1_user :
+								(int64_t)getuid(),
 	};
 }
 
@@ -682,10 +689,13 @@ static const struct verb verbs[] = {
 	{ "next", 1, 1, OPT_SEAT, verb_next },
 	{ "prev", 1, 1, OPT_SEAT, verb_prev },
 	{ "previous", 1, 1, OPT_SEAT, verb_prev },
-	{ "register", 2, 2, OPT_SEAT | OPT_LEADER | OPT_ALLOW_ACTIVATE,
+	{ "register", 2, 2,
+	  OPT_SEAT | OPT_LEADER | OPT_ALLOW_ACTIVATE | OPT_LOGIN1 | OPT_LOGIN1_USER,
 	  verb_register },
 	{ "unregister", 2, 2, 0, verb_unregister },
-	{ "run", 2, 2, OPT_SEAT | OPT_ALLOW_ACTIVATE | OPT_NO_DEVICE_CONFINEMENT,
+	{ "run", 2, 2,
+	  OPT_SEAT | OPT_ALLOW_ACTIVATE | OPT_NO_DEVICE_CONFINEMENT | OPT_LOGIN1 |
+		  OPT_LOGIN1_USER,
 	  verb_run },
 	{ "attach-loop", 3, 3, OPT_READ_ONLY, verb_attach_loop },
 	{ "detach-loop", 3, 3, 0, verb_detach_loop },
@@ -707,9 +717,11 @@ static void help(void)
 	       "  next [--seat S]          Switch a seat to its next container\n"
 	       "  prev [--seat S]          Switch a seat to its previous container\n"
 	       "  register NAME --leader PID [--seat S] [--allow-activate]\n"
+	       "           [--login1 [--login1-user UID]]\n"
 	       "                           Register a container, print its object path\n"
 	       "  unregister NAME          Unregister a container\n"
 	       "  run NAME [--seat S] [--allow-activate] [--no-device-confinement]\n"
+	       "      [--login1 [--login1-user UID]]\n"
 	       "      -- COMMAND...        Run a command as a container, with the\n"
 	       "                           container's endpoint at /run/devns\n"
 	       "  attach-loop NAME FILE [--read-only]\n"
@@ -731,6 +743,11 @@ static void help(void)
 	       "     --leader=PID          With register: a process of the container\n"
 	       "     --allow-activate      With register, run: let the container activate\n"
 	       "                           itself\n"
+	       "     --login1              With register, run: serve org.freedesktop.login1\n"
+	       "                           on the container's system bus (run starts one\n"
+	       "                           for the command)\n"
+	       "     --login1-user=UID     With --login1: the session's user, as the\n"
+	       "                           container sees it (register: 0, run: ours)\n"
 	       "     --read-only           With attach-loop: a read-only loop device\n"
 	       "     --no-device-confinement\n"
 	       "                           With run: let the command open DRM, input,\n"
@@ -755,6 +772,10 @@ static const char *option_name(unsigned opt)
 		return "--read-only";
 	case OPT_NO_DEVICE_CONFINEMENT:
 		return "--no-device-confinement";
+	case OPT_LOGIN1:
+		return "--login1";
+	case OPT_LOGIN1_USER:
+		return "--login1-user";
 	}
 	return "?";
 }
@@ -789,6 +810,8 @@ static int parse_argv(int argc, char **argv)
 		ARG_ALLOW_ACTIVATE,
 		ARG_READ_ONLY,
 		ARG_NO_DEVICE_CONFINEMENT,
+		ARG_LOGIN1,
+		ARG_LOGIN1_USER,
 	};
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -803,6 +826,8 @@ static int parse_argv(int argc, char **argv)
 		{ "read-only", no_argument, NULL, ARG_READ_ONLY },
 		{ "no-device-confinement", no_argument, NULL,
 		  ARG_NO_DEVICE_CONFINEMENT },
+		{ "login1", no_argument, NULL, ARG_LOGIN1 },
+		{ "login1-user", required_argument, NULL, ARG_LOGIN1_USER },
 		{}
 	};
 	int c;
@@ -854,6 +879,22 @@ static int parse_argv(int argc, char **argv)
 			arg_device_confinement = false;
 			arg_given |= OPT_NO_DEVICE_CONFINEMENT;
 			break;
+		case ARG_LOGIN1:
+			arg_given |= OPT_LOGIN1;
+			break;
+		case ARG_LOGIN1_USER: {
+			unsigned long long v;
+			char *end;
+
+			errno = 0;
+			v = strtoull(optarg, &end, 10);
+			if (!optarg[0] || optarg[0] == '-' || optarg[0] == '+' || errno || *end ||
+			    v >= UINT32_MAX)
+				return log_usage("invalid uid '%s'", optarg);
+			arg_login1_user = (uint32_t)v;
+			arg_given |= OPT_LOGIN1_USER;
+			break;
+		}
 		case ':':
 			return log_usage("option '%s' needs an argument",
 					 argv[optind - 1]);
@@ -949,6 +990,10 @@ int main(int argc, char **argv)
 	if (verb->run == verb_run && (!arg_command || !arg_command[0])) {
 		log_usage("run needs the command to run after '--': "
 			  "devnsctl run NAME -- COMMAND...");
+		return EXIT_USAGE;
+	}
+	if ((arg_given & OPT_LOGIN1_USER) && !(arg_given & OPT_LOGIN1)) {
+		log_usage("--login1-user needs --login1");
 		return EXIT_USAGE;
 	}
 	if (verb->run == verb_register && !(arg_given & OPT_LEADER)) {

@@ -55,6 +55,12 @@
 #include "ctl/run.h"
 
 #define CONTAINER_RUN_DIR "/run/devns"
+#define CONTAINER_BUS_DIR "/run/dbus"
+#define CONTAINER_BUS_SOCKET CONTAINER_BUS_DIR "/system_bus_socket"
+/* The login1 facade's session, as the broker names it on every bus. */
+#define LOGIN1_SESSION_ID "c1"
+/* How long the container's bus and the broker's login1 may take. */
+#define LOGIN1_TIMEOUT_MSEC 30000
 #define CONTAINER_BINDER "/dev/binder"
 /* "g" and the binder device's path: one write, so one read takes it. */
 #define GO_MAX 1024
@@ -65,6 +71,7 @@ enum report_kind {
 	REPORT_SETUP_FAILED = 1, /* stage: enum setup_stage, value: errno */
 	REPORT_EXEC_FAILED,      /* value: errno */
 	REPORT_EXITED,           /* value: CMD's wait status */
+	REPORT_BUS_READY,        /* --login1: the container's bus listens */
 };
 
 enum setup_stage {
@@ -75,6 +82,8 @@ enum setup_stage {
 	STAGE_HIDE,
 	STAGE_PROC,
 	STAGE_BINDER,
+	STAGE_LOGIN1_MOUNTS,
+	STAGE_LOGIN1_BUS,
 	STAGE_START,
 };
 
@@ -125,11 +134,15 @@ int register_container(sd_bus *bus, const struct register_options *o,
 	if (r < 0)
 		return r;
 	/* Options go out only when given, so the broker's defaults apply. */
-	if (o->allow_activate >= 0)
-		r = sd_bus_message_append(m, "a{sv}", 1, "AllowActivate", "b",
+	r = sd_bus_message_open_container(m, 'a', "{sv}");
+	if (r >= 0 && o->allow_activate >= 0)
+		r = sd_bus_message_append(m, "{sv}", "AllowActivate", "b",
 					  o->allow_activate > 0);
-	else
-		r = sd_bus_message_append(m, "a{sv}", 0);
+	if (r >= 0 && o->login1)
+		r = sd_bus_message_append(m, "{sv}{sv}", "Login1", "b", 1, "Login1User", "u",
+					  (uint32_t)o->login1_user);
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
 	if (r < 0)
 		return r;
 
@@ -185,7 +198,61 @@ static void reap(pid_t cmd, bool *exited, int report_fd)
 		}
 }
 
-static _Noreturn void init_main(const struct run_paths *p, char **cmd,
+/* The sd-login files of the broker go to directories of the container's
+ * own; the rest of the host's /run/systemd (the journal's socket) stays. */
+static int login1_mounts(void)
+{
+	static const char *const dirs[] = {
+		"/run/systemd/sessions", "/run/systemd/seats", "/run/systemd/users",
+	};
+	struct stat st;
+
+	if (mkdir_exists_ok(CONTAINER_BUS_DIR) < 0 ||
+	    mount("tmpfs", CONTAINER_BUS_DIR, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "mode=0755") < 0)
+		return -errno;
+	if (stat("/run/systemd", &st) < 0)
+		return mkdir_exists_ok("/run/systemd") < 0 ||
+		       mount("tmpfs", "/run/systemd", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			     "mode=0755") < 0 ? -errno : 0;
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
+		if (mkdir_exists_ok(dirs[i]) < 0 ||
+		    mount("tmpfs", dirs[i], "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			  "mode=0755") < 0)
+			return -errno;
+	return 0;
+}
+
+/* The container's own system bus, a child of init; returns once it
+ * listens. */
+static int start_system_bus(void)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		if (null >= 0)
+			dup2(null, STDIN_FILENO);
+		execlp("dbus-daemon", "dbus-daemon", "--system", "--nofork", "--nopidfile",
+		       (char *)NULL);
+		_exit(127);
+	}
+	for (int waited = 0; waited < LOGIN1_TIMEOUT_MSEC; waited += 10) {
+		struct stat st;
+
+		if (stat(CONTAINER_BUS_SOCKET, &st) == 0 && S_ISSOCK(st.st_mode))
+			return 0;
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return -ECHILD;
+		usleep(10000);
+	}
+	return -ETIMEDOUT;
+}
+
+static _Noreturn void init_main(const struct run_paths *p, char **cmd, bool login1,
 				int go_fd, int report_fd,
 				const sigset_t *forwarded,
 				const sigset_t *saved_mask)
@@ -237,6 +304,28 @@ static _Noreturn void init_main(const struct run_paths *p, char **cmd,
 				CONTAINER_BINDER, binder);
 		else if (mount(binder, CONTAINER_BINDER, NULL, MS_BIND, NULL) < 0)
 			setup_failed(report_fd, STAGE_BINDER, errno);
+	}
+
+	/* With --login1: a system bus of the container's own, on which the
+	 * broker serves login1; CMD starts once it does ("s" and the seat). */
+	if (login1) {
+		int r = login1_mounts();
+
+		if (r < 0)
+			setup_failed(report_fd, STAGE_LOGIN1_MOUNTS, -r);
+		r = start_system_bus();
+		if (r < 0)
+			setup_failed(report_fd, STAGE_LOGIN1_BUS, -r);
+		send_report(report_fd, REPORT_BUS_READY, 0, 0);
+		do
+			n = read(go_fd, go, GO_MAX);
+		while (n < 0 && errno == EINTR);
+		if (n < 1 || go[0] != 's')
+			_exit(EXIT_FAILURE); /* devnsctl says why */
+		go[n] = '\0';
+		if (setenv("XDG_SESSION_ID", LOGIN1_SESSION_ID, 1) < 0 ||
+		    setenv("XDG_SEAT", go + 1, 1) < 0)
+			setup_failed(report_fd, STAGE_LOGIN1_BUS, errno);
 	}
 
 	/* Signals stay blocked, as devnsctl had them, so none is lost before
@@ -320,6 +409,14 @@ static void report_setup_failure(const struct report *rep,
 		run_error(err, NULL, "Failed to mount the container's binder device on %s",
 			  CONTAINER_BINDER);
 		break;
+	case STAGE_LOGIN1_MOUNTS:
+		run_error(err, NULL, "Failed to mount the container's own %s and "
+			  "/run/systemd directories", CONTAINER_BUS_DIR);
+		break;
+	case STAGE_LOGIN1_BUS:
+		run_error(err, NULL, "Failed to start the container's system bus "
+			  "(dbus-daemon --system)");
+		break;
 	default:
 		run_error(err, NULL, "Failed to start the command");
 		break;
@@ -346,6 +443,33 @@ static void unregister(sd_bus *bus, const char *name)
 	/* Someone may have unregistered it by hand meanwhile. */
 	if (r < 0 && !sd_bus_error_has_name(&error, NO_SUCH_CONTAINER))
 		run_error(r, &error, "Failed to unregister container %s", name);
+}
+
+/* Waits until the broker serves login1 on the container's new bus (the
+ * container's Login1 property), so that CMD finds it at once. */
+static int login1_wait_serving(sd_bus *bus, const char *object, const char *name)
+{
+	_cleanup_free_ char *status = NULL;
+
+	for (int waited = 0; waited < LOGIN1_TIMEOUT_MSEC; waited += 20) {
+		_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+		int r;
+
+		free(status);
+		status = NULL;
+		r = sd_bus_get_property_string(bus, DEVNS_BUS_NAME, object, DEVNS_CONTAINER_IFACE,
+					       "Login1", &error, &status);
+		if (r < 0) {
+			run_error(r, &error, "Failed to read the login1 state of container %s", name);
+			return r;
+		}
+		if (strcmp(status, "serving") == 0)
+			return 0;
+		usleep(20000);
+	}
+	run_error(0, NULL, "The broker does not serve login1 for container %s: %s", name,
+		  status ? status : "?");
+	return -ETIMEDOUT;
 }
 
 /* Moves init, still waiting for "go", into a new cgroup whose device filter
@@ -429,7 +553,7 @@ int run_container(sd_bus *bus, const struct register_options *o,
 	sigset_t forwarded, blocked, saved;
 	int go[2] = { -1, -1 }, rep[2] = { -1, -1 };
 	bool have_status = false, init_reaped = false, report_eof = false;
-	bool confine_failed = false;
+	bool confine_failed = false, login1_failed = false;
 	struct report setup = {};
 	_cleanup_free_ char *object = NULL, *binder = NULL, *cgroup = NULL;
 	char go_msg[GO_MAX + 1];
@@ -483,7 +607,7 @@ int run_container(sd_bus *bus, const struct register_options *o,
 		close(go[1]);
 		close(rep[0]);
 		close(sfd);
-		init_main(&paths, cmd, go[0], rep[1], &forwarded, &saved);
+		init_main(&paths, cmd, o->login1, go[0], rep[1], &forwarded, &saved);
 	}
 	close(TAKE_FD(go[0]));
 	close(TAKE_FD(rep[1]));
@@ -552,6 +676,14 @@ int run_container(sd_bus *bus, const struct register_options *o,
 			else if (m.kind == REPORT_EXITED) {
 				cmd_status = m.value;
 				have_status = true;
+			} else if (m.kind == REPORT_BUS_READY) {
+				if (login1_wait_serving(bus, object, o->name) < 0) {
+					login1_failed = true;
+					break;
+				}
+				snprintf(go_msg, sizeof(go_msg), "s%s",
+					 o->seat && o->seat[0] ? o->seat : "seat0");
+				(void)!write(go[1], go_msg, strlen(go_msg));
 			}
 		}
 	}
@@ -568,7 +700,7 @@ int run_container(sd_bus *bus, const struct register_options *o,
 	if (cgroup && (r = run_cgroup_remove(cgroup)) < 0)
 		run_error(r, NULL, "Failed to remove cgroup %s", cgroup);
 
-	if (confine_failed)
+	if (confine_failed || login1_failed)
 		ret = EXIT_FAILURE;
 	else if (setup.kind) {
 		report_setup_failure(&setup, &paths);

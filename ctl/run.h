@@ -12,6 +12,8 @@ struct register_options {
 	const char *name;
 	const char *seat;   /* NULL or "": the broker's default, seat0 */
 	int allow_activate; /* -1: not given, the broker's default */
+	bool login1;        /* the login1 facade, for login1_user */
+	int64_t login1_user;
 };
 
 /* Calls RegisterContainer for the pid namespace of leader; *ret_path, if
@@ -21,7 +23,8 @@ int register_container(sd_bus *bus, const struct register_options *o,
 
 /* Runs cmd (NULL-terminated) in new pid and mount namespaces, registered as
  * container o->name while it runs, with the container's endpoint directory
- * at /run/devns; with confine, in a cgroup of its own that keeps it from
+ * at /run/devns; with o->login1, with a system bus of its own on which the
+ * broker serves org.freedesktop.login1 before cmd starts; with confine, in a cgroup of its own that keeps it from
  * opening the devices the broker hands out (ctl/run-cgroup.h). Returns the
  * exit status for devnsctl: the command's (128 + the signal when it was
  * killed), 126 or 127 when it could not be executed, 1 when anything before

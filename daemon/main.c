@@ -8,6 +8,7 @@
 #include "compat/seatd-server.h"
 #include "dbus/dbus.h"
 #include "input/hotkeys.h"
+#include "login1/login1.h"
 
 static void help(void)
 {
@@ -81,6 +82,7 @@ int main(int argc, char *argv[])
 	/* The transports listen before the first seat and container exist. */
 	if ((r = dbus_transport_new(b, bus_address, &bus)) < 0 ||
 	    (r = seatd_transport_listen(b)) < 0 ||
+	    (r = login1_transport_listen(b)) < 0 ||
 	    (r = hotkeys_listen(b)) < 0 ||
 	    (r = broker_start(b)) < 0 ||
 	    /* The name last: a client that sees it finds everything in place. */

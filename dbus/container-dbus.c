@@ -108,6 +108,16 @@ static int property_get_loop_devices(sd_bus *bus, const char *path, const char *
 	return sd_bus_message_close_container(reply);
 }
 
+/* What the login1 facade (a transport of its own) does for the container. */
+static int property_get_login1(sd_bus *bus, const char *path, const char *interface,
+			       const char *property, sd_bus_message *reply,
+			       void *userdata, sd_bus_error *error)
+{
+	const char *status = container_listener_status(container_of_data(userdata), LOGIN1_LISTENER);
+
+	return sd_bus_message_append(reply, "s", status ?: "off");
+}
+
 /* A controller on D-Bus: a connection to the broker's bus (identified by its
  * unique name, followed with sd_bus_track) or to the container's endpoint
  * (the connection itself; no names there). */
@@ -512,6 +522,7 @@ const sd_bus_vtable container_vtable[] = {
 	SD_BUS_PROPERTY("Devices", "a(uusb)", property_get_devices, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_PROPERTY("BinderDevice", "s", property_get_binder_device, 0, SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("LoopDevices", "as", property_get_loop_devices, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY("Login1", "s", property_get_login1, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_METHOD_WITH_ARGS("TakeControl", SD_BUS_ARGS("b", force), SD_BUS_NO_RESULT,
 				method_take_control, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("ReleaseControl", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT,

@@ -23,6 +23,10 @@
 #define SEAT_INTERFACE "org.devns.broker1.Seat"
 #define CONTAINER_INTERFACE "org.devns.broker1.Container"
 
+/* The login1 facade's listener (login1/), whose status of a container is
+ * the Container property Login1. */
+#define LOGIN1_LISTENER "login1"
+
 struct endpoint;
 
 /* A caller on the bus whose uid is known (manager-dbus.c). */

@@ -150,7 +150,33 @@ static int lookup_seat(struct broker *b, const char *id, sd_bus_error *error,
 	return 0;
 }
 
-static int read_options(sd_bus_message *m, struct container_options *opts, sd_bus_error *error)
+/* One option's value, of the type the option takes. */
+static int read_option_value(sd_bus_message *m, const char *key, char type, uint32_t *ret,
+			     sd_bus_error *error)
+{
+	const char sig[2] = { type, '\0' };
+	int r;
+
+	r = sd_bus_message_enter_container(m, 'v', sig);
+	if (r < 0)
+		return bus_error_errnof(error, -EINVAL, "Option %s takes a %s", key,
+					type == 'b' ? "boolean" : "uint32");
+	if (type == 'b') {
+		int v;
+
+		r = sd_bus_message_read(m, "b", &v);
+		*ret = !!v;
+	} else
+		r = sd_bus_message_read(m, "u", ret);
+	if (r < 0)
+		return r;
+	return sd_bus_message_exit_container(m);
+}
+
+/* AllowActivate is the broker's; every other option belongs to a
+ * transport (broker_find_option()), and an unknown one is an error. */
+static int read_options(struct broker *b, sd_bus_message *m, struct container_options *opts,
+			sd_bus_error *error)
 {
 	int r;
 
@@ -158,23 +184,25 @@ static int read_options(sd_bus_message *m, struct container_options *opts, sd_bu
 	if (r < 0)
 		return r;
 	while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+		const struct broker_option *o = NULL;
 		const char *key;
-		int v;
+		uint32_t v;
 
 		r = sd_bus_message_read(m, "s", &key);
 		if (r < 0)
 			return r;
-		if (strcmp(key, "AllowActivate") != 0)
+		if (strcmp(key, "AllowActivate") != 0 && !(o = broker_find_option(b, key)))
 			return bus_error_errnof(error, -EINVAL, "Unknown option '%s'", key);
-		r = sd_bus_message_enter_container(m, 'v', "b");
-		if (r < 0)
-			return bus_error_errnof(error, -EINVAL, "Option AllowActivate takes a boolean");
-		r = sd_bus_message_read(m, "b", &v);
+		r = read_option_value(m, key, !o || o->type == BROKER_OPTION_BOOL ? 'b' : 'u',
+				      &v, error);
 		if (r < 0)
 			return r;
-		opts->allow_activate = v;
-		if ((r = sd_bus_message_exit_container(m)) < 0 ||
-		    (r = sd_bus_message_exit_container(m)) < 0)
+		if (!o)
+			opts->allow_activate = v;
+		else if (container_options_set(opts, o, v) < 0)
+			return bus_error_errnof(error, -EINVAL, "Too many options");
+		r = sd_bus_message_exit_container(m);
+		if (r < 0)
 			return r;
 	}
 	if (r < 0)
@@ -199,7 +227,7 @@ static int method_register_container(sd_bus_message *m, void *userdata, sd_bus_e
 	r = bus_check_privileged(t, m, error);
 	if (r < 0)
 		return r;
-	r = read_options(m, &opts, error);
+	r = read_options(b, m, &opts, error);
 	if (r < 0)
 		return r;
 	if (!container_name_is_valid(name))

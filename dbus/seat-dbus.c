@@ -79,12 +79,8 @@ static int property_get_can_graphical(sd_bus *bus, const char *path, const char 
 				      void *userdata, sd_bus_error *error)
 {
 	struct dbus_seat_view *v = userdata;
-	struct seat_device *d;
-	bool drm = false;
 
-	list_for_each(d, &v->seat->seat->seat->devices, link)
-		drm = drm || d->type == SEAT_DEVICE_DRM;
-	return sd_bus_message_append(reply, "b", drm);
+	return sd_bus_message_append(reply, "b", seat_can_graphical(v->seat->seat->seat));
 }
 
 /* The seat's methods change state: root's, on the broker's bus. On an

@@ -133,6 +133,10 @@ static void on_event(struct broker_listener *l, const struct broker_event *ev)
 	case BROKER_EVENT_LOOP_DEVICES_CHANGED:
 		container_dbus_emit_changed(dc, "LoopDevices");
 		break;
+	case BROKER_EVENT_LISTENER_STATUS:
+		if (strcmp(ev->listener->ops->name, LOGIN1_LISTENER) == 0)
+			container_dbus_emit_changed(dc, "Login1");
+		break;
 	}
 }
 

@@ -62,6 +62,16 @@ void seat_set_pause_timeout(struct seat *s, uint64_t usec)
 	s->pause_timeout_usec = usec;
 }
 
+bool seat_can_graphical(const struct seat *s)
+{
+	const struct seat_device *d;
+
+	list_for_each(d, &s->devices, link)
+		if (d->type == SEAT_DEVICE_DRM)
+			return true;
+	return false;
+}
+
 const char *seat_device_type_to_string(enum seat_device_type t)
 {
 	return t == SEAT_DEVICE_DRM ? "drm" : "evdev";

@@ -180,5 +180,8 @@ int seat_switch(struct seat *s, enum seat_switch_kind kind,
 		struct seat_container *target, void *cookie);
 void seat_pause_timeout(struct seat *s);
 
+/* The seat has a DRM card (logind's CanGraphical). */
+bool seat_can_graphical(const struct seat *s);
+
 const char *seat_device_type_to_string(enum seat_device_type t);
 const char *seat_pause_type_to_string(enum seat_pause_type t);

@@ -3,7 +3,7 @@
 
 The layers, lowest first (docs/architecture.md): common, the module's uapi
 header, seat (policy), the device shims (drm/, input/evdev), broker, and the
-transports (dbus/, compat/, input/hotkeys) side by side, which never include
+transports (dbus/, compat/, login1/, input/hotkeys) side by side, which never include
 one another. daemon/ puts them together. Usage: check-includes.py SRCDIR STAMP
 """
 import pathlib
@@ -24,9 +24,10 @@ RULES = [
     ("broker/", BROKER),
     ("dbus/", BROKER + ("dbus/",)),
     ("compat/", BROKER + ("compat/",)),
+    ("login1/", BROKER + ("login1/",)),
     ("input/hotkeys", BROKER + ("input/hotkeys.h",)),
 ]
-LAYERED = ("common", "seat", "drm", "input", "broker", "dbus", "compat")
+LAYERED = ("common", "seat", "drm", "input", "broker", "dbus", "compat", "login1")
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 

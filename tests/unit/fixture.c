@@ -21,6 +21,7 @@
 #include "broker/reaper.h"
 #include "compat/seatd-server.h"
 #include "fixture.h"
+#include "login1/login1.h"
 
 struct dbus_transport *fx_transport;
 
@@ -313,6 +314,7 @@ static int serve(struct fixture *f, int fd)
 	/* The transports devnsd has, before the first seat. */
 	if ((r = dbus_transport_new_on_bus(b, bus, &f->t)) < 0 ||
 	    (r = seatd_transport_listen(b)) < 0 ||
+	    (r = login1_transport_listen(b)) < 0 ||
 	    (r = broker_get_seat(b, "seat0", &f->seat0)) < 0)
 		return r;
 	fx_transport = f->t;
@@ -371,6 +373,7 @@ void fx_teardown(struct fixture *f)
 {
 	char path[PATH_MAX];
 
+	fx_destination = NULL;
 	/* The last connections first, as clients that go. */
 	while (f->n_buses > 0)
 		sd_bus_flush_close_unref(f->buses[--f->n_buses]);
@@ -431,6 +434,8 @@ int fx_on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 	return 1;
 }
 
+const char *fx_destination;
+
 sd_bus_message *fx_callv(struct fixture *f, sd_bus *bus, const char *path, const char *interface,
 			 const char *member, const char *types, va_list ap)
 {
@@ -439,7 +444,7 @@ sd_bus_message *fx_callv(struct fixture *f, sd_bus *bus, const char *path, const
 	sd_bus_slot *slot = NULL;
 	int r;
 
-	r = sd_bus_message_new_method_call(bus, &m, NULL, path, interface, member);
+	r = sd_bus_message_new_method_call(bus, &m, fx_destination, path, interface, member);
 	if (r >= 0 && types)
 		r = sd_bus_message_appendv(m, types, ap);
 	if (r >= 0)
@@ -803,6 +808,55 @@ pid_t fx_idle_child(void)
 			pause();
 	}
 	/* Reaped only here, so the pid is not another's when it is killed. */
+	test_defer(kill_child, (void *)(intptr_t)pid);
+	return pid;
+}
+
+pid_t fx_chroot_child(const char *root)
+{
+	int p[2];
+	pid_t pid;
+	char ok = 0;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		if ((geteuid() == 0 || fx_enter_userns_as_root() >= 0) && chroot(root) == 0 &&
+		    chdir("/") == 0)
+			(void)!write(p[1], "1", 1);
+		close(p[1]);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	test_defer(kill_child, (void *)(intptr_t)pid);
+	if (read(p[0], &ok, 1) != 1 || ok != '1')
+		pid = -EPERM;
+	close(p[0]);
+	return pid;
+}
+
+pid_t fx_spawn(const char *const argv[])
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		if (null >= 0)
+			dup2(null, STDIN_FILENO);
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
 	test_defer(kill_child, (void *)(intptr_t)pid);
 	return pid;
 }

@@ -131,6 +131,10 @@ struct fx_wait {
 /* A reply handler for sd_bus_call_async(): fills the struct fx_wait. */
 int fx_on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error);
 
+/* The destination of the calls below (NULL: none, as on a peer-to-peer
+ * connection); a test on a bus daemon sets the bus name it calls. */
+extern const char *fx_destination;
+
 /* Sends a method call built from types and the arguments after it and runs
  * the loop until the answer: a method return or an error message, which
  * the caller unrefs; NULL if none could be had. */
@@ -260,6 +264,17 @@ void fx_as_root(void (*body)(void));
  * -errno. It is killed and reaped after the test; kill it earlier to see
  * the leader exit. */
 pid_t fx_idle_child(void);
+
+/* A child process whose root directory is root (chroot(), in a new user
+ * namespace when we are not root), as the leader of a container with a
+ * root of its own. Killed and reaped after the test; -errno if it could
+ * not be made. */
+pid_t fx_chroot_child(const char *root);
+
+/* Runs argv (found in PATH) as a child process, stdin from /dev/null;
+ * killed and reaped after the test (kill it earlier with SIGKILL and
+ * leave the reaping to the fixture). */
+pid_t fx_spawn(const char *const argv[]);
 
 /*
  * A process in a new pid namespace below ours (as root, or in a new user

@@ -27,7 +27,7 @@
 #include "broker/container.h"
 #include "broker/peer.h"
 #include "common/macro.h"
-#include "compat/root-resolve.h"
+#include "common/root-resolve.h"
 #include "compat/seatd-proto.h"
 #include "compat/seatd-server.h"
 #include "test.h"

@@ -217,6 +217,7 @@ const char *test_tmpdir(const char *prefix)
 int test_run_all(void)
 {
 	const char *env = getenv("TEST_FAIL_AT");
+	const char *only = getenv("TEST_ONLY");
 	unsigned failed = 0;
 
 	fail_at = env ? (unsigned)strtoul(env, NULL, 10) : 0;
@@ -230,6 +231,10 @@ int test_run_all(void)
 		test_failed = false;
 		test_skip_reason = NULL;
 		checks = 0;
+		if (only && *only && strcmp(only, test_cases[i].name) != 0) {
+			printf("ok %u - %s # SKIP not in TEST_ONLY\n", i + 1, test_cases[i].name);
+			continue;
+		}
 		test_cases[i].fn();
 		test_run_deferred();
 		check_fds(fds, n_fds);

@@ -17,6 +17,8 @@
  * SKIP reason"), SKIP_KNOWN_BUG(reason) too unless TEST_KNOWN_BUGS=1 is
  * set. The exit status is nonzero when any test failed.
  *
+ * TEST_ONLY=name runs that test alone (the others are skipped).
+ *
  * TEST_FAIL_AT=N makes the Nth assertion of every test fail, to show that a
  * test leaves nothing behind whichever assertion ends it: run a test with
  * N = 1, 2, ... under ASan and look for leaks.

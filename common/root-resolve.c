@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/macro.h"
+#include "common/root-resolve.h"
+
+static int open_in_root(int rootfd, const char *path, int flags)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd;
+
+	/* glibc 2.36 has no openat2() wrapper. */
+	if (!path || path[0] != '/')
+		return -EINVAL;
+	fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	return fd < 0 ? -errno : fd;
+}
+
+int root_open_of_pid(pid_t pid, int pidfd)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
+	fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* Opened first, checked after: a pidfd that is not readable yet
+	 * proves the pid still named the pinned process when we opened. */
+	if (pidfd >= 0 && poll(&p, 1, 0) != 0) {
+		close(fd);
+		return -ESRCH;
+	}
+	return fd;
+}
+
+int root_resolve_chrdev(int rootfd, const char *path, dev_t *ret)
+{
+	/* O_PATH: a lookup, not an open; the node's driver never sees it. */
+	_cleanup_close_ int fd = open_in_root(rootfd, path, O_PATH);
+	struct stat st;
+
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISCHR(st.st_mode))
+		return -ENODEV;
+	*ret = st.st_rdev;
+	return 0;
+}
+
+int root_open_dir(int rootfd, const char *path, bool create)
+{
+	char prefix[PATH_MAX];
+	size_t len = strlen(path);
+
+	if (path[0] != '/' || len >= sizeof(prefix))
+		return -EINVAL;
+	if (create) {
+		/* Each component is made by mkdirat() in its parent, which
+		 * never follows a link at the new name; the parent itself
+		 * was found inside the root. */
+		for (size_t i = 1; i <= len; i++) {
+			_cleanup_close_ int parent = -1;
+			const char *name;
+
+			if (path[i] != '/' && path[i] != '\0')
+				continue;
+			memcpy(prefix, path, i);
+			prefix[i] = '\0';
+			name = strrchr(prefix, '/');
+			if (!name[1])
+				continue;
+			if (name == prefix)
+				parent = open_in_root(rootfd, "/", O_PATH | O_DIRECTORY);
+			else {
+				*(char *)name = '\0';
+				parent = open_in_root(rootfd, prefix, O_PATH | O_DIRECTORY);
+				*(char *)name = '/';
+			}
+			if (parent < 0)
+				return parent;
+			if (mkdirat(parent, name + 1, 0755) < 0 && errno != EEXIST)
+				return -errno;
+		}
+	}
+	return open_in_root(rootfd, path, O_PATH | O_DIRECTORY);
+}
+
+int root_replace_file(int dirfd, const char *name, const char *content, mode_t mode)
+{
+	char tmp[NAME_MAX + 1];
+	size_t len = strlen(content);
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	if (strchr(name, '/') || snprintf(tmp, sizeof(tmp), ".#%s.%08x", name,
+					  (unsigned)random()) >= (int)sizeof(tmp))
+		return -EINVAL;
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	r = write(fd, content, len) == (ssize_t)len ? 0 : (errno ? -errno : -EIO);
+	if (r >= 0 && fchmod(fd, mode) < 0)
+		r = -errno;
+	if (r >= 0 && renameat(dirfd, tmp, dirfd, name) < 0)
+		r = -errno;
+	if (r < 0)
+		(void)unlinkat(dirfd, tmp, 0);
+	return r;
+}
+
+int root_open_file(int rootfd, const char *path)
+{
+	_cleanup_close_ int node = open_in_root(rootfd, path, O_PATH);
+	char proc[64];
+	struct stat st;
+	int fd;
+
+	if (node < 0)
+		return node;
+	/* Looked at before it is opened: opening a device node or a FIFO
+	 * the container put there would run its driver or block. */
+	if (fstat(node, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", node);
+	fd = open(proc, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int root_connect_unix(int rootfd, const char *path)
+{
+	_cleanup_close_ int node = open_in_root(rootfd, path, O_PATH);
+	_cleanup_close_ int fd = -1;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+
+	if (node < 0)
+		return node;
+	if (fstat(node, &st) < 0)
+		return -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -ENOTSOCK;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	/* The O_PATH fd's /proc entry names the very node found above. */
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d", node);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return errno == EINPROGRESS ? TAKE_FD(fd) : -errno;
+	return TAKE_FD(fd);
+}
