@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,83 +149,6 @@ void trace_free(struct trace *t)
 {
 	free(t->recs);
 	*t = (struct trace) { 0 };
-}
-
-struct closer {
-	pthread_t thread;
-	int pipe[2];
-	int pending; /* __atomic */
-};
-
-static void *closer_main(void *data)
-{
-	struct closer *c = data;
-	int fd;
-
-	for (;;) {
-		ssize_t n = read(c->pipe[0], &fd, sizeof(fd));
-		if (n == sizeof(fd)) {
-			close(fd);
-			__atomic_sub_fetch(&c->pending, 1, __ATOMIC_SEQ_CST);
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		return NULL;
-	}
-}
-
-int closer_new(struct closer **ret)
-{
-	struct closer *c = calloc(1, sizeof(*c));
-	int e;
-
-	if (!c)
-		return -ENOMEM;
-	if (pipe2(c->pipe, O_CLOEXEC) < 0) {
-		e = -errno;
-		free(c);
-		return e;
-	}
-	e = pthread_create(&c->thread, NULL, closer_main, c);
-	if (e) {
-		close(c->pipe[0]);
-		close(c->pipe[1]);
-		free(c);
-		return -e;
-	}
-	*ret = c;
-	return 0;
-}
-
-void closer_close(struct closer *c, int fd)
-{
-	if (fd < 0)
-		return;
-	if (!c) {
-		close(fd);
-		return;
-	}
-	__atomic_add_fetch(&c->pending, 1, __ATOMIC_SEQ_CST);
-	if (write(c->pipe[1], &fd, sizeof(fd)) != sizeof(fd)) {
-		close(fd);
-		__atomic_sub_fetch(&c->pending, 1, __ATOMIC_SEQ_CST);
-	}
-}
-
-int closer_pending(struct closer *c)
-{
-	return c ? __atomic_load_n(&c->pending, __ATOMIC_SEQ_CST) : 0;
-}
-
-void closer_free(struct closer *c)
-{
-	if (!c)
-		return;
-	close(c->pipe[1]);
-	pthread_join(c->thread, NULL);
-	close(c->pipe[0]);
-	free(c);
 }
 
 static int cmp_u64(const void *a, const void *b)

@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Helpers shared by the benchmark programs: CLOCK_MONOTONIC timestamps, line
- * I/O on pipes, an in-memory event trace, and a thread that closes files off
- * the measured path.
+ * I/O on pipes and an in-memory event trace.
  *
- * Why a closing thread: closing the last reference to an evdev file runs
- * synchronize_rcu() in the kernel (about 16 ms in the test guest). A client
- * that closed its revoked fds on its main thread would stall its next
- * switch; devnsd does the same for its own copies (broker/reaper.c).
+ * The clients close their revoked fds off the measured path on a thread of
+ * their own, devnsd's common/reaper.h: closing the last reference to an
+ * evdev file runs synchronize_rcu() in the kernel (about 16 ms in the test
+ * guest), which on a client's main thread would stall its next switch.
  */
 #pragma once
 
@@ -59,14 +58,6 @@ void trace_add(struct trace *t, uint32_t kind, uint32_t a, uint32_t b);
 void trace_free(struct trace *t);
 /* Writes one line per record: time, names[kind], a, b. */
 void trace_write(const struct trace *t, const char *const *names, const char *path);
-
-/* A thread that closes the fds given to it. */
-struct closer;
-int closer_new(struct closer **ret);
-void closer_close(struct closer *c, int fd);
-/* How many fds are queued or being closed. */
-int closer_pending(struct closer *c);
-void closer_free(struct closer *c);
 
 /* Sorts v in place; returns the q-quantile (0..1) by nearest rank. */
 uint64_t bench_quantile(uint64_t *v, size_t n, double q);

@@ -45,6 +45,7 @@
 #include <xf86drm.h>
 
 #include "bench/bench-util.h"
+#include "common/reaper.h"
 
 #define CONTAINER_PATH "/org/devns/broker1/container/self"
 #define CONTAINER_IFACE "org.devns.broker1.Container"
@@ -83,7 +84,7 @@ struct client {
 	sd_bus *bus;
 	struct device devices[MAX_DEVICES];
 	size_t n_devices;
-	struct closer *closer;
+	struct reaper *reaper;
 	/* Revoked fds replaced during this switch, handed to the closing
 	 * thread once the switch is over (waking it earlier would compete
 	 * with the switch for a CPU). */
@@ -185,7 +186,7 @@ static void on_resume(struct client *cl, sd_bus_message *m)
 		if (cl->n_retired < MAX_DEVICES)
 			cl->retired[cl->n_retired++] = d->fd;
 		else
-			closer_close(cl->closer, d->fd);
+			reaper_close(cl->reaper, d->fd);
 		d->fd = nfd;
 	}
 	/* DRM: the same open file, master again; nothing to swap. */
@@ -200,7 +201,7 @@ static void on_resume(struct client *cl, sd_bus_message *m)
 			 check_devices(cl, true));
 	cl->activate_t0 = 0;
 	for (size_t i = 0; i < cl->n_retired; i++)
-		closer_close(cl->closer, cl->retired[i]);
+		reaper_close(cl->reaper, cl->retired[i]);
 	cl->n_retired = 0;
 }
 
@@ -261,7 +262,7 @@ static void handle_command(struct client *cl, const char *line)
 		for (size_t i = 0; i < cl->n_devices; i++)
 			live &= !cl->devices[i].paused;
 		bench_write_line(STDOUT_FILENO, "status live=%d check=%s pending=%d", live,
-				 check_devices(cl, live), closer_pending(cl->closer));
+				 check_devices(cl, live), reaper_pending(cl->reaper));
 	} else if (strcmp(line, "quit") == 0) {
 		cl->quit = true;
 	} else {
@@ -361,7 +362,7 @@ int main(int argc, char *argv[])
 	/* Commands are read as they come, never waited for. */
 	if (fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK) < 0)
 		bench_die(errno, "stdin");
-	r = closer_new(&cl.closer);
+	r = reaper_new(&cl.reaper);
 	if (r < 0)
 		bench_die(r, "closing thread");
 	/* Peer to peer: no Hello, no AddMatch; a filter sees every message. */
@@ -382,7 +383,7 @@ int main(int argc, char *argv[])
 	if (trace_path)
 		trace_write(&cl.trace, event_names, trace_path);
 	sd_bus_flush_close_unref(cl.bus);
-	closer_free(cl.closer);
+	reaper_free(cl.reaper);
 	trace_free(&cl.trace);
 	return 0;
 }

@@ -58,6 +58,7 @@
 #include <xf86drm.h>
 
 #include "bench/bench-util.h"
+#include "common/fd-pass.h"
 
 #define BUS_NAME "org.devns.broker1"
 #define MANAGER_PATH "/org/devns/broker1"
@@ -708,47 +709,19 @@ struct fleet {
 	size_t n;
 };
 
-static int send_fd(int sock, int fd)
-{
-	char c = 'f';
-	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u = { 0 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	return sendmsg(sock, &mh, 0) == 1 ? 0 : -errno;
-}
-
 static int recv_fd(int sock)
 {
-	char c;
-	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf) };
 	struct pollfd p = { .fd = sock, .events = POLLIN };
-	struct cmsghdr *cm;
-	int fd;
+	size_t n_fds = 0;
+	int fd = -1;
+	char c;
 
 	if (poll(&p, 1, DEADLINE_MS) <= 0)
 		return -ETIMEDOUT;
-	if (recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) != 1)
+	if (fd_pass_recv(sock, &c, 1, &fd, 1, &n_fds, NULL) != 1 || n_fds != 1) {
+		fd_pass_close(&fd, n_fds);
 		return -EIO;
-	cm = CMSG_FIRSTHDR(&mh);
-	if (!cm || cm->cmsg_type != SCM_RIGHTS)
-		return -EIO;
-	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	}
 	return fd;
 }
 
@@ -794,7 +767,8 @@ static void fleet_add(struct fleet *fl, const char *runtime, const char *name,
 		while (read(4, &c, 1) < 0 && errno == EINTR)
 			;
 		s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 || send_fd(3, s) < 0)
+		if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+		    fd_pass_send(3, "f", 1, &s, 1) != 1)
 			_exit(1);
 		close(s);
 		close(3);

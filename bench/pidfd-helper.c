@@ -13,6 +13,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/fd-pass.h"
+
 int main(int argc, char *argv[])
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -32,12 +34,6 @@ int main(int argc, char *argv[])
 	}
 	for (;;) {
 		int req[2], err = 0, fd, c = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
-		struct iovec iov = { .iov_base = &err, .iov_len = sizeof(err) };
-		union {
-			struct cmsghdr h;
-			char buf[CMSG_SPACE(sizeof(int))];
-		} u = { 0 };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
 		if (c < 0)
 			continue;
@@ -46,19 +42,9 @@ int main(int argc, char *argv[])
 			continue;
 		}
 		fd = pidfd_open((pid_t)req[0], (unsigned)req[1]);
-		if (fd < 0) {
+		if (fd < 0)
 			err = errno;
-		} else {
-			struct cmsghdr *cm;
-			mh.msg_control = u.buf;
-			mh.msg_controllen = sizeof(u.buf);
-			cm = CMSG_FIRSTHDR(&mh);
-			cm->cmsg_level = SOL_SOCKET;
-			cm->cmsg_type = SCM_RIGHTS;
-			cm->cmsg_len = CMSG_LEN(sizeof(int));
-			memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-		}
-		(void)sendmsg(c, &mh, 0);
+		(void)fd_pass_send(c, &err, sizeof(err), &fd, fd < 0 ? 0 : 1);
 		if (fd >= 0)
 			close(fd);
 		close(c);

@@ -15,12 +15,15 @@
  *   LD_PRELOAD=libbench-pidfd-shim.so BENCH_PIDFD_SOCKET=SOCKET devnsd ...
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include "common/fd-pass.h"
 
 int pidfd_open(pid_t pid, unsigned int flags);
 
@@ -29,14 +32,8 @@ int pidfd_open(pid_t pid, unsigned int flags)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	const char *path = getenv("BENCH_PIDFD_SOCKET");
 	int req[2] = { (int)pid, (int)flags }, err = 0, fd = -1, s;
-	struct iovec iov = { .iov_base = &err, .iov_len = sizeof(err) };
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *cm;
+	struct pollfd p = { .events = POLLIN };
+	size_t n_fds = 0;
 
 	if (!path || strlen(path) >= sizeof(sa.sun_path)) {
 		errno = ENOSYS;
@@ -46,18 +43,18 @@ int pidfd_open(pid_t pid, unsigned int flags)
 	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		return -1;
+	p.fd = s;
+	/* fd_pass_recv() does not wait for the answer; poll() does. */
 	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    write(s, req, sizeof(req)) != sizeof(req) ||
-	    recvmsg(s, &mh, MSG_CMSG_CLOEXEC) != sizeof(err)) {
+	    write(s, req, sizeof(req)) != sizeof(req) || poll(&p, 1, -1) < 0 ||
+	    fd_pass_recv(s, &err, sizeof(err), &fd, 1, &n_fds, NULL) != sizeof(err)) {
+		fd_pass_close(&fd, n_fds);
 		close(s);
 		errno = EIO;
 		return -1;
 	}
 	close(s);
-	cm = CMSG_FIRSTHDR(&mh);
-	if (cm && cm->cmsg_type == SCM_RIGHTS)
-		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-	if (fd < 0) {
+	if (n_fds == 0) {
 		errno = err ? err : EIO;
 		return -1;
 	}

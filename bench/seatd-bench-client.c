@@ -43,6 +43,7 @@
 #include <xf86drm.h>
 
 #include "bench/bench-util.h"
+#include "common/reaper.h"
 
 #define MAX_DEVICES 16
 
@@ -77,7 +78,7 @@ struct client {
 	bool enabled;
 	struct device devices[MAX_DEVICES];
 	size_t n_devices;
-	struct closer *closer;
+	struct reaper *reaper;
 	struct trace trace;
 	uint64_t switch_t0;
 	bool quit;
@@ -153,7 +154,7 @@ static void handle_disable(struct libseat *seat, void *data)
 	/* Once acknowledged: waking the closing thread earlier would compete
 	 * with the switch for a CPU. */
 	for (size_t i = 0; i < n_retired; i++)
-		closer_close(cl->closer, retired[i]);
+		reaper_close(cl->reaper, retired[i]);
 }
 
 static struct libseat_seat_listener listener = {
@@ -175,7 +176,7 @@ static void handle_command(struct client *cl, const char *line)
 	} else if (strcmp(line, "status") == 0) {
 		bench_write_line(STDOUT_FILENO, "status enabled=%d check=%s pending=%d", cl->enabled,
 				 cl->n_devices && cl->enabled ? check_devices(cl) : "-",
-				 closer_pending(cl->closer));
+				 reaper_pending(cl->reaper));
 	} else if (strcmp(line, "quit") == 0) {
 		cl->quit = true;
 	} else {
@@ -228,7 +229,7 @@ int main(int argc, char *argv[])
 	/* Commands are read as they come, never waited for. */
 	if (fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK) < 0)
 		bench_die(errno, "stdin");
-	r = closer_new(&cl.closer);
+	r = reaper_new(&cl.reaper);
 	if (r < 0)
 		bench_die(r, "closing thread");
 	libseat_set_log_level(LIBSEAT_LOG_LEVEL_ERROR);
@@ -278,7 +279,7 @@ int main(int argc, char *argv[])
 		if (cl.devices[i].id >= 0)
 			libseat_close_device(cl.seat, cl.devices[i].id);
 	libseat_close_seat(cl.seat);
-	closer_free(cl.closer);
+	reaper_free(cl.reaper);
 	trace_free(&cl.trace);
 	return 0;
 }

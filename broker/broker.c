@@ -13,10 +13,10 @@
 #include "broker/broker.h"
 #include "broker/container.h"
 #include "broker/kernel-devns.h"
-#include "broker/reaper.h"
 #include "broker/state.h"
 #include "broker/vt.h"
 #include "common/log.h"
+#include "common/reaper.h"
 #include "drm/drm.h"
 #include "input/evdev.h"
 
@@ -170,7 +170,7 @@ static int op_handle_reopen(void *ud, struct seat_handle *h)
 		return log_error_errno(fd, "Cannot reopen %s for %s", h->device->sysname,
 				       h->container->name);
 	/* The revoked file stays with the client until it closes it; ours
-	 * is closed off the switch path (broker/reaper.h). */
+	 * is closed off the switch path (common/reaper.h). */
 	reaper_close(b->reaper, h->fd);
 	h->fd = fd;
 	return 0;

@@ -34,6 +34,7 @@
 #include <linux/string.h>
 
 #include "devns-internal.h"
+#include "devns-version.h"
 
 DEFINE_SPINLOCK(devns_lock);
 DEFINE_MUTEX(devns_switch_lock);
@@ -694,4 +695,4 @@ module_exit(devns_exit);
 
 MODULE_DESCRIPTION("Device namespaces for containers: framebuffer, LED and backlight multiplexing");
 MODULE_LICENSE("GPL");
-MODULE_VERSION("0.1.0");
+MODULE_VERSION(DEVNS_VERSION);

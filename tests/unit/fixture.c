@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -18,7 +19,8 @@
 #include <systemd/sd-event.h>
 #include <systemd/sd-id128.h>
 
-#include "broker/reaper.h"
+#include "common/fd-pass.h"
+#include "common/reaper.h"
 #include "compat/seatd-server.h"
 #include "fixture.h"
 #include "login1/login1.h"
@@ -36,57 +38,35 @@ uint64_t fx_now(void)
 int fx_send_fds(int sock, const int *fds, unsigned n)
 {
 	char byte = 'F';
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int) * 4)];
-	} u;
-	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = u.buf, .msg_controllen = CMSG_SPACE(sizeof(int) * n),
-	};
-	struct cmsghdr *cm;
+	ssize_t k;
 
-	if (n == 0 || n > 4)
+	if (n == 0)
 		return -EINVAL;
-	memset(&u, 0, sizeof(u));
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int) * n);
-	memcpy(CMSG_DATA(cm), fds, sizeof(int) * n);
-	return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+	k = fd_pass_send(sock, &byte, 1, fds, n);
+	return k < 0 ? (int)k : 0;
 }
 
 int fx_recv_fds(int sock, int *fds, unsigned n)
 {
+	struct pollfd p = { .fd = sock, .events = POLLIN };
+	size_t got;
+	bool truncated;
 	char byte;
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int) * 4)];
-	} u;
-	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
-	};
-	struct cmsghdr *cm;
 	ssize_t k;
 
-	if (n == 0 || n > 4)
+	if (n == 0)
 		return -EINVAL;
-	do
-		k = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-	while (k < 0 && errno == EINTR);
+	/* fd_pass_recv() does not wait; the sender may not have sent yet. */
+	while (poll(&p, 1, -1) < 0)
+		if (errno != EINTR)
+			return -errno;
+	k = fd_pass_recv(sock, &byte, 1, fds, n, &got, &truncated);
 	if (k < 0)
-		return -errno;
-	if (k == 0)
-		return -ECONNRESET;
-	cm = CMSG_FIRSTHDR(&mh);
-	if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
-	    cm->cmsg_len != CMSG_LEN(sizeof(int) * n))
-		return -EBADMSG;
-	memcpy(fds, CMSG_DATA(cm), sizeof(int) * n);
+		return (int)k;
+	if (k == 0 || got != n || truncated) {
+		fd_pass_close(fds, got);
+		return k == 0 ? -ECONNRESET : -EBADMSG;
+	}
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/fd-pass.h"
 #include "common/macro.h"
 #include "fixture.h"
 
@@ -86,26 +87,7 @@ static void raw_call(struct raw_msg *m, uint32_t serial, const char *interface,
 
 static int raw_send(int fd, const void *data, size_t n, const int *fds, size_t n_fds)
 {
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int) * 64)];
-	} u;
-	struct iovec iov = { .iov_base = (void *)data, .iov_len = n };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-	if (n_fds > 0) {
-		struct cmsghdr *cm;
-
-		memset(&u, 0, sizeof(u));
-		mh.msg_control = u.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
-		memcpy(CMSG_DATA(cm), fds, sizeof(int) * n_fds);
-	}
-	return sendmsg(fd, &mh, MSG_NOSIGNAL) == (ssize_t)n ? 0 : -1;
+	return fd_pass_send(fd, data, n, fds, n_fds) == (ssize_t)n ? 0 : -1;
 }
 
 /* Runs the broker until fd has bytes (returns how many it read into buf)

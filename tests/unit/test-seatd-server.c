@@ -26,6 +26,7 @@
 #include "broker/broker.h"
 #include "broker/container.h"
 #include "broker/peer.h"
+#include "common/fd-pass.h"
 #include "common/macro.h"
 #include "common/root-resolve.h"
 #include "compat/seatd-proto.h"
@@ -334,22 +335,13 @@ static void tc_fill(struct env *e, struct tclient *t)
 {
 	pump(e);
 	while (t->len < sizeof(t->buf)) {
-		union {
-			struct cmsghdr align;
-			char buf[CMSG_SPACE(8 * sizeof(int))];
-		} control;
-		struct iovec iov = { t->buf + t->len, sizeof(t->buf) - t->len };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-				     .msg_control = control.buf, .msg_controllen = sizeof(control.buf) };
-		ssize_t n = recvmsg(t->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		size_t got;
+		ssize_t n = fd_pass_recv(t->fd, t->buf + t->len, sizeof(t->buf) - t->len,
+					 t->fds + t->n_fds, ARRAY_SIZE(t->fds) - t->n_fds, &got, NULL);
 
 		if (n < 0)
 			return;
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-			size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-			for (size_t i = 0; i < k && t->n_fds < ARRAY_SIZE(t->fds); i++)
-				memcpy(&t->fds[t->n_fds++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-		}
+		t->n_fds += got;
 		if (n == 0) {
 			t->eof = true;
 			return;
@@ -918,16 +910,8 @@ TEST(seat_requests_without_a_seat)
 
 TEST(fds_sent_by_a_client_are_closed)
 {
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} control;
 	uint8_t ping[4];
 	struct seatd_request req = { .opcode = SEATD_CLIENT_PING };
-	struct iovec iov = { ping, sizeof(ping) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = control.buf, .msg_controllen = sizeof(control.buf) };
-	struct cmsghdr *cmsg;
 	struct tclient t;
 	int p[2];
 	char c;
@@ -936,13 +920,7 @@ TEST(fds_sent_by_a_client_are_closed)
 	ASSERT_EQ_INT(0, tc_connect(e, &t));
 	ASSERT_EQ_INT(0, pipe2(p, O_CLOEXEC | O_NONBLOCK));
 	ASSERT_EQ_INT(4, seatd_write_request(ping, sizeof(ping), &req));
-	memset(&control, 0, sizeof(control));
-	cmsg = CMSG_FIRSTHDR(&mh);
-	cmsg->cmsg_level = SOL_SOCKET;
-	cmsg->cmsg_type = SCM_RIGHTS;
-	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cmsg), &p[1], sizeof(int));
-	ASSERT_EQ_INT(4, sendmsg(t.fd, &mh, 0));
+	ASSERT_EQ_INT(4, fd_pass_send(t.fd, ping, sizeof(ping), &p[1], 1));
 	close(p[1]);
 	pump(e);
 	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_PONG, NULL, NULL));

@@ -5,11 +5,12 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "broker/reaper.h"
+#include "common/reaper.h"
 
 struct reaper {
 	pthread_t thread;
 	int pipe[2]; /* fd numbers travel through it; EOF stops the thread */
+	int pending; /* __atomic: queued or being closed */
 };
 
 static void *reaper_main(void *data)
@@ -21,6 +22,7 @@ static void *reaper_main(void *data)
 		ssize_t n = read(r->pipe[0], &fd, sizeof(fd));
 		if (n == sizeof(fd)) {
 			close(fd);
+			__atomic_sub_fetch(&r->pending, 1, __ATOMIC_SEQ_CST);
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -66,8 +68,20 @@ void reaper_close(struct reaper *r, int fd)
 {
 	if (fd < 0)
 		return;
+	if (!r) {
+		close(fd);
+		return;
+	}
 	/* A write of an int to a pipe is atomic; a full pipe (thousands of
 	 * queued fds) would block the loop for the same RCU waits anyway. */
-	if (!r || write(r->pipe[1], &fd, sizeof(fd)) != sizeof(fd))
+	__atomic_add_fetch(&r->pending, 1, __ATOMIC_SEQ_CST);
+	if (write(r->pipe[1], &fd, sizeof(fd)) != sizeof(fd)) {
 		close(fd);
+		__atomic_sub_fetch(&r->pending, 1, __ATOMIC_SEQ_CST);
+	}
+}
+
+int reaper_pending(struct reaper *r)
+{
+	return r ? __atomic_load_n(&r->pending, __ATOMIC_SEQ_CST) : 0;
 }
