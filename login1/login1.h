@@ -67,6 +67,7 @@ struct login1_session {
 	sd_event_source *retry;     /* the next try to connect */
 	bool owns_name;
 	bool files_warned;
+	bool foreign_bus_logged;
 	struct list pending; /* calls waiting for the sender's uid */
 	unsigned n_pending;
 	char seat_path[128];

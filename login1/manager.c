@@ -237,6 +237,8 @@ static int user_property_get(sd_bus *bus, const char *path, const char *interfac
 		return sd_bus_message_append(reply, "u", (uint32_t)s->gid);
 	if (strcmp(property, "Name") == 0)
 		return sd_bus_message_append(reply, "s", s->user_name);
+	if (strcmp(property, "Linger") == 0)
+		return sd_bus_message_append(reply, "b", false);
 	if (strcmp(property, "State") == 0)
 		return sd_bus_message_append(reply, "s", login1_session_state(s));
 	if (strcmp(property, "Display") == 0)
@@ -254,6 +256,8 @@ static const sd_bus_vtable user_vtable[] = {
 	SD_BUS_PROPERTY("Display", "(so)", user_property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("State", "s", user_property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_PROPERTY("Sessions", "a(so)", property_get_sessions, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	/* loginctl list-users reads it; no user lingers in a container. */
+	SD_BUS_PROPERTY("Linger", "b", user_property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_VTABLE_END
 };
 

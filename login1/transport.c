@@ -11,7 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/socket.h>
+
 #include "broker/events.h"
+#include "broker/peer.h"
 #include "common/log.h"
 #include "common/macro.h"
 #include "common/root-resolve.h"
@@ -74,6 +77,7 @@ static void on_name_owned(struct login1_session *s)
 	int r;
 
 	s->owns_name = true;
+	s->foreign_bus_logged = false;
 	/* The container may have been set up since it was registered. */
 	login1_read_user(s);
 	r = login1_write_files(s);
@@ -151,6 +155,31 @@ static int on_request_name(sd_bus_message *m, void *userdata, sd_bus_error *ret_
 	return 0;
 }
 
+/* The bus daemon must be one of the container's processes. Until the
+ * container has mounted its own /run/dbus (a runtime may register it
+ * first), or when a host's socket was bind-mounted into it, the socket
+ * there is someone else's bus: owning login1 on it would take the name
+ * on the host's bus. */
+static int check_bus_daemon(struct login1_session *s, int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int r;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return -errno;
+	r = cred.pid > 0 ? pid_is_in_pidns(cred.pid, &s->container->pidns) : -ESRCH;
+	if (r > 0)
+		return 0;
+	if (!s->foreign_bus_logged) {
+		s->foreign_bus_logged = true;
+		log_info("Container %s: %s is served by pid %d, outside the container; "
+			 "waiting for the container's own bus", s->container->name,
+			 LOGIN1_SYSTEM_BUS_SOCKET, (int)cred.pid);
+	}
+	return -ENOENT; /* as if the container had no bus yet */
+}
+
 static int bus_connect(struct login1_session *s)
 {
 	_cleanup_close_ int rootfd = -1;
@@ -164,6 +193,9 @@ static int bus_connect(struct login1_session *s)
 	fd = root_connect_unix(rootfd, LOGIN1_SYSTEM_BUS_SOCKET);
 	if (fd < 0)
 		return fd;
+	r = check_bus_daemon(s, fd);
+	if (r < 0)
+		return r;
 	r = sd_bus_new(&bus);
 	if (r < 0)
 		return r;

@@ -17,6 +17,9 @@ packages=(
 	# the seatd endpoint: libFuzzer for its parser, Debian's libseat for the
 	# test client, a real compositor (sway and its background helper)
 	clang libclang-rt-dev libseat-dev sway swaybg
+	weston  # the login1 facade's vm test: weston 10 has only the logind launcher
+	# the login1 facade in a booted Debian container (tests/vm/mkosroot.sh)
+	debootstrap systemd-container
 	seatd valgrind gnuplot-nox  # scripts/bench.sh: seatd to compare, callgrind, the plot
 	# the Debian packages (scripts/build-packages.sh) and the runtime hooks'
 	# test (data/hooks): debhelper, DKMS, lintian, the hooks' jq and shellcheck

@@ -9,11 +9,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -181,6 +184,46 @@ static bool root_file_has(struct l1_env *e, const char *path, const char *line)
 	_cleanup_free_ char *text = read_root_file(e, path);
 
 	return text && strstr(text, line);
+}
+
+static void unref_slot(void *slot)
+{
+	sd_bus_slot_unref(slot);
+}
+
+/* Reads Active and State out of a PropertiesChanged of the session. */
+static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	struct {
+		bool seen;
+		int active;
+		char state[16];
+	} *changed = userdata;
+	const char *iface, *name;
+
+	if (sd_bus_message_read(m, "s", &iface) < 0 ||
+	    sd_bus_message_enter_container(m, 'a', "{sv}") < 0)
+		return 0;
+	while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
+		if (sd_bus_message_read(m, "s", &name) < 0)
+			return 0;
+		if (strcmp(name, "Active") == 0) {
+			int v;
+
+			if (sd_bus_message_read(m, "v", "b", &v) >= 0)
+				changed->active = v;
+		} else if (strcmp(name, "State") == 0) {
+			const char *v;
+
+			if (sd_bus_message_read(m, "v", "s", &v) >= 0)
+				snprintf(changed->state, sizeof(changed->state), "%s", v);
+		} else if (sd_bus_message_skip(m, "v") < 0)
+			return 0;
+		if (sd_bus_message_exit_container(m) < 0)
+			return 0;
+	}
+	changed->seen = changed->active >= 0;
+	return 0;
 }
 
 TEST(serves_when_the_bus_appears)
@@ -592,6 +635,60 @@ TEST(unregistering_removes_the_session)
 
 		ASSERT_TRUE(text == NULL);
 	}
+}
+
+/* A link at the bus socket's path to a socket outside the root: resolved
+ * inside the root, where it names nothing, so devnsd never connects. */
+TEST(a_link_at_the_socket_stays_inside_the_root)
+{
+	struct l1_env e;
+	char outside[100];
+	const char *tmp;
+	struct pollfd p;
+	_cleanup_close_ int listener = -1;
+
+	L1_SETUP(e, getuid(), false, false);
+	tmp = test_tmpdir("l1-sock");
+	ASSERT_TRUE(tmp != NULL);
+	snprintf(outside, sizeof(outside), "%s/bus", tmp);
+	listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	ASSERT_TRUE(listener >= 0);
+	{
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+		memcpy(sa.sun_path, outside, strlen(outside) + 1);
+		ASSERT_EQ_INT(0, bind(listener, (struct sockaddr *)&sa, sizeof(sa)));
+		ASSERT_EQ_INT(0, listen(listener, 8));
+	}
+	ASSERT_EQ_INT(0, symlink(outside, e.socket));
+	/* Several tries of the facade (every half second). */
+	fx_run_for(e.f, 1500000);
+	ASSERT_EQ_STR("waiting", status_of(&e));
+	p = (struct pollfd) { .fd = listener, .events = POLLIN };
+	ASSERT_EQ_INT(0, poll(&p, 1, 0));
+}
+
+/* PropertiesChanged carries the new values, as logind's does (mutter and
+ * KWin read them from the signal). */
+TEST(properties_changed_carries_the_values)
+{
+	struct l1_env e;
+	struct changed {
+		bool seen;
+		int active;
+		char state[16];
+	} changed = { .active = -1 };
+	sd_bus_slot *slot = NULL;
+
+	L1_SETUP(e, getuid(), false, true);
+	ASSERT_TRUE(sd_bus_match_signal(e.client, &slot, L1, L1_PATH "/session/c1",
+					"org.freedesktop.DBus.Properties", "PropertiesChanged",
+					on_properties_changed, &changed) >= 0);
+	test_defer(unref_slot, slot);
+	ASSERT_TRUE(fx_activate(e.f, e.c));
+	ASSERT_TRUE(fx_run_until(e.f, &changed.seen));
+	ASSERT_EQ_INT(1, changed.active);
+	ASSERT_EQ_STR("active", changed.state);
 }
 
 TEST_MAIN

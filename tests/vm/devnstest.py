@@ -99,6 +99,24 @@ def devices_held(name):
     return len(get_prop(system_bus(), manager().GetContainer(name), CONTAINER, "Devices"))
 
 
+def held_devices(name):
+    """[(major, minor, type, paused)] of the container's devices."""
+    return [(int(a), int(b), str(t), bool(p))
+            for a, b, t, p in get_prop(system_bus(), manager().GetContainer(name), CONTAINER,
+                                       "Devices")]
+
+
+def wait_compositor_live(name):
+    """The container's compositor holds its card with master and live
+    input (it has (re)taken it after a resume); returns its devices."""
+    def ok():
+        h = held_devices(name)
+        card = [d for d in h if d[2] == "drm"]
+        evdev = [d for d in h if d[2] == "evdev"]
+        return card and not card[0][3] and evdev and not any(d[3] for d in evdev) and h
+    return wait_until(f"{name}'s card and input live", ok, timeout=60)
+
+
 def switch_and_wait(client, seat="seat0"):
     """Makes client's container active; returns the milliseconds from the
     call to the last ResumeDevice the client handled (its clock and ours
@@ -548,3 +566,26 @@ def run_testcases(module_globals, order=None):
             print(f"not ok {i} {name}", flush=True)
     print(f"{passed} passed, {failed} failed, {skipped} skipped", flush=True)
     return 1 if failed else 0
+
+
+def press_chord(kbd, *codes):
+    """Presses codes on UinputKeyboard kbd as a chord: holds them down in
+    order, then releases them in reverse (press_chord(kbd, KEY_LEFTCTRL,
+    KEY_LEFTALT, KEY_F1) for Ctrl+Alt+F1)."""
+    for code in codes:
+        kbd._emit(EV_KEY, code, 1)
+        kbd._emit(EV_SYN, 0, 0)
+    for code in reversed(codes):
+        kbd._emit(EV_KEY, code, 0)
+        kbd._emit(EV_SYN, 0, 0)
+
+
+def read_env_file(path):
+    """KEY=VALUE lines of a file (sd-login's /run/systemd files) as a dict;
+    None when the file is missing."""
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+    except FileNotFoundError:
+        return None
+    return dict(l.split("=", 1) for l in lines if "=" in l and not l.startswith("#"))

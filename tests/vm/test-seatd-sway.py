@@ -4,6 +4,13 @@ in a container, as an unprivileged user, beside the examples' demo client
 in another container, on virtio-gpu (vm.py --vga virtio) with the pixman
 renderer.
 
+With DEVNS_SWAY_BACKEND=logind (test-login1-sway.sh) the same sway talks
+to the login1 facade instead, through libseat's logind backend: the
+container is started with `devnsctl run --login1`, which gives it a system
+bus of its own where devnsd serves org.freedesktop.login1. libseat 0.7's
+logind backend drops every PropertiesChanged (background.md), so it learns
+of switches from PauseDevice/ResumeDevice alone.
+
 sway paints a solid background (swaybg); the screendumps must show it while
 its container is active and the demo client's colour while the other one
 is, for every switch back and forth, and sway must still be running at the
@@ -26,7 +33,10 @@ from devnstest import (  # noqa: E402
 
 ROUNDS = int(os.environ.get("DEVNS_SWITCHES", "10"))
 COLOURS = {"demo": "2255cc", "sway": "33aa77"}
-SWAY_UID = 4711
+BACKEND = os.environ.get("DEVNS_SWAY_BACKEND", "seatd")
+# dbus-daemon refuses a uid that has no passwd entry, so on the container's
+# bus (logind) sway is nobody; on seatd.sock a bare uid is enough.
+SWAY_UID = 65534 if BACKEND == "logind" else 4711
 SWAY_CONFIG = "/tmp/devns-sway.conf"
 XDG = "/tmp/devns-sway-xdg"
 
@@ -50,6 +60,12 @@ exec setpriv --reuid="$U" --regid="$U" --clear-groups \
 	WLR_RENDERER=pixman WLR_NO_HARDWARE_CURSORS=1 \
 	sway --debug --config "$CONFIG" >"$DEVNS_OUT/sway.log" 2>&1
 '''
+
+# The same through the login1 facade: devnsctl run --login1 has started the
+# container's own system bus and set XDG_SESSION_ID and XDG_SEAT.
+SWAY_LOGIND_SCRIPT = SWAY_SCRIPT.replace(
+    "LIBSEAT_BACKEND=seatd SEATD_SOCK=/run/devns/seatd.sock",
+    'LIBSEAT_BACKEND=logind XDG_SESSION_ID="$XDG_SESSION_ID" XDG_SEAT="$XDG_SEAT"')
 
 KEYS = os.path.join(XDG, "keys")
 KEY_F9 = 67
@@ -99,6 +115,35 @@ class ActiveContainer(Container):
         return self.proc.poll() is None
 
 
+class LogindContainer(devnstest.RunContainer):
+    """sway as `devnsctl run --login1`: libseat's logind backend activates
+    the session itself (AllowActivate) and takes control through login1."""
+
+    def __init__(self, name, cmd):
+        self.name = name
+        self.proc = subprocess.Popen(
+            [devnstest.DEVNSCTL, "run", name, "--allow-activate", "--login1",
+             "--login1-user", str(SWAY_UID), "--"] + cmd,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sys.stderr, bufsize=0)
+        self._buf = b""
+        self.lines = []
+        self.path = wait_until(f"{name} registered", self._registered, timeout=60)
+        self.leader = int(get_prop(system_bus(), self.path, CONTAINER, "Leader"))
+
+    def stop(self):
+        # devnsctl forwards SIGTERM to sway, its command.
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def alive(self):
+        return self.proc.poll() is None
+
+
 def bus():
     return system_bus()
 
@@ -131,13 +176,7 @@ def check_sway_alive(when):
 
 
 def check_sway_live():
-    """sway holds the card with master and has (re)opened its input."""
-    def ok():
-        h = held("sway")
-        card = [d for d in h if d[2] == "drm"]
-        evdev = [d for d in h if d[2] == "evdev"]
-        return card and not card[0][3] and evdev and not any(d[3] for d in evdev) and h
-    return wait_until("sway's card and input live", ok, timeout=60)
+    return devnstest.wait_compositor_live("sway")
 
 
 def check_sway_background():
@@ -162,8 +201,12 @@ def testcase_sway_starts_on_the_seatd_socket():
     os.chmod(SWAY_CONFIG, 0o644)
     state["demo"] = demo_client("demo", COLOURS["demo"])
     state["demo"].expect("ready", timeout=120)
-    state["sway"] = ActiveContainer(
-        "sway", ["sh", "-c", SWAY_SCRIPT, "sh", str(SWAY_UID), XDG, SWAY_CONFIG])
+    if BACKEND == "logind":
+        state["sway"] = LogindContainer(
+            "sway", ["sh", "-c", SWAY_LOGIND_SCRIPT, "sh", str(SWAY_UID), XDG, SWAY_CONFIG])
+    else:
+        state["sway"] = ActiveContainer(
+            "sway", ["sh", "-c", SWAY_SCRIPT, "sh", str(SWAY_UID), XDG, SWAY_CONFIG])
     try:
         expect_screen("sway-start.png", COLOURS["sway"], timeout=300)
     except TestFailure:
@@ -173,7 +216,14 @@ def testcase_sway_starts_on_the_seatd_socket():
     h = check_sway_live()
     log(f"sway holds {h}")
     with open(os.path.join(OUT, "devnsd.log")) as f:
-        check("opened seat0 for container sway" in f.read(), "sway came in through seatd.sock")
+        text = f.read()
+    if BACKEND == "logind":
+        check("Container sway: login1 session taken over by" in text,
+              "sway came in through the login1 facade")
+        check(get_prop(bus(), manager().GetContainer("sway"), CONTAINER, "Login1") == "serving",
+              "the facade serves sway's container")
+    else:
+        check("opened seat0 for container sway" in text, "sway came in through seatd.sock")
 
 
 def testcase_switch_back_and_forth():
@@ -221,7 +271,11 @@ def testcase_still_running_and_on_screen():
     with open(os.path.join(OUT, "devnsd.log")) as f:
         text = f.read()
     check("did not acknowledge" not in text, "sway acknowledged every disable in time")
-    check(text.count("seatd client 1 (pid") == 1, "one seatd session all along")
+    if BACKEND == "logind":
+        check(text.count("Container sway: login1 session taken over by") == 1,
+              "one login1 controller all along")
+    else:
+        check(text.count("seatd client 1 (pid") == 1, "one seatd session all along")
 
 
 ORDER = [

@@ -1,0 +1,546 @@
+#!/usr/bin/env python3
+"""A real logind compositor on the login1 facade: Debian's weston 10,
+unmodified (built without libseat: its drm backend has only the logind
+launcher), in a container beside the examples' demo client in another one,
+on bochs (vm.py's -vga std) with the pixman renderer.
+
+The weston container is set up by hand, the way an OS container would be,
+and registered with RegisterContainer itself (not devnsctl run): its own
+pid and mount namespaces, tmpfs on /run/dbus, /run/systemd and /run/user,
+its own `dbus-daemon --system`, registered with Login1, Login1User 65534
+and AllowActivate. Once devnsd serves org.freedesktop.login1 on that bus
+and has written sd-login's files, weston starts as uid 65534: it finds its
+session through those files, takes control, activates itself and takes the
+card and every keyboard through the facade.
+
+Checked: the facade's state (Login1 "waiting" until the container's bus
+is there, then "serving"; the three sd-login files and their ACTIVE/STATE
+on every switch; the container's bus listing the session); weston's
+picture (a solid background) on screen while its container is active and
+the demo client's while the other is, for DEVNS_SWITCHES switches back and
+forth; weston holds no live input in the background; keys typed while the
+demo client is in front reach it and not weston, keys typed while weston
+is in front reach weston's client (weston-eventdemo); weston still runs at
+the end. Last, apart: devnsd leaves the host's own system bus alone when a
+container that still shares the host's /run is registered with Login1.
+
+(weston 10 sets up no Ctrl+Alt+Fn bindings for a session without a VT,
+which the facade's sessions are, so it never calls Seat.SwitchTo.)
+
+weston.log, the container's dbus-daemon log, eventdemo.log, devnsd.log and
+the screendumps land in the test's output directory.
+
+Run by test-login1-weston.sh in the guest.
+"""
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import dbus
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import devnstest  # noqa: E402
+from devnstest import (  # noqa: E402
+    CONTAINER, OUT, SEAT, Broker, Container, TestFailure, UinputKeyboard, check, demo_client,
+    expect_screen, get_prop, log, manager, press_chord, read_env_file, run_testcases,
+    seat_devices, seat_path, switch_and_wait, system_bus, wait_until)
+
+ROUNDS = int(os.environ.get("DEVNS_SWITCHES", "10"))
+COLOURS = {"demo": "2255cc", "weston": "33aa77"}
+WESTON_UID = 65534
+XDG = f"/run/user/{WESTON_UID}"       # inside the container
+SOCKET = "wayland-devns"
+CONFIG = "/tmp/devns-weston.ini"      # the guest's /tmp: seen inside too
+SESSION = "c1"                        # login1/login1.h: LOGIN1_SESSION_ID
+
+KEY_TAB, KEY_A, KEY_B, KEY_C, KEY_LEFTMETA = 15, 30, 48, 46, 125
+
+WESTON_INI = f"""# devns vm test: a plain coloured desktop, nothing moving
+[core]
+idle-time=0
+require-input=true
+
+[shell]
+background-color=0xff{COLOURS['weston']}
+panel-position=none
+locking=false
+animation=none
+close-animation=none
+startup-animation=none
+focus-animation=none
+"""
+
+# The container's leader, root in its new namespaces. At once: its own
+# /run/dbus, /run/systemd and /run/user (as a runtime sets up a container's
+# file systems before it is registered) and the weston user's runtime
+# directory. On the first line (it is registered by then): its own system
+# bus. On the second (the facade serves login1 by then) it becomes weston
+# as that user, with no supplementary group: every device comes through
+# logind's TakeDevice.
+LEADER_SCRIPT = r'''
+set -e
+U=$1 XDG=$2 CONFIG=$3 SOCKET=$4
+for d in /run/dbus /run/systemd /run/user; do
+	mkdir -p "$d"
+	mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs "$d"
+done
+mkdir -p "$XDG"
+chown "$U:$U" "$XDG"
+chmod 0700 "$XDG"
+echo "mounted"
+read -r go
+dbus-daemon --system --nofork --nopidfile </dev/null >"$DEVNS_OUT/weston-dbus.log" 2>&1 &
+echo "bus $!"
+read -r go
+echo "weston"
+cd "$XDG"
+exec setpriv --reuid="$U" --regid="$U" --clear-groups \
+	env -i PATH=/usr/bin:/bin HOME="$XDG" XDG_RUNTIME_DIR="$XDG" XDG_SEAT=seat0 \
+	weston --backend=drm-backend.so --use-pixman --idle-time=0 \
+	--socket="$SOCKET" --config="$CONFIG" </dev/null >"$DEVNS_OUT/weston.log" 2>&1
+'''
+
+state = {}
+
+
+class WestonContainer(Container):
+    """weston's container: registered with the login1 options once its
+    leader has its own /run/dbus, /run/systemd and /run/user; its bus
+    starts after that (start_bus), so devnsd first waits for it."""
+
+    def __init__(self, name, options):
+        self.name = name
+        self.proc = subprocess.Popen(
+            ["unshare", "--pid", "--mount", "--fork", "--propagation", "private",
+             "--mount-proc", "sh", "-c", LEADER_SCRIPT, "sh",
+             str(WESTON_UID), XDG, CONFIG, SOCKET],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sys.stderr, bufsize=0)
+        self.leader = wait_until(f"leader of {name}",
+                                 lambda: (devnstest._children(self.proc.pid) or [None])[0])
+        self._buf = b""
+        self.lines = []
+        self.expect("mounted", timeout=60)
+        self.register(options)
+
+    def start_bus(self):
+        self.send("go")
+        self.expect("bus ", timeout=60)
+
+    def start_weston(self):
+        self.send("go")
+        self.expect("weston", timeout=60)
+
+    def path_in_root(self, path):
+        """A path inside the container, as the host reaches it."""
+        return f"/proc/{self.leader}/root{path}"
+
+    def alive(self):
+        try:
+            os.kill(self.leader, 0)
+        except ProcessLookupError:
+            return False
+        return self.proc.poll() is None
+
+    def stop(self):
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        # weston, the leader once started, ends on SIGTERM; the namespace's
+        # other processes (its bus, eventdemo) go with it.
+        if self.alive():
+            try:
+                os.kill(self.leader, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            try:
+                os.kill(self.leader, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.kill()
+            self.proc.wait()
+
+
+def bus():
+    return system_bus()
+
+
+def container_prop(name, prop):
+    return get_prop(bus(), manager().GetContainer(name), CONTAINER, prop)
+
+
+def held(name):
+    """[(major, minor, type, paused)] of the container's devices."""
+    return [(int(a), int(b), str(t), bool(p)) for a, b, t, p in container_prop(name, "Devices")]
+
+
+def active_container():
+    return str(get_prop(bus(), seat_path(bus()), SEAT, "ActiveContainer")[0])
+
+
+def weston_log_tail(n=40):
+    try:
+        with open(os.path.join(OUT, "weston.log"), errors="replace") as f:
+            return "".join(f.readlines()[-n:])
+    except OSError:
+        return "(no weston.log)"
+
+
+def weston_log():
+    try:
+        with open(os.path.join(OUT, "weston.log"), errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def devnsd_log():
+    with open(os.path.join(OUT, "devnsd.log"), errors="replace") as f:
+        return f.read()
+
+
+def check_weston_alive(when):
+    if not state["weston"].alive():
+        raise TestFailure(f"weston is not running {when}; last lines of weston.log:\n"
+                          f"{weston_log_tail()}")
+
+
+def check_weston_live():
+    return devnstest.wait_compositor_live("weston")
+
+
+def check_weston_background():
+    """In the background weston keeps its card, paused, and no live input
+    (weston closes its input on pause and takes it again on resume; any
+    evdev node it still holds must be paused, that is revoked)."""
+    def ok():
+        h = held("weston")
+        card = [d for d in h if d[2] == "drm"]
+        return card and all(d[3] for d in h) and h
+    return wait_until("weston keeps only paused devices", ok, timeout=60)
+
+
+def sd_login_files():
+    c = state["weston"]
+    return {
+        "session": read_env_file(c.path_in_root(f"/run/systemd/sessions/{SESSION}")),
+        "seat": read_env_file(c.path_in_root("/run/systemd/seats/seat0")),
+        "user": read_env_file(c.path_in_root(f"/run/systemd/users/{WESTON_UID}")),
+    }
+
+
+def check_sd_login_active(active):
+    """The facade keeps sd-login's ACTIVE and STATE current on switches."""
+    want = "1" if active else "0"
+
+    def ok():
+        f = sd_login_files()
+        s, seat, user = f["session"], f["seat"], f["user"]
+        if not (s and seat and user):
+            return False
+        return (s.get("ACTIVE") == want and
+                (s.get("STATE") == "active") == active and
+                (seat.get("ACTIVE") == SESSION) == active and
+                (user.get("STATE") == "active") == active and f)
+    try:
+        return wait_until(f"sd-login's files saying ACTIVE={want}", ok, timeout=30)
+    except TestFailure:
+        c = state["weston"]
+        seen = devnstest.in_container(c, ["ls", "-laR", "/run/systemd"])
+        raise TestFailure(f"sd-login's files do not say ACTIVE={want}: {sd_login_files()}; "
+                          f"the container's /run/systemd:\n{seen.stdout}{seen.stderr}")
+
+
+def eventdemo_keys():
+    """Key codes weston-eventdemo saw pressed, in order."""
+    try:
+        with open(os.path.join(OUT, "eventdemo.log"), errors="replace") as f:
+            text = f.read()
+    except FileNotFoundError:
+        return []
+    return [int(k) for k in re.findall(r"^key key: (\d+), .*state: pressed", text, re.M)]
+
+
+def start_eventdemo():
+    """weston-eventdemo, a Wayland client of weston's that logs each key it
+    gets (its window is small: the background stays the dominant colour).
+    Line-buffered: its stdout is a file."""
+    c = state["weston"]
+    out = open(os.path.join(OUT, "eventdemo.log"), "w")
+    proc = subprocess.Popen(
+        ["nsenter", "-t", str(c.leader), "-p", "-m",
+         "setpriv", f"--reuid={WESTON_UID}", f"--regid={WESTON_UID}", "--clear-groups",
+         "env", "-i", "PATH=/usr/bin:/bin", f"HOME={XDG}", f"XDG_RUNTIME_DIR={XDG}",
+         f"WAYLAND_DISPLAY={SOCKET}",
+         "stdbuf", "-oL", "weston-eventdemo", "--log-key", "--width=160", "--height=120"],
+        stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd="/")
+    out.close()
+    return proc
+
+
+def refocus():
+    """Super+Tab, desktop-shell's window switcher: on Super's release it
+    activates the (only) window, eventdemo's. weston 10 drops the keyboard
+    focus when its keyboards go away on a pause (weston_seat_release_keyboard)
+    and gives it back to nobody on resume, as with a VT switch under
+    systemd-logind; a binding reaches weston without any focus."""
+    press_chord(state["kbd"], KEY_LEFTMETA, KEY_TAB)
+
+
+def type_into_weston(code):
+    """Super+Tab then code while weston is in front: its client must get
+    code, once."""
+    seen = eventdemo_keys().count(code)
+    refocus()
+    state["kbd"].press(code)
+    try:
+        wait_until(f"weston-eventdemo's key {code}",
+                   lambda: eventdemo_keys().count(code) > seen, timeout=60)
+    except TestFailure:
+        raise TestFailure(f"weston's client did not get key {code} while weston is in front "
+                          f"(it has {eventdemo_keys()}); weston.log:\n{weston_log_tail(15)}")
+    check(eventdemo_keys().count(code) == seen + 1,
+          f"weston's client got {eventdemo_keys().count(code) - seen} key {code} for one press")
+
+
+def wait_eventdemo_focused():
+    """Until weston-eventdemo gets keys: its window is mapped and has the
+    keyboard focus (weston gives it to a new window). Probed with C, a key
+    the other checks do not count."""
+    proc = state["eventdemo"]
+    end = time.monotonic() + 120
+    while KEY_C not in eventdemo_keys():
+        check(proc.poll() is None, f"weston-eventdemo exited with {proc.poll()}")
+        check(time.monotonic() < end, "weston-eventdemo got no key within 120 s")
+        state["kbd"].press(KEY_C)
+        try:
+            wait_until("weston-eventdemo's C", lambda: KEY_C in eventdemo_keys(), timeout=2)
+        except TestFailure:
+            pass
+
+
+# ---------------------------------------------------------------- testcases
+
+def testcase_facade_serves_the_containers_own_bus():
+    r = subprocess.run(["weston", "--version"], capture_output=True, text=True, timeout=60)
+    version = (r.stdout + r.stderr).strip()
+    log(f"compositor: {version}")
+    with open(os.path.join(OUT, "weston-version.txt"), "w") as f:
+        f.write(version + "\n")
+    with open(CONFIG, "w") as f:
+        f.write(WESTON_INI)
+    os.chmod(CONFIG, 0o644)
+    check(os.path.exists("/usr/share/dbus-1/system.d/org.freedesktop.login1.conf"),
+          "Debian's D-Bus policy for org.freedesktop.login1 (systemd) is installed")
+
+    # The demo client in front: weston's Activate has to switch away from it.
+    state["demo"] = demo_client("demo", COLOURS["demo"])
+    state["demo"].expect("ready", timeout=120)
+    switch_and_wait(state["demo"])
+    options = {"Login1": dbus.Boolean(True), "Login1User": dbus.UInt32(WESTON_UID),
+               "AllowActivate": dbus.Boolean(True)}
+    c = state["weston"] = WestonContainer("weston", options)
+    # Its own /run/dbus is empty until its bus starts.
+    status = str(container_prop("weston", "Login1"))
+    check(status == "waiting", f"Login1 of the weston container before its bus starts: {status}")
+    c.start_bus()
+    wait_until("the facade serving login1 or failing",
+               lambda: str(container_prop("weston", "Login1")) != "waiting", timeout=60)
+    status = str(container_prop("weston", "Login1"))
+    check(status == "serving", f"Login1 of the weston container: {status}")
+
+    # What weston's logind launcher reads through sd-login before it says
+    # a word to logind.
+    f = check_sd_login_active(False)
+    log(f"sd-login files: {f}")
+    check(f["user"].get("DISPLAY") == SESSION, f"users/{WESTON_UID} names the display session")
+    check(f["session"].get("SEAT") == "seat0" and f["session"].get("UID") == str(WESTON_UID),
+          f"sessions/{SESSION} is on seat0 for uid {WESTON_UID}")
+    check(f["seat"].get("CAN_TTY") == "0", "seats/seat0 has no TTY")
+
+    # The session as weston will see it, on the container's own bus.
+    cbus = dbus.bus.BusConnection(f"unix:path={c.path_in_root('/run/dbus/system_bus_socket')}")
+    try:
+        login1 = cbus.get_object("org.freedesktop.login1", "/org/freedesktop/login1")
+        sessions = login1.ListSessions(dbus_interface="org.freedesktop.login1.Manager")
+        log(f"ListSessions on the container's bus: {[tuple(str(x) for x in s) for s in sessions]}")
+        check([(str(s[0]), int(s[1]), str(s[3])) for s in sessions] ==
+              [(SESSION, WESTON_UID, "seat0")], "one session, the weston user's, on seat0")
+    finally:
+        cbus.close()
+
+
+def testcase_weston_starts_through_logind():
+    c = state.get("weston")
+    check(c, "the weston container is not set up")
+    c.start_weston()
+    try:
+        # weston activates its own session (AllowActivate).
+        expect_screen("weston-start.png", COLOURS["weston"], timeout=300)
+    except TestFailure:
+        check_weston_alive("after start-up")
+        raise TestFailure(f"weston is not on screen; weston.log:\n{weston_log_tail()}")
+    check_weston_alive("after start-up")
+    check("logind: session control granted" in weston_log(),
+          "weston took control through its logind launcher")
+    check(active_container() == "weston", "weston's Activate made its container active")
+    st = state["demo"].status()
+    check(st["drm_master"] == "0" and st["evdev"] == "revoked", f"demo background: {st}")
+    h = check_weston_live()
+    log(f"weston holds {h}")
+    check_sd_login_active(True)
+    check("Container weston: login1 session taken over by" in devnsd_log(),
+          "devnsd saw weston take control through login1")
+
+    # A client of weston's that logs the keys it gets.
+    state["eventdemo"] = start_eventdemo()
+    wait_eventdemo_focused()
+    type_into_weston(KEY_B)
+    expect_screen("weston-with-client.png", COLOURS["weston"], timeout=60)
+
+
+def testcase_switch_back_and_forth():
+    check("eventdemo" in state, "weston did not start")
+    demo, kbd = state["demo"], state["kbd"]
+    times = []
+    for i in range(ROUNDS):
+        switch_and_wait(demo)
+        check_weston_alive(f"after switch {2 * i + 1}")
+        check_weston_background()
+        check_sd_login_active(False)
+        expect_screen(f"round-{i:02d}-demo.png", COLOURS["demo"], timeout=120)
+        st = demo.status()
+        check(st["drm_master"] == "1" and st["evdev"] == "live", f"demo active: {st}")
+        typing = i % 3 == 0
+        if typing:
+            # In the background weston must not see these: with live input
+            # it would give eventdemo the focus, and then the A.
+            refocus()
+            kbd.press(KEY_A)
+            for code in (KEY_LEFTMETA, KEY_TAB, KEY_A):
+                demo.expect(f"key {kbd.sysname} {code}", timeout=60)
+
+        t0 = time.monotonic()
+        manager().SwitchContainer("seat0", "weston")
+        check_weston_live()
+        expect_screen(f"round-{i:02d}-weston.png", COLOURS["weston"], timeout=120)
+        times.append(time.monotonic() - t0)
+        check_weston_alive(f"after switch {2 * i + 2}")
+        check_sd_login_active(True)
+        st = demo.status()
+        check(st["drm_master"] == "0" and st["evdev"] == "revoked", f"demo background: {st}")
+        if typing:
+            check(KEY_A not in eventdemo_keys(),
+                  f"weston's client got a key typed while weston was in the background: "
+                  f"{eventdemo_keys()}")
+            # ...but this one, on the keyboard it took again on resume.
+            type_into_weston(KEY_B)
+    log(f"{ROUNDS} round trips; back on weston's screen after "
+        f"{min(times):.2f} to {max(times):.2f} s (screendumps included)")
+
+
+def testcase_still_running_and_on_screen():
+    check("weston" in state and "eventdemo" in state, "weston did not start")
+    check_weston_alive("at the end")
+    check(state["eventdemo"].poll() is None, "weston-eventdemo still runs")
+    check(KEY_A not in eventdemo_keys(), "weston's client never got a key typed for the demo")
+    expect_screen("weston-end.png", COLOURS["weston"], timeout=120)
+    check(str(container_prop("weston", "Login1")) == "serving", "the facade still serves weston")
+    text = devnsd_log()
+    check("did not acknowledge" not in text, "weston acknowledged every pause in time")
+    check(text.count("Container weston: login1 session taken over by") == 1,
+          "one login1 controller all along")
+    check(weston_log().count("logind: session control granted") == 1,
+          "weston took control once")
+
+
+def testcase_host_bus_left_alone():
+    """A container registered with Login1 while it still shares the host's
+    /run (before a runtime has mounted its own /run/dbus, or a container
+    that never does): the socket at /run/dbus/system_bus_socket inside its
+    root is the host's own system bus. devnsd must not take
+    org.freedesktop.login1 on the host's bus, nor write sd-login's files
+    into the host's /run/systemd. Nothing tells when devnsd has tried, so
+    this watches for DEADLINE seconds (it tries at once, then every 0.5 s)."""
+    deadline = 10
+    host = system_bus()
+    check(not host.name_has_owner("org.freedesktop.login1"),
+          "nobody owns org.freedesktop.login1 on the host's bus before")
+    c = Container("sharing", ["sh", "-c", "echo up; read -r x", "sh"],
+                  options={"Login1": dbus.Boolean(True),
+                           "Login1User": dbus.UInt32(WESTON_UID)})
+    try:
+        c.expect("up", timeout=60)
+
+        def bad():
+            owner = host.name_has_owner("org.freedesktop.login1")
+            files = [p for p in (f"/run/systemd/sessions/{SESSION}", "/run/systemd/seats/seat0",
+                                 f"/run/systemd/users/{WESTON_UID}") if os.path.exists(p)]
+            status = str(container_prop("sharing", "Login1"))
+            if owner or files or status == "serving":
+                return (f"Login1={status!r}, org.freedesktop.login1 owned on the host's bus: "
+                        f"{owner}, sd-login files written on the host: {files}")
+            return None
+        try:
+            found = wait_until("devnsd to take the host's bus", bad, timeout=deadline)
+        except TestFailure:
+            found = None
+        status = str(container_prop("sharing", "Login1"))
+        log(f"Login1 of a container sharing the host's /run after {deadline} s: {status}")
+        check(found is None, f"devnsd served login1 for a container on the host's own bus: {found}")
+    finally:
+        c.stop()
+        wait_until("the sharing container gone",
+                   lambda: "sharing" not in [str(n) for n, _ in get_prop(
+                       bus(), seat_path(bus()), SEAT, "Containers")], timeout=60)
+
+
+ORDER = [
+    "testcase_facade_serves_the_containers_own_bus",
+    "testcase_weston_starts_through_logind",
+    "testcase_switch_back_and_forth",
+    "testcase_still_running_and_on_screen",
+    "testcase_host_bus_left_alone",
+]
+
+BROKER_CONFIG = "[Broker]\nPauseTimeoutSec=10\n"
+
+
+def main():
+    if not os.path.exists("/usr/bin/weston"):
+        print("# weston is not installed", flush=True)
+        return 77
+    for mod in ("bochs", "uinput"):
+        subprocess.run(["modprobe", mod], check=True)
+    wait_until("/dev/dri/card0", lambda: os.path.exists("/dev/dri/card0"), timeout=120)
+    subprocess.run(["udevadm", "settle", "--timeout=60"], check=False)
+    state["broker"] = Broker(config=BROKER_CONFIG)
+    # A keyboard libinput can open, so weston has input to lose and regain.
+    state["kbd"] = UinputKeyboard("devns-weston-keys")
+    wait_until("the uinput keyboard on seat0",
+               lambda: any(d[0] == state["kbd"].sysname for d in seat_devices(bus())))
+    try:
+        rc = run_testcases(globals(), ORDER)
+    finally:
+        # weston's end ends its pid namespace, eventdemo with it.
+        for name in ("weston", "demo"):
+            if name in state:
+                state[name].stop()
+        if "eventdemo" in state:
+            try:
+                state["eventdemo"].wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                state["eventdemo"].kill()
+        state["broker"].stop()
+        state["kbd"].destroy()
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
