@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -253,6 +254,46 @@ TEST(endpoint_hangs_up_on_bad_streams)
 	if (raw_wait(f, fd, buf, sizeof(buf)) != 0)
 		EXPECT_FAIL("a 64 MiB message: the connection stayed open");
 	close(fd);
+}
+
+/* A client that sends calls and never reads the answers: once more than
+ * the endpoint's limit of messages waits for it, it is hung up on, and
+ * devnsd holds no more of them (the "flood" attack of a host user, here
+ * from inside). */
+TEST(endpoint_hangs_up_on_a_client_that_does_not_read)
+{
+	struct fixture *f;
+	struct raw_msg ping;
+	_cleanup_close_ int fd = -1;
+	int small = 4096;
+	bool hung_up = false;
+	unsigned sent = 0;
+	uint64_t deadline;
+
+	FX_SETUP(f, false);
+	if (!fx_add_container(f, "web-1", 0, false))
+		FAIL("cannot add web-1");
+	fd = raw_client(f, "web-1");
+	ASSERT_TRUE(fd >= 0);
+	/* A small receive buffer: the answers pile up in devnsd soon. */
+	ASSERT_EQ_INT(0, setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)));
+	deadline = fx_now() + 4 * FX_TIMEOUT_USEC;
+	while (!hung_up && fx_now() < deadline) {
+		struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+
+		for (int i = 0; i < 64; i++) {
+			raw_call(&ping, 2 + sent, "org.freedesktop.DBus.Peer", "Ping", 0);
+			if (send(fd, ping.b, ping.n, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)ping.n)
+				break;
+			sent++;
+		}
+		fx_run_for(f, 2000);
+		hung_up = poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+	}
+	printf("# %u calls sent before the hang-up\n", sent);
+	ASSERT_TRUE(hung_up);
+	/* Far fewer answers than calls were ever queued for it. */
+	ASSERT_TRUE(sent > 256);
 }
 
 /* Messages cut anywhere, or several in one write: each is answered. */
