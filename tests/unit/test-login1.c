@@ -691,4 +691,28 @@ TEST(properties_changed_carries_the_values)
 	ASSERT_EQ_STR("active", changed.state);
 }
 
+/* The options outlive a restart of devnsd: the state file keeps them for
+ * the transport, which the broker does not know. */
+TEST(options_are_kept_in_the_state_file)
+{
+	struct l1_env e;
+	char path[512], line[128];
+	bool login1 = false, user = false;
+	FILE *f;
+
+	L1_SETUP(e, 4711, false, false);
+	snprintf(path, sizeof(path), "%s/state", e.f->b->runtime_dir);
+	f = fopen(path, "re");
+	ASSERT_TRUE(f != NULL);
+	while (fgets(line, sizeof(line), f)) {
+		login1 = login1 || strcmp(line, "Option=Login1 1\n") == 0;
+		user = user || strcmp(line, "Option=Login1User 4711\n") == 0;
+	}
+	fclose(f);
+	ASSERT_TRUE(login1);
+	ASSERT_TRUE(user);
+	ASSERT_EQ_INT(4711, container_option(e.c, "Login1User"));
+	ASSERT_EQ_INT(0, container_option(e.c, "NoSuchOption"));
+}
+
 TEST_MAIN
