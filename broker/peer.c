@@ -22,7 +22,6 @@
 #include "common/macro.h"
 #include "common/unix-socket.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(FILE *, fclose)
 DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir)
 
 #ifndef SO_PEERPIDFD

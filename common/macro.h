@@ -4,6 +4,7 @@
 #pragma once
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -40,3 +41,5 @@ static inline void closep(int *fd)
 		if (*p)                                  \
 			func(*p);                        \
 	}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(FILE *, fclose)

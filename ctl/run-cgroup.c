@@ -69,12 +69,6 @@ struct device_lists {
 	size_t n_allow;
 };
 
-static void fclosep(FILE **f)
-{
-	if (*f)
-		fclose(*f);
-}
-
 static void closedirp(DIR **d)
 {
 	if (*d)

@@ -17,7 +17,6 @@
 #include "common/root-resolve.h"
 #include "login1/login1.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(FILE *, fclose)
 
 static int write_file(int rootfd, const char *dir, const char *name, const char *content)
 {

@@ -292,7 +292,6 @@ static int login1_container_attach(struct broker_listener *l, struct container *
 	}
 	(void)sd_event_source_set_description(s->retry, "login1-retry");
 	container_set_listener_data(c, l, s);
-	login1_read_user(s);
 	set_status(s, "waiting");
 	return 0;
 }
