@@ -15,6 +15,11 @@
  * elsewhere. Only then is the grab
  * probed (taking it fails with EBUSY while someone else holds it), and the
  * active container's file replaced, which ends its grab.
+ *
+ * The key state is asked of a second file that nobody reads: EVIOCGKEY
+ * throws away the key events queued on the file it is asked of (the
+ * caller is taken to have synced), so asking libinput's own file would
+ * lose a key press that libinput had not read yet, and with it a chord.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,7 +43,8 @@
 #define KEY_BYTES ((KEY_MAX + 7) / 8 + 1)
 
 struct hotkeys_device {
-	int fd; /* libinput's, -1 for a free slot */
+	int fd;       /* libinput's, -1 for a free slot */
+	int state_fd; /* for EVIOCGKEY only, never read */
 	dev_t devnum;
 	uint8_t seen[KEY_BYTES]; /* held down, as libinput reported */
 	bool suspect;            /* held keys libinput did not see, last time */
@@ -70,18 +76,33 @@ static int open_restricted(const char *path, int flags, void *data)
 {
 	struct hotkeys *hk = data;
 	int fd = open(path, flags | O_CLOEXEC);
+	struct hotkeys_device *d = NULL;
 	struct stat st;
+	int r;
 
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) == 0)
-		for (unsigned i = 0; i < ARRAY_SIZE(hk->devices); i++)
-			if (hk->devices[i].fd < 0) {
-				hk->devices[i] = (struct hotkeys_device) { .fd = fd, .devnum = st.st_rdev };
-				(void)read_key_state(fd, hk->devices[i].seen);
-				break;
-			}
+	if (fstat(fd, &st) < 0)
+		goto fail;
+	for (unsigned i = 0; i < ARRAY_SIZE(hk->devices) && !d; i++)
+		if (hk->devices[i].fd < 0)
+			d = &hk->devices[i];
+	if (!d) {
+		errno = EMFILE;
+		goto fail;
+	}
+	*d = (struct hotkeys_device) { .fd = fd, .devnum = st.st_rdev };
+	d->state_fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (d->state_fd < 0) {
+		d->fd = -1;
+		goto fail;
+	}
+	(void)read_key_state(d->state_fd, d->seen);
 	return fd;
+fail:
+	r = -errno;
+	close(fd);
+	return r;
 }
 
 static void close_restricted(int fd, void *data)
@@ -89,8 +110,10 @@ static void close_restricted(int fd, void *data)
 	struct hotkeys *hk = data;
 
 	for (unsigned i = 0; i < ARRAY_SIZE(hk->devices); i++)
-		if (hk->devices[i].fd == fd)
+		if (hk->devices[i].fd == fd) {
 			hk->devices[i].fd = -1;
+			close(hk->devices[i].state_fd);
+		}
 	close(fd);
 }
 
@@ -126,7 +149,7 @@ static void watch_device(struct hotkeys *hk, struct hotkeys_device *d)
 	uint8_t now[KEY_BYTES];
 	bool unseen = false;
 
-	if (read_key_state(d->fd, now) < 0)
+	if (read_key_state(d->state_fd, now) < 0)
 		return;
 	for (unsigned i = 0; i < sizeof(now); i++)
 		unseen = unseen || (now[i] & ~d->seen[i]);
@@ -206,7 +229,7 @@ static uint32_t modifiers_held(struct hotkeys *hk)
 	for (unsigned i = 0; i < ARRAY_SIZE(hk->devices); i++) {
 		uint8_t now[KEY_BYTES];
 
-		if (hk->devices[i].fd < 0 || read_key_state(hk->devices[i].fd, now) < 0)
+		if (hk->devices[i].fd < 0 || read_key_state(hk->devices[i].state_fd, now) < 0)
 			continue;
 		for (unsigned k = 0; k < ARRAY_SIZE(modifier_keys); k++)
 			if (bit(now, modifier_keys[k]))
