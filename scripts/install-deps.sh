@@ -18,6 +18,7 @@ packages=(
 	# test client, a real compositor (sway and its background helper)
 	clang libclang-rt-dev libseat-dev sway swaybg
 	weston  # the login1 facade's vm test: weston 10 has only the logind launcher
+	drm-info libdrm-tests  # its outside checks: drm_info and modetest
 	# the login1 facade in a booted Debian container (tests/vm/mkosroot.sh)
 	debootstrap systemd-container
 	seatd valgrind gnuplot-nox  # scripts/bench.sh: seatd to compare, callgrind, the plot

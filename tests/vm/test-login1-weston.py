@@ -21,7 +21,11 @@ the demo client's while the other is, for DEVNS_SWITCHES switches back and
 forth; weston holds no live input in the background; keys typed while the
 demo client is in front reach it and not weston, keys typed while weston
 is in front reach weston's client (weston-eventdemo); weston still runs at
-the end. Last, apart: devnsd leaves the host's own system bus alone when a
+the end. Debian's own tools agree: drm_info finds weston's framebuffer
+(by the kernel's debugfs, allocated by weston) on the CRTC while weston is
+in front and the demo's while the demo is, and modetest, run in the demo's
+container while it is in the background, fails to set a mode and changes
+nothing on screen. Last, apart: devnsd leaves the host's own system bus alone when a
 container that still shares the host's /run is registered with Login1.
 
 (weston 10 sets up no Ctrl+Alt+Fn bindings for a session without a VT,
@@ -32,6 +36,7 @@ the screendumps land in the test's output directory.
 
 Run by test-login1-weston.sh in the guest.
 """
+import json
 import os
 import re
 import signal
@@ -445,6 +450,76 @@ def testcase_switch_back_and_forth():
         f"{min(times):.2f} to {max(times):.2f} s (screendumps included)")
 
 
+DEBUGFS = "/sys/kernel/debug"
+
+
+def scanout():
+    """(framebuffer id, the command that allocated it) on the card's only
+    CRTC, as drm_info (Debian's drm-info) and the kernel's debugfs say."""
+    r = subprocess.run(["drm_info", "-j", "/dev/dri/card0"], capture_output=True, text=True,
+                       timeout=120)
+    check(r.returncode == 0, f"drm_info: {r.stderr}")
+    info = json.loads(r.stdout)["/dev/dri/card0"]
+    crtcs = [c for c in info["crtcs"] if c["fb_id"]]
+    check(len(crtcs) == 1, f"one CRTC scanning out: {info['crtcs']}")
+    fb = crtcs[0]["fb_id"]
+    with open(f"{DEBUGFS}/dri/0/framebuffer") as f:
+        text = f.read()
+    m = re.search(rf"^framebuffer\[{fb}\]:\n\s*allocated by = (.*)$", text, re.M)
+    check(m, f"framebuffer {fb} of drm_info in debugfs:\n{text}")
+    return fb, m.group(1).strip()
+
+
+def expect_scanout(owner):
+    """The framebuffer on the CRTC is owner's (a command name, cut to 15
+    characters by the kernel)."""
+    def ok():
+        fb, comm = scanout()
+        return comm == owner[:15] and (fb, comm)
+    try:
+        return wait_until(f"{owner}'s framebuffer on the CRTC", ok, timeout=60)
+    except TestFailure:
+        raise TestFailure(f"drm_info shows framebuffer {scanout()} on the CRTC, not {owner}'s")
+
+
+def testcase_outside_checks():
+    """Debian's own tools see what devns says: drm_info finds the front
+    container's framebuffer on the CRTC, and modetest, run in the
+    background container, fails to set a mode (weston holds DRM master)."""
+    check("eventdemo" in state, "weston did not start")
+    if not os.path.ismount(DEBUGFS):
+        subprocess.run(["mount", "-t", "debugfs", "debugfs", DEBUGFS], check=True)
+    demo = state["demo"]
+    check(active_container() == "weston", f"weston in front, not {active_container()}")
+    fb_weston, _ = expect_scanout("weston")
+
+    r = subprocess.run(["drm_info", "-j", "/dev/dri/card0"], capture_output=True, text=True,
+                       timeout=120)
+    info = json.loads(r.stdout)["/dev/dri/card0"]
+    conn = info["connectors"][0]
+    modes = [m["name"] for m in conn["modes"]]
+    mode = "1024x768" if "1024x768" in modes else modes[-1]
+    # -M: modetest finds the card by its driver's name (bochs-drm).
+    seen = devnstest.in_container(demo, ["modetest", "-M", info["driver"]["name"],
+                                         "-s", f"{conn['id']}:{mode}"],
+                                  stdin=subprocess.DEVNULL)
+    with open(os.path.join(OUT, "modetest-background.log"), "w") as f:
+        f.write(seen.stdout + seen.stderr)
+    check("failed to set mode" in seen.stderr,
+          f"modetest in the background container set a mode: {seen.stdout}{seen.stderr}")
+    check(scanout()[0] == fb_weston, "weston's framebuffer is still on the CRTC after modetest")
+    expect_screen("outside-modetest-refused.png", COLOURS["weston"], timeout=120)
+
+    switch_and_wait(demo)
+    fb_demo, _ = expect_scanout("devns-demo-client")
+    check(fb_demo != fb_weston, "another framebuffer once the demo is in front")
+    expect_screen("outside-demo.png", COLOURS["demo"], timeout=120)
+    manager().SwitchContainer("seat0", "weston")
+    check_weston_live()
+    expect_scanout("weston")
+    expect_screen("outside-weston.png", COLOURS["weston"], timeout=120)
+
+
 def testcase_still_running_and_on_screen():
     check("weston" in state and "eventdemo" in state, "weston did not start")
     check_weston_alive("at the end")
@@ -505,6 +580,7 @@ ORDER = [
     "testcase_facade_serves_the_containers_own_bus",
     "testcase_weston_starts_through_logind",
     "testcase_switch_back_and_forth",
+    "testcase_outside_checks",
     "testcase_still_running_and_on_screen",
     "testcase_host_bus_left_alone",
 ]
