@@ -10,10 +10,14 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <grp.h>
+#include <inttypes.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/fd-pass.h"
 #include "common/macro.h"
 #include "common/root-resolve.h"
 
@@ -169,4 +173,88 @@ int root_connect_unix(int rootfd, const char *path)
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return errno == EINPROGRESS ? TAKE_FD(fd) : -errno;
 	return TAKE_FD(fd);
+}
+
+/* The id that inner 0 maps to in /proc/PID/{uid,gid}_map: lines of
+ * "inner outer count", as the kernel writes them for the reader. */
+static int outer_root_id(pid_t pid, const char *map, uint32_t *ret)
+{
+	_cleanup_(fclosep) FILE *f = NULL;
+	uint32_t inner, outer, count;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, map);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fscanf(f, "%" SCNu32 " %" SCNu32 " %" SCNu32, &inner, &outer, &count) == 3)
+		if (inner == 0 && count > 0) {
+			*ret = outer;
+			return 0;
+		}
+	return -EOVERFLOW;
+}
+
+int root_ids_of_pid(pid_t pid, int pidfd, uid_t *ret_uid, gid_t *ret_gid)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+	uint32_t uid, gid;
+	int r;
+
+	if ((r = outer_root_id(pid, "uid_map", &uid)) < 0 ||
+	    (r = outer_root_id(pid, "gid_map", &gid)) < 0)
+		return r;
+	/* Read first, checked after, as in root_open_of_pid(). */
+	if (pidfd >= 0 && poll(&p, 1, 0) != 0)
+		return -ESRCH;
+	*ret_uid = uid;
+	*ret_gid = gid;
+	return 0;
+}
+
+int root_connect_unix_as(int rootfd, const char *path, uid_t uid, gid_t gid)
+{
+	_cleanup_close_ int parent_end = -1;
+	int sv[2], fd = -1, status;
+	int32_t result = -EIO;
+	size_t n_fds = 0;
+	bool truncated;
+	ssize_t n;
+	pid_t pid;
+
+	if (uid == geteuid() && gid == getegid())
+		return root_connect_unix(rootfd, path);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		/* Only this thread lives on here: no locks, no exit handlers. */
+		close(sv[0]);
+		if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
+		    setresuid(uid, uid, uid) < 0)
+			result = -errno;
+		else
+			result = fd = root_connect_unix(rootfd, path);
+		if (fd >= 0)
+			result = 0;
+		(void)fd_pass_send(sv[1], &result, sizeof(result), &fd, fd >= 0 ? 1 : 0);
+		_exit(0);
+	}
+	close(sv[1]);
+	parent_end = sv[0];
+	/* The child answers before it exits; its message, fd included, waits
+	 * in the socket after it is gone. */
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	n = fd_pass_recv(parent_end, &result, sizeof(result), &fd, 1, &n_fds, &truncated);
+	if (n != (ssize_t)sizeof(result) || (result == 0) != (n_fds == 1)) {
+		fd_pass_close(&fd, n_fds);
+		return n < 0 ? (int)n : -EIO;
+	}
+	return result < 0 ? result : fd;
 }

@@ -50,3 +50,19 @@ int root_open_file(int rootfd, const char *path);
  * socket, -ENOTSOCK when something else is there, -EAGAIN when its queue
  * is full. */
 int root_connect_unix(int rootfd, const char *path);
+
+/* The user and group that are root (0) in the user namespace of process
+ * pid, as this process sees them: 0 and 0 outside user namespaces,
+ * 100000 for a container whose uid_map is "0 100000 65536". A process
+ * with those ids is root for the container's own daemons (SO_PEERCRED is
+ * mapped through the namespaces). pidfd pins the process as for
+ * root_open_of_pid(). -EOVERFLOW when the namespace maps no root (or has
+ * no map yet). */
+int root_ids_of_pid(pid_t pid, int pidfd, uid_t *ret_uid, gid_t *ret_gid);
+
+/* root_connect_unix() as uid and gid: the connection carries them
+ * (SO_PEERCRED), so a server in a user namespace sees the user they map
+ * to there rather than the overflow user. When they are not this
+ * process's own, a child process takes them, connects and hands the
+ * socket back. */
+int root_connect_unix_as(int rootfd, const char *path, uid_t uid, gid_t gid);

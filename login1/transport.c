@@ -185,12 +185,22 @@ static int bus_connect(struct login1_session *s)
 	_cleanup_close_ int rootfd = -1;
 	_cleanup_close_ int fd = -1;
 	sd_bus *bus = NULL;
+	uid_t uid;
+	gid_t gid;
 	int r;
 
 	rootfd = root_open_of_pid(s->container->leader, s->container->pidfd);
 	if (rootfd < 0)
 		return rootfd;
-	fd = root_connect_unix(rootfd, LOGIN1_SYSTEM_BUS_SOCKET);
+	/* As the container's root: its bus daemon sees devnsd as root (who
+	 * alone may own org.freedesktop.login1), also in a user namespace,
+	 * where devnsd's own uid would be the overflow user. sd-bus then
+	 * claims uid 0 (devnsd's) in its EXTERNAL authentication, which is
+	 * what the daemon sees. */
+	r = root_ids_of_pid(s->container->leader, s->container->pidfd, &uid, &gid);
+	if (r < 0)
+		return r;
+	fd = root_connect_unix_as(rootfd, LOGIN1_SYSTEM_BUS_SOCKET, uid, gid);
 	if (fd < 0)
 		return fd;
 	r = check_bus_daemon(s, fd);
@@ -249,6 +259,9 @@ static int on_retry(sd_event_source *source, uint64_t usec, void *userdata)
 		break;
 	case ESRCH:
 		return 0; /* the leader is gone: the container goes with it */
+	case EOVERFLOW:
+		set_status(s, "failed: the container's user namespace maps no root user");
+		break;
 	default:
 		snprintf(status, sizeof(status), "failed: cannot connect to %s: %s",
 			 LOGIN1_SYSTEM_BUS_SOCKET, strerror(-r));
