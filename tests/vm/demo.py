@@ -18,8 +18,8 @@ import zlib
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import screen  # noqa: E402
 from devnstest import (  # noqa: E402
-    DEVNSCTL, OUT, Broker, colours_close, get_prop, run_demo_client, screen_colour, screendump,
-    seat_path, sendkey, switch_and_wait, system_bus, wait_until)
+    Broker, DEVNSCTL, OUT, colours_close, get_prop, load_bochs, run_demo_client, screen_colour,
+    screendump, seat_path, sendkey, switch_and_wait, system_bus, wait_until)
 
 CONTAINERS = {"alpha": "cc2222", "beta": "2255cc", "gamma": "22aa44"}
 
@@ -128,9 +128,7 @@ def stats(values):
 
 def main():
     started = time.monotonic()
-    subprocess.run(["modprobe", "bochs"], check=True)
-    wait_until("/dev/dri/card0", lambda: os.path.exists("/dev/dri/card0"), timeout=60)
-    subprocess.run(["udevadm", "settle", "--timeout=60"], check=False)
+    load_bochs(timeout=60)
     broker = Broker()
     clients = {}
     lines, problems, record = [], [], {"steps": []}

@@ -12,6 +12,7 @@ import json
 import os
 import select
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -274,6 +275,68 @@ class Container:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+class ScriptContainer(Container):
+    """A container set up by hand, as a runtime would: its leader runs
+    script (sh -c, with args) in its own pid and mount namespaces, is
+    registered with options once the script prints "mounted", and goes on
+    a step for each line sent. The leader ends as the program the script
+    execs (a compositor), which ends on SIGTERM; the namespace's other
+    processes go with it."""
+
+    def __init__(self, name, script, args, options):
+        self.name = name
+        self.proc = subprocess.Popen(
+            ["unshare", "--pid", "--mount", "--fork", "--propagation", "private",
+             "--mount-proc", "sh", "-c", script, "sh", *args],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sys.stderr, bufsize=0)
+        self.leader = wait_until(f"leader of {name}",
+                                 lambda: (_children(self.proc.pid) or [None])[0])
+        self._buf = b""
+        self.lines = []
+        self.expect("mounted", timeout=60)
+        self.register(options)
+
+    def path_in_root(self, path):
+        """A path inside the container, as the host reaches it."""
+        return f"/proc/{self.leader}/root{path}"
+
+    def alive(self):
+        try:
+            os.kill(self.leader, 0)
+        except ProcessLookupError:
+            return False
+        return self.proc.poll() is None
+
+    def stop(self):
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        if self.alive():
+            try:
+                os.kill(self.leader, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            try:
+                os.kill(self.leader, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.kill()
+            self.proc.wait()
+
+
+def load_bochs(*modules, timeout=120):
+    """bochs (QEMU's -vga std) and any other modules; waits for its card
+    and for udev to have seen it."""
+    for mod in ("bochs", *modules):
+        subprocess.run(["modprobe", mod], check=True)
+    wait_until("/dev/dri/card0", lambda: os.path.exists("/dev/dri/card0"), timeout=timeout)
+    subprocess.run(["udevadm", "settle", "--timeout=60"], check=False)
 
 
 def demo_client(name, color, extra=()):

@@ -38,8 +38,8 @@ import dbus
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import devnstest  # noqa: E402
 from devnstest import (  # noqa: E402
-    CONTAINER, OUT, SEAT, Broker, TestFailure, check, demo_client, expect_screen, get_prop,
-    log, manager, read_env_file, run_testcases, seat_path, switch_and_wait, system_bus,
+    Broker, CONTAINER, OUT, SEAT, TestFailure, check, demo_client, expect_screen, get_prop,
+    load_bochs, log, manager, read_env_file, run_testcases, seat_path, switch_and_wait, system_bus,
     wait_until)
 
 ROUNDS = int(os.environ.get("DEVNS_SWITCHES", "3"))
@@ -496,9 +496,7 @@ def main():
     if not os.environ.get("DEVNS_OSROOT_LABEL"):
         print("# no container image: run this test through tests/vm/mkosroot.sh", flush=True)
         return 1
-    subprocess.run(["modprobe", "bochs"], check=True)
-    wait_until("/dev/dri/card0", lambda: os.path.exists("/dev/dri/card0"), timeout=120)
-    subprocess.run(["udevadm", "settle", "--timeout=60"], check=False)
+    load_bochs()
     state["broker"] = Broker(config=BROKER_CONFIG)
     try:
         rc = run_testcases(globals(), ORDER)

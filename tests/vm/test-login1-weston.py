@@ -39,7 +39,6 @@ Run by test-login1-weston.sh in the guest.
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -49,9 +48,9 @@ import dbus
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import devnstest  # noqa: E402
 from devnstest import (  # noqa: E402
-    CONTAINER, OUT, SEAT, Broker, Container, TestFailure, UinputKeyboard, check, demo_client,
-    expect_screen, get_prop, log, manager, press_chord, read_env_file, run_testcases,
-    seat_devices, seat_path, switch_and_wait, system_bus, wait_until)
+    Broker, CONTAINER, Container, OUT, SEAT, ScriptContainer, TestFailure, UinputKeyboard, check,
+    demo_client, expect_screen, get_prop, load_bochs, log, manager, press_chord, read_env_file,
+    run_testcases, seat_devices, seat_path, switch_and_wait, system_bus, wait_until)
 
 ROUNDS = int(os.environ.get("DEVNS_SWITCHES", "10"))
 COLOURS = {"demo": "2255cc", "weston": "33aa77"}
@@ -111,24 +110,13 @@ exec setpriv --reuid="$U" --regid="$U" --clear-groups \
 state = {}
 
 
-class WestonContainer(Container):
+class WestonContainer(ScriptContainer):
     """weston's container: registered with the login1 options once its
     leader has its own /run/dbus, /run/systemd and /run/user; its bus
     starts after that (start_bus), so devnsd first waits for it."""
 
     def __init__(self, name, options):
-        self.name = name
-        self.proc = subprocess.Popen(
-            ["unshare", "--pid", "--mount", "--fork", "--propagation", "private",
-             "--mount-proc", "sh", "-c", LEADER_SCRIPT, "sh",
-             str(WESTON_UID), XDG, CONFIG, SOCKET],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sys.stderr, bufsize=0)
-        self.leader = wait_until(f"leader of {name}",
-                                 lambda: (devnstest._children(self.proc.pid) or [None])[0])
-        self._buf = b""
-        self.lines = []
-        self.expect("mounted", timeout=60)
-        self.register(options)
+        super().__init__(name, LEADER_SCRIPT, [str(WESTON_UID), XDG, CONFIG, SOCKET], options)
 
     def start_bus(self):
         self.send("go")
@@ -137,39 +125,6 @@ class WestonContainer(Container):
     def start_weston(self):
         self.send("go")
         self.expect("weston", timeout=60)
-
-    def path_in_root(self, path):
-        """A path inside the container, as the host reaches it."""
-        return f"/proc/{self.leader}/root{path}"
-
-    def alive(self):
-        try:
-            os.kill(self.leader, 0)
-        except ProcessLookupError:
-            return False
-        return self.proc.poll() is None
-
-    def stop(self):
-        try:
-            self.proc.stdin.close()
-        except OSError:
-            pass
-        # weston, the leader once started, ends on SIGTERM; the namespace's
-        # other processes (its bus, eventdemo) go with it.
-        if self.alive():
-            try:
-                os.kill(self.leader, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        try:
-            self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            try:
-                os.kill(self.leader, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.proc.kill()
-            self.proc.wait()
 
 
 def bus():
@@ -592,10 +547,7 @@ def main():
     if not os.path.exists("/usr/bin/weston"):
         print("# weston is not installed", flush=True)
         return 77
-    for mod in ("bochs", "uinput"):
-        subprocess.run(["modprobe", mod], check=True)
-    wait_until("/dev/dri/card0", lambda: os.path.exists("/dev/dri/card0"), timeout=120)
-    subprocess.run(["udevadm", "settle", "--timeout=60"], check=False)
+    load_bochs("uinput")
     state["broker"] = Broker(config=BROKER_CONFIG)
     # A keyboard libinput can open, so weston has input to lose and regain.
     state["kbd"] = UinputKeyboard("devns-weston-keys")

@@ -31,7 +31,6 @@ screendumps) rather than asserting them: they are Xorg's.
 Run by test-login1-xorg.sh in the guest.
 """
 import os
-import signal
 import subprocess
 import sys
 
@@ -40,9 +39,9 @@ import dbus
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import devnstest  # noqa: E402
 from devnstest import (  # noqa: E402
-    CONTAINER, OUT, SEAT, Broker, Container, TestFailure, check, demo_client, expect_screen,
-    get_prop, log, manager, run_testcases, screen_colour, screendump, seat_path, switch_and_wait,
-    system_bus, wait_until)
+    Broker, CONTAINER, OUT, SEAT, ScriptContainer, TestFailure, check, demo_client,
+    expect_screen, get_prop, load_bochs, log, manager, run_testcases, screen_colour, screendump,
+    seat_path, switch_and_wait, system_bus, wait_until)
 
 COLOURS = {"demo": "2255cc", "xorg": "33aa77"}
 DISPLAY = ":1"
@@ -76,50 +75,6 @@ exec Xorg "$1" -nolisten tcp -noreset -logfile "$DEVNS_OUT/Xorg.log" </dev/null 
 '''
 
 state = {}
-
-
-class XorgContainer(Container):
-    def __init__(self, name, options):
-        self.name = name
-        self.proc = subprocess.Popen(
-            ["unshare", "--pid", "--mount", "--fork", "--propagation", "private",
-             "--mount-proc", "sh", "-c", LEADER_SCRIPT, "sh", DISPLAY],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sys.stderr, bufsize=0)
-        self.leader = wait_until(f"leader of {name}",
-                                 lambda: (devnstest._children(self.proc.pid) or [None])[0])
-        self._buf = b""
-        self.lines = []
-        self.expect("mounted", timeout=60)
-        self.register(options)
-
-    def alive(self):
-        try:
-            os.kill(self.leader, 0)
-        except ProcessLookupError:
-            return False
-        return self.proc.poll() is None
-
-    def stop(self):
-        # Xorg, the leader once started, ends on SIGTERM; its bus goes
-        # with the pid namespace.
-        try:
-            self.proc.stdin.close()
-        except OSError:
-            pass
-        if self.alive():
-            try:
-                os.kill(self.leader, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        try:
-            self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            try:
-                os.kill(self.leader, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.proc.kill()
-            self.proc.wait()
 
 
 def bus():
@@ -171,7 +126,7 @@ def testcase_xorg_starts_without_a_vt():
 
     options = {"Login1": dbus.Boolean(True), "Login1User": dbus.UInt32(0),
                "AllowActivate": dbus.Boolean(True)}
-    c = state["xorg"] = XorgContainer("xorg", options)
+    c = state["xorg"] = ScriptContainer("xorg", LEADER_SCRIPT, [DISPLAY], options)
     c.send("go")
     c.expect("bus ", timeout=60)
     wait_until("the facade serving login1",
@@ -242,9 +197,7 @@ def main():
     if not os.path.exists("/usr/lib/xorg/Xorg"):
         print("# Xorg is not installed", flush=True)
         return 77
-    subprocess.run(["modprobe", "bochs"], check=True)
-    wait_until("/dev/dri/card0", lambda: os.path.exists("/dev/dri/card0"), timeout=120)
-    subprocess.run(["udevadm", "settle", "--timeout=60"], check=False)
+    load_bochs()
     state["broker"] = Broker()
     try:
         rc = run_testcases(globals(), ORDER)
