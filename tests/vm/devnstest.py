@@ -96,15 +96,24 @@ def seat_devices(bus, seat="seat0"):
             for n, ma, mi, t in get_prop(bus, seat_path(bus, seat), SEAT, "Devices")]
 
 
+def container_prop(name, prop):
+    """A property of the container called name."""
+    return get_prop(system_bus(), manager().GetContainer(name), CONTAINER, prop)
+
+
+def active_container(seat="seat0"):
+    """The name of the seat's active container ("" for none)."""
+    bus = system_bus()
+    return str(get_prop(bus, seat_path(bus, seat), SEAT, "ActiveContainer")[0])
+
+
 def devices_held(name):
-    return len(get_prop(system_bus(), manager().GetContainer(name), CONTAINER, "Devices"))
+    return len(container_prop(name, "Devices"))
 
 
 def held_devices(name):
     """[(major, minor, type, paused)] of the container's devices."""
-    return [(int(a), int(b), str(t), bool(p))
-            for a, b, t, p in get_prop(system_bus(), manager().GetContainer(name), CONTAINER,
-                                       "Devices")]
+    return [(int(a), int(b), str(t), bool(p)) for a, b, t, p in container_prop(name, "Devices")]
 
 
 def wait_compositor_live(name):

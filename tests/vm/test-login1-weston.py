@@ -48,9 +48,10 @@ import dbus
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import devnstest  # noqa: E402
 from devnstest import (  # noqa: E402
-    Broker, CONTAINER, Container, OUT, SEAT, ScriptContainer, TestFailure, UinputKeyboard, check,
-    demo_client, expect_screen, get_prop, load_bochs, log, manager, press_chord, read_env_file,
-    run_testcases, seat_devices, seat_path, switch_and_wait, system_bus, wait_until)
+    Broker, Container, OUT, SEAT, ScriptContainer, TestFailure, UinputKeyboard, active_container,
+    check, container_prop, demo_client, expect_screen, get_prop, held_devices, load_bochs, log,
+    manager, press_chord, read_env_file, run_testcases, seat_devices, seat_path, switch_and_wait,
+    system_bus, wait_until)
 
 ROUNDS = int(os.environ.get("DEVNS_SWITCHES", "10"))
 COLOURS = {"demo": "2255cc", "weston": "33aa77"}
@@ -131,19 +132,6 @@ def bus():
     return system_bus()
 
 
-def container_prop(name, prop):
-    return get_prop(bus(), manager().GetContainer(name), CONTAINER, prop)
-
-
-def held(name):
-    """[(major, minor, type, paused)] of the container's devices."""
-    return [(int(a), int(b), str(t), bool(p)) for a, b, t, p in container_prop(name, "Devices")]
-
-
-def active_container():
-    return str(get_prop(bus(), seat_path(bus()), SEAT, "ActiveContainer")[0])
-
-
 def weston_log_tail(n=40):
     try:
         with open(os.path.join(OUT, "weston.log"), errors="replace") as f:
@@ -180,7 +168,7 @@ def check_weston_background():
     (weston closes its input on pause and takes it again on resume; any
     evdev node it still holds must be paused, that is revoked)."""
     def ok():
-        h = held("weston")
+        h = held_devices("weston")
         card = [d for d in h if d[2] == "drm"]
         return card and all(d[3] for d in h) and h
     return wait_until("weston keeps only paused devices", ok, timeout=60)

@@ -39,9 +39,9 @@ import dbus
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import devnstest  # noqa: E402
 from devnstest import (  # noqa: E402
-    Broker, CONTAINER, OUT, SEAT, ScriptContainer, TestFailure, check, demo_client,
-    expect_screen, get_prop, load_bochs, log, manager, run_testcases, screen_colour, screendump,
-    seat_path, switch_and_wait, system_bus, wait_until)
+    Broker, OUT, ScriptContainer, TestFailure, active_container, check, container_prop,
+    demo_client, expect_screen, held_devices, load_bochs, log, manager, run_testcases,
+    screen_colour, screendump, switch_and_wait, wait_until)
 
 COLOURS = {"demo": "2255cc", "xorg": "33aa77"}
 DISPLAY = ":1"
@@ -75,23 +75,6 @@ exec Xorg "$1" -nolisten tcp -noreset -logfile "$DEVNS_OUT/Xorg.log" </dev/null 
 '''
 
 state = {}
-
-
-def bus():
-    return system_bus()
-
-
-def container_prop(name, prop):
-    return get_prop(bus(), manager().GetContainer(name), CONTAINER, prop)
-
-
-def held(name):
-    """[(major, minor, type, paused)] of the container's devices."""
-    return [(int(a), int(b), str(t), bool(p)) for a, b, t, p in container_prop(name, "Devices")]
-
-
-def active_container():
-    return str(get_prop(bus(), seat_path(bus()), SEAT, "ActiveContainer")[0])
 
 
 def xorg_log():
@@ -149,7 +132,7 @@ def testcase_xorg_starts_without_a_vt():
                lambda: "systemd-logind: got fd for /dev/input/event" in xorg_log(), timeout=120)
     xsetroot()
     expect_screen("xorg-start.png", COLOURS["xorg"], timeout=120)
-    h = held("xorg")
+    h = held_devices("xorg")
     check(any(d[2] == "drm" for d in h) and any(d[2] == "evdev" for d in h) and
           not any(d[3] for d in h), f"Xorg holds the card and input, none paused: {h}")
 
@@ -160,7 +143,8 @@ def testcase_switch_away_pauses_xorg():
     expect_screen("demo.png", COLOURS["demo"], timeout=120)
     check_xorg_alive("after the switch away")
     wait_until("every device of Xorg paused",
-               lambda: all(d[3] for d in held("xorg")) and held("xorg"), timeout=60)
+               lambda: all(d[3] for d in held_devices("xorg")) and held_devices("xorg"),
+               timeout=60)
     wait_until("Xorg told of the card's pause",
                lambda: "systemd-logind: got pause for 226:0" in xorg_log(), timeout=60)
 
@@ -170,12 +154,12 @@ def testcase_switch_back_resumes_xorg():
     resumes = xorg_log().count("systemd-logind: got resume for ")
     manager().SwitchContainer("seat0", "xorg")
     check(active_container() == "xorg", "the xorg container in front again")
-    n = len(held("xorg"))
+    n = len(held_devices("xorg"))
     wait_until("Xorg told of every device's resume",
                lambda: xorg_log().count("systemd-logind: got resume for ") >= resumes + n,
                timeout=60)
     check("systemd-logind: got resume for 226:0" in xorg_log(), "the card among them")
-    check(not any(d[3] for d in held("xorg")), f"none paused: {held('xorg')}")
+    check(not any(d[3] for d in held_devices("xorg")), f"none paused: {held_devices('xorg')}")
     check_xorg_alive("after the switch back")
     st = state["demo"].status()
     check(st["drm_master"] == "0" and st["evdev"] == "revoked", f"demo background: {st}")
