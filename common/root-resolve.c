@@ -233,10 +233,14 @@ int root_connect_unix_as(int rootfd, const char *path, uid_t uid, gid_t gid)
 		return -errno;
 	}
 	if (pid == 0) {
-		/* Only this thread lives on here: no locks, no exit handlers. */
+		/* Only this thread lives on here: no locks, no exit handlers.
+		 * The effective ids alone are what a peer sees (SO_PEERCRED);
+		 * the real and saved ones stay ours, so that the container's
+		 * root, whose ids these are, can neither signal (SIGSTOP would
+		 * hang devnsd in waitpid below) nor trace this copy of devnsd. */
 		close(sv[0]);
-		if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
-		    setresuid(uid, uid, uid) < 0)
+		if (setgroups(0, NULL) < 0 || setresgid(-1, gid, -1) < 0 ||
+		    setresuid(-1, uid, -1) < 0)
 			result = -errno;
 		else
 			result = fd = root_connect_unix(rootfd, path);
