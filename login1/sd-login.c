@@ -5,11 +5,16 @@
  * sd_seat_can_tty) before they talk to logind, and sd-login reads plain
  * files under /run/systemd. Each is replaced whole (common/root-resolve.h):
  * whatever the container planted at its path is replaced, never followed.
+ * They are made as the container's own root (its file system ids): in a
+ * user namespace, a file the host's root made on the container's tmpfs
+ * would have an owner the namespace cannot map, and the kernel refuses
+ * it (EOVERFLOW); and devnsd can then do there only what that root may.
  */
 #include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/fsuid.h>
 
 #include "broker/peer.h"
 #include "common/log.h"
@@ -27,17 +32,50 @@ static int write_file(int rootfd, const char *dir, const char *name, const char 
 	return root_replace_file(dirfd, name, content, 0644);
 }
 
-int login1_write_files(struct login1_session *s)
+struct fs_ids {
+	uid_t uid;
+	gid_t gid;
+};
+
+/* Takes the file system ids of the root of s's container for this
+ * thread (devnsd has one), keeping the previous ones in *old. */
+static int become_container_root(struct login1_session *s, struct fs_ids *old)
+{
+	uid_t uid;
+	gid_t gid;
+	int r;
+
+	r = root_ids_of_pid(s->container->leader, s->container->pidfd, &uid, &gid);
+	if (r < 0)
+		return r;
+	old->uid = (uid_t)setfsuid((uid_t)-1);
+	old->gid = (gid_t)setfsgid((gid_t)-1);
+	if (uid == old->uid && gid == old->gid)
+		return 0;
+	/* setfsuid() answers with the old id even when it fails: asking
+	 * again with an invalid id tells what it is now. */
+	old->gid = (gid_t)setfsgid(gid);
+	old->uid = (uid_t)setfsuid(uid);
+	if ((uid_t)setfsuid((uid_t)-1) != uid || (gid_t)setfsgid((gid_t)-1) != gid) {
+		(void)setfsuid(old->uid);
+		(void)setfsgid(old->gid);
+		return -EPERM;
+	}
+	return 0;
+}
+
+static void restore_fs_ids(const struct fs_ids *old)
+{
+	(void)setfsuid(old->uid);
+	(void)setfsgid(old->gid);
+}
+
+static int write_all_files(struct login1_session *s, int rootfd)
 {
 	const char *seat = s->container->seat->seat->id;
 	bool active = login1_session_is_active(s);
-	_cleanup_close_ int rootfd = -1;
 	char name[32], buf[1024];
 	int r;
-
-	rootfd = root_open_of_pid(s->container->leader, s->container->pidfd);
-	if (rootfd < 0)
-		return rootfd;
 
 	snprintf(buf, sizeof(buf),
 		 "# devnsd's login1 facade keeps this file; do not edit.\n"
@@ -74,6 +112,23 @@ int login1_write_files(struct login1_session *s)
 	return write_file(rootfd, "/run/systemd/users", name, buf);
 }
 
+int login1_write_files(struct login1_session *s)
+{
+	_cleanup_close_ int rootfd = -1;
+	struct fs_ids old;
+	int r;
+
+	rootfd = root_open_of_pid(s->container->leader, s->container->pidfd);
+	if (rootfd < 0)
+		return rootfd;
+	r = become_container_root(s, &old);
+	if (r < 0)
+		return r;
+	r = write_all_files(s, rootfd);
+	restore_fs_ids(&old);
+	return r;
+}
+
 static void remove_file(int rootfd, const char *dir, const char *name)
 {
 	_cleanup_close_ int dirfd = root_open_dir(rootfd, dir, false);
@@ -86,14 +141,16 @@ static void remove_file(int rootfd, const char *dir, const char *name)
 void login1_remove_files(struct login1_session *s)
 {
 	_cleanup_close_ int rootfd = root_open_of_pid(s->container->leader, s->container->pidfd);
+	struct fs_ids old;
 	char name[32];
 
-	if (rootfd < 0)
+	if (rootfd < 0 || become_container_root(s, &old) < 0)
 		return;
 	snprintf(name, sizeof(name), "%u", (unsigned)s->uid);
 	remove_file(rootfd, "/run/systemd/sessions", LOGIN1_SESSION_ID);
 	remove_file(rootfd, "/run/systemd/seats", s->container->seat->seat->id);
 	remove_file(rootfd, "/run/systemd/users", name);
+	restore_fs_ids(&old);
 }
 
 /* A name the files and properties can carry as they are. */

@@ -8,7 +8,9 @@ child process with the ids the container's uid_map and gid_map give 0),
 so the bus daemon sees root and lets it own org.freedesktop.login1;
 connected as devnsd's own root it would be the overflow user, refused at
 authentication. Checked from inside the container: the facade serves,
-ListSessions on its bus shows the session, and the container's root takes control of it.
+ListSessions on its bus shows the session, sd-login (libsystemd, as
+weston's launcher calls it) finds the session in files the container's
+root owns, and the container's root takes control of it.
 A container whose user namespace maps no root says so in Login1.
 
 Run by test-login1-userns.sh in the guest.
@@ -63,6 +65,19 @@ os.setresgid(0, 0, 0)
 os.setresuid(0, 0, 0)
 os.execvp("unshare", ["unshare", "--pid", "--mount", "--fork", "--propagation", "private",
                       "--mount-proc", "sh", "-c", sys.argv[1]])
+'''
+
+
+# What a compositor's launcher asks sd-login before it calls logind.
+SD_LOGIN_READER = r'''
+import ctypes
+sd = ctypes.CDLL("libsystemd.so.0")
+out = ctypes.c_char_p()
+r = sd.sd_uid_get_display(0, ctypes.byref(out))
+display = out.value.decode() if r >= 0 else f"error{r}"
+r = sd.sd_session_get_seat(display.encode(), ctypes.byref(out))
+seat = out.value.decode() if r >= 0 else f"error{r}"
+print(f"display={display} seat={seat} active={sd.sd_session_is_active(display.encode())}")
 '''
 
 
@@ -125,6 +140,23 @@ def testcase_served_as_the_containers_root():
     log(f"ListSessions inside: {r.stdout.strip()} {r.stderr.strip()}")
     check(r.returncode == 0 and r.stdout.split()[:4] == ["a(susso)", "1", '"c1"', "0"],
           f"the container's bus lists session c1 of uid 0: {r.stdout} {r.stderr}")
+    # sd-login's files are the container root's own: made by the host's
+    # root, the kernel refuses them on the container's tmpfs (EOVERFLOW).
+    r = c.inside(["stat", "-c", "%u:%g %a", "/run/systemd/sessions/c1",
+                  "/run/systemd/seats/seat0", "/run/systemd/users/0"])
+    log(f"sd-login's files inside: {r.stdout.split()} {r.stderr.strip()}")
+    check(r.returncode == 0 and r.stdout.split() == ["0:0", "644"] * 3,
+          f"sd-login's files, owned by the container's root: {r.stdout} {r.stderr}")
+    st = os.stat(f"/proc/{c.leader}/root/run/systemd/sessions/c1")
+    check((st.st_uid, st.st_gid) == (OUTER_ROOT, OUTER_ROOT),
+          f"seen from outside, the session file belongs to {st.st_uid}:{st.st_gid}")
+    manager().SwitchContainer("seat0", "userns")
+    wait_until("the session file saying active",
+               lambda: "ACTIVE=1" in open(f"/proc/{c.leader}/root/run/systemd/sessions/c1").read())
+    r = c.inside([sys.executable, "-c", SD_LOGIN_READER])
+    log(f"sd-login inside: {r.stdout.strip()} {r.stderr.strip()}")
+    check(r.returncode == 0 and r.stdout.split() == ["display=c1", "seat=seat0", "active=1"],
+          f"sd-login in the container: {r.stdout} {r.stderr}")
     # The container's root may take control: the facade hears uid 0 from
     # the container's bus, as the container sees it.
     r = c.inside(["busctl", "--system", "call", "org.freedesktop.login1",
