@@ -20,6 +20,7 @@ packages=(
 	weston  # the login1 facade's vm test: weston 10 has only the logind launcher
 	drm-info libdrm-tests  # its outside checks: drm_info and modetest
 	xserver-xorg-core xserver-xorg-input-libinput x11-xserver-utils  # Xorg on the facade
+	mutter  # mutter 43 on the facade (its native backend, llvmpipe)
 	# the login1 facade in a booted Debian container (tests/vm/mkosroot.sh)
 	debootstrap systemd-container
 	seatd valgrind gnuplot-nox  # scripts/bench.sh: seatd to compare, callgrind, the plot
