@@ -116,6 +116,13 @@ leader_of() { # NAME: the LEADER column of devnsctl list
 is_leader() { [ "$(leader_of "$1")" = "$2" ]; }
 not_registered() { [ -z "$(leader_of "$1")" ]; }
 
+# login1_is NAME VALUE: the container's Login1, as busctl prints it.
+login1_is() {
+	got=$(busctl --address="unix:path=$tmp/bus" get-property org.devns.broker1 \
+		"/org/devns/broker1/container/$1" org.devns.broker1.Container Login1 2>&1)
+	[ "$got" = "$2" ] || { echo "# Login1 of $1: $got"; return 1; }
+}
+
 # spawn_leader [SCRIPT]: a process in pid and mount namespaces of its own;
 # sets outer (unshare, in ours) and spawned (the leader).
 spawn_leader() {
@@ -205,8 +212,9 @@ check "lxc pre-start" run_hook LXC_NAME=desk "$hook" lxc desk lxc pre-start
 check "lxc pre-start: the endpoint directory exists" test -d "$tmp/run/containers/desk"
 # What lxc.mount.entry does before the container's init starts.
 spawn_leader "mount -t tmpfs tmpfs /run && mkdir /run/devns && mount --bind $tmp/run/containers/desk /run/devns && " || exit 1
-check "lxc start-host" run_hook LXC_NAME=desk LXC_PID="$spawned" LXC_HOOK_TYPE=start-host "$hook" lxc --allow-activate
+check "lxc start-host" run_hook LXC_NAME=desk LXC_PID="$spawned" LXC_HOOK_TYPE=start-host "$hook" lxc --allow-activate --login1-user 1000
 check "lxc: registered, LXC_PID as leader" is_leader desk "$spawned"
+check "lxc: with the login1 facade (waiting for the container's bus)" login1_is desk 's "waiting"'
 check "lxc: devnsd's sockets are in the directory made before registration" \
 	status_from "$spawned" /run/devns/bus
 stop_leader "$outer" "$spawned"

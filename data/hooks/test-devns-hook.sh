@@ -60,6 +60,8 @@ register)
 		--leader) leader=$2; shift ;;
 		--seat=*) seat=${1#--seat=} ;;
 		--allow-activate) echo "$name" >>"$d/allow-activate" ;;
+		--login1) echo "$name" >>"$d/login1" ;;
+		--login1-user=*) echo "$name ${1#--login1-user=}" >>"$d/login1-user" ;;
 		*) echo "devnsctl: unexpected argument $1" >&2; exit 2 ;;
 		esac
 		shift
@@ -147,7 +149,7 @@ not_registered() {
 }
 reset() {
 	: >"$tmp/registered"
-	rm -f "$tmp/down" "$tmp/allow-activate"
+	rm -f "$tmp/down" "$tmp/allow-activate" "$tmp/login1" "$tmp/login1-user"
 	rm -rf "$tmp/run/containers"
 	mkdir -p "$tmp/run/containers"
 }
@@ -216,6 +218,10 @@ else
 	expect 2 "'head1' is not a seat name" "oci: bad seat" oci createRuntime
 	state '{"id":"c1","pid":1,"bundle":"/nonexistent","annotations":{"org.devns.container":"web","org.devns.allow-activate":"maybe"}}'
 	expect 2 "must be true or false" "oci: bad allow-activate" oci createRuntime
+	state '{"id":"c1","pid":1,"bundle":"/nonexistent","annotations":{"org.devns.container":"web","org.devns.login1":"on"}}'
+	expect 2 "org.devns.login1 must be true or false" "oci: bad login1" oci createRuntime
+	state '{"id":"c1","pid":1,"bundle":"/nonexistent","annotations":{"org.devns.container":"web","org.devns.login1-user":"-1"}}'
+	expect 2 "'-1' is not a user id" "oci: bad login1-user" oci createRuntime
 	state '{"id":"c1","bundle":"/nonexistent","annotations":{"org.devns.container":"web"}}'
 	expect 2 "has no pid" "oci: no pid" oci createRuntime
 	state "{\"id\":\"c1\",\"pid\":$$,\"bundle\":\"/nonexistent\",\"annotations\":{\"org.devns.container\":\"web\"}}"
@@ -259,6 +265,15 @@ else
 		expect 0 "" "oci createRuntime: seat and allow-activate annotations" oci createRuntime
 		check "oci: registered on seat1" registered kiosk seat1 "$leader"
 		check "oci: with allow-activate" grep -qx kiosk "$tmp/allow-activate"
+		check "oci: without login1" test ! -e "$tmp/login1"
+
+		reset
+		mkdir -p "$tmp/bundle3/rootfs"
+		echo '{"root":{"path":"rootfs"}}' >"$tmp/bundle3/config.json"
+		state "{\"id\":\"c4\",\"pid\":$leader,\"bundle\":\"$tmp/bundle3\",\"annotations\":{\"org.devns.container\":\"desk\",\"org.devns.login1-user\":\"1000\"}}"
+		expect 0 "" "oci createRuntime: login1-user annotation" oci createRuntime
+		check "oci: login1-user implies login1" grep -qx desk "$tmp/login1"
+		check "oci: for user 1000" grep -qx "desk 1000" "$tmp/login1-user"
 
 		reset
 		mkdir -p "$tmp/evil"
@@ -290,6 +305,10 @@ expect 2 "unknown option '--bogus'" "lxc: unknown option" lxc --bogus web lxc pr
 expect 2 "not one of pre-start" "lxc: unsupported hook type" lxc web lxc mount
 expect 2 "'a b' is not a container name" "lxc: bad --name" lxc --name "a b" web lxc pre-start
 expect 2 "'tty1' is not a seat name" "lxc: bad --seat" lxc --seat tty1 web lxc start-host
+for uid in "" x 01 1e3 4294967295 99999999999; do
+	expect 2 "'$uid' is not a user id" "lxc: bad --login1-user '$uid'" lxc --login1-user="$uid" web lxc start-host
+done
+expect 2 "--login1-user needs a value" "lxc: --login1-user without a value" lxc --login1-user
 
 LXC_NAME=web
 export LXC_NAME
@@ -306,8 +325,10 @@ if spawn_leader && leader=$spawned && spawn_leader mounted; then
 	check "lxc: not registered" not_registered web
 	LXC_PID=$mounted LXC_HOOK_TYPE=start-host
 	export LXC_HOOK_TYPE
-	expect 0 "" "lxc start-host (version 1: LXC_HOOK_TYPE)" lxc --seat seat1
+	expect 0 "" "lxc start-host (version 1: LXC_HOOK_TYPE)" lxc --seat seat1 --login1
 	check "lxc: registered with LXC_PID on seat1" registered web seat1 "$mounted"
+	check "lxc: with login1" grep -qx web "$tmp/login1"
+	check "lxc: for the default user" test ! -e "$tmp/login1-user"
 	LXC_HOOK_TYPE=pre-start
 	expect 1 "registered already" "lxc pre-start: a name that is taken" lxc
 	LXC_HOOK_TYPE=stop LXC_PID=$leader
@@ -344,9 +365,10 @@ if spawn_leader mounted; then
 	mounted=$spawned
 	DEVNS_FAKE_LEADER=$mounted
 	export DEVNS_FAKE_LEADER
-	expect 0 "" "nspawn register" nspawn register desk --allow-activate
+	expect 0 "" "nspawn register" nspawn register desk --allow-activate --login1-user 4294967294
 	check "nspawn: registered with machinectl's leader" registered desk seat0 "$mounted"
 	check "nspawn: with allow-activate" grep -qx desk "$tmp/allow-activate"
+	check "nspawn: with login1 for the highest uid" grep -qx "desk 4294967294" "$tmp/login1-user"
 	expect 0 "" "nspawn unregister: the leader still runs" nspawn unregister desk
 	check "nspawn unregister: so it is another machine's" registered desk seat0 "$mounted"
 	kill -KILL "$mounted"
