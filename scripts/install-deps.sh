@@ -21,6 +21,7 @@ packages=(
 	drm-info libdrm-tests  # its outside checks: drm_info and modetest
 	xserver-xorg-core xserver-xorg-input-libinput x11-xserver-utils  # Xorg on the facade
 	mutter  # mutter 43 on the facade (its native backend, llvmpipe)
+	kwin-wayland  # KWin 5.27 on the facade (kwin_wayland --drm, without Plasma)
 	# the login1 facade in a booted Debian container (tests/vm/mkosroot.sh)
 	debootstrap systemd-container
 	seatd valgrind gnuplot-nox  # scripts/bench.sh: seatd to compare, callgrind, the plot
