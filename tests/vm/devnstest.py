@@ -10,6 +10,7 @@ import importlib.machinery
 import importlib.util
 import json
 import os
+import random
 import select
 import shutil
 import signal
@@ -139,6 +140,30 @@ def switch_and_wait(client, seat="seat0"):
     return (max(int(r.split()[2]) for r in resumes) - t0) / 1e6
 
 
+def make_active(client, seat="seat0"):
+    """Makes client's container the seat's active one unless it is
+    already: a testcase's starting point, whatever the one before left."""
+    if active_container(seat) != client.name:
+        switch_and_wait(client, seat)
+
+
+def deactivate(seat="seat0"):
+    """No container of the seat active."""
+    manager().SwitchContainer(seat, "")
+
+
+def wait_unregistered(name, timeout=60):
+    """Until container name is gone from the broker (its leader's end is
+    seen asynchronously), so the name can be registered again."""
+    def gone():
+        try:
+            manager().GetContainer(name)
+        except dbus.exceptions.DBusException:
+            return True
+        return False
+    wait_until(f"{name} unregistered", gone, timeout=timeout)
+
+
 def dbus_error_name(fn):
     """Runs fn and returns the D-Bus error name it raised, or None."""
     try:
@@ -160,11 +185,28 @@ class Broker:
                 f.write(config)
             args += ["--config", "/etc/devns/test.conf"]
         self.logf = open(self.log_path, "a")
+        # Where this devnsd's lines start: the log is shared with any devnsd
+        # the test started before.
+        self.log_start = os.path.getsize(self.log_path)
         self.proc = subprocess.Popen(args, stdout=self.logf, stderr=subprocess.STDOUT)
         bus = system_bus()
         wait_until("devnsd on the bus",
                    lambda: self.proc.poll() is not None or bus.name_has_owner(BUS_NAME))
         check(self.proc.poll() is None, f"devnsd exited with {self.proc.returncode}")
+
+    def running(self):
+        return self.proc.poll() is None
+
+    def log_mark(self):
+        """A mark for log_since(): the end of the log now."""
+        return os.path.getsize(self.log_path)
+
+    def log_since(self, mark=None):
+        """What devnsd logged after mark (a log_mark()), by default
+        since this devnsd started."""
+        with open(self.log_path, errors="replace") as f:
+            f.seek(self.log_start if mark is None else mark)
+            return f.read()
 
     def stop(self):
         if self.proc.poll() is None:
@@ -282,8 +324,19 @@ class Container:
             try:
                 self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
+                # The leader too: killing unshare alone leaves it running,
+                # and the container registered.
+                self.kill_leader()
                 self.proc.kill()
                 self.proc.wait()
+
+    def kill_leader(self):
+        """SIGKILL to the leader, pid 1 of the container: its pid namespace
+        ends, and devnsd unregisters the container."""
+        try:
+            os.kill(self.leader, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 class ScriptContainer(Container):
@@ -616,11 +669,35 @@ def run_with_broker(module_globals, order, state, modules=("bochs", "uinput")):
             d.destroy()
 
 
-def run_testcases(module_globals, order=None):
-    names = order or sorted(n for n in module_globals if n.startswith("testcase_"))
+def testcase_order(names):
+    """names, filtered by DEVNS_TESTCASES ("a b": only those, with or
+    without the testcase_ prefix) and ordered by DEVNS_TESTCASE_ORDER:
+    unset or "given" keeps names' order, "reverse" reverses it,
+    "shuffle[:SEED]" shuffles it with SEED (a random one if none). The
+    seed used is printed, so a failing order can be run again."""
     only = os.environ.get("DEVNS_TESTCASES")
     if only:
         names = [n for n in names if n in only.split() or n[len("testcase_"):] in only.split()]
+    names = list(names)
+    how = os.environ.get("DEVNS_TESTCASE_ORDER", "") or "given"
+    if how == "reverse":
+        names.reverse()
+    elif how == "shuffle" or how.startswith("shuffle:"):
+        seed = how[len("shuffle:"):] or str(random.randrange(1 << 32))
+        try:
+            random.Random(int(seed)).shuffle(names)
+        except ValueError:
+            raise SystemExit(f"DEVNS_TESTCASE_ORDER={how}: the seed is not a number")
+        log(f"DEVNS_TESTCASE_ORDER=shuffle:{seed}")
+    elif how != "given":
+        raise SystemExit(f"DEVNS_TESTCASE_ORDER={how}: want given, reverse or shuffle[:SEED]")
+    if how != "given":
+        log(f"testcase order: {' '.join(n[len('testcase_'):] for n in names)}")
+    return names
+
+
+def run_testcases(module_globals, order=None):
+    names = testcase_order(order or sorted(n for n in module_globals if n.startswith("testcase_")))
     passed = failed = skipped = 0
     for i, name in enumerate(names, 1):
         t0 = time.monotonic()

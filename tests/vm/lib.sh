@@ -7,7 +7,9 @@
 # run_testcases runs every function named testcase_* (found in the script's
 # text, in order), each in its own subshell with `set -e`, prints `ok N name`
 # or `not ok N name`, then `N passed, M failed`, and exits 1 if any failed.
-# DEVNS_TESTCASES="a b" (passed through vm.py) runs only those.
+# DEVNS_TESTCASES="a b" (passed through vm.py) runs only those;
+# DEVNS_TESTCASE_ORDER=reverse or shuffle[:SEED] runs them in another order
+# (as devnstest.run_testcases does; a seed replays an order of this runner).
 
 VM_DIR=${DEVNS_SRC:+$DEVNS_SRC/tests/vm}
 VM_DIR=${VM_DIR:-$(cd "$(dirname "$0")" && pwd)}
@@ -127,10 +129,44 @@ evdev_node() {
 		}' /proc/bus/input/devices
 }
 
+# The names in $1 (one a line) in the order DEVNS_TESTCASE_ORDER asks for.
+_order_testcases() {
+	_ot_how=${DEVNS_TESTCASE_ORDER:-given}
+	case $_ot_how in
+	given)
+		echo "$1"
+		;;
+	reverse)
+		echo "$1" | awk '{ l[NR] = $0 } END { for (i = NR; i > 0; i--) print l[i] }'
+		;;
+	shuffle:*)
+		_ot_seed=${_ot_how#shuffle:}
+		case $_ot_seed in
+		'' | *[!0-9]*) echo "DEVNS_TESTCASE_ORDER=$_ot_how: the seed is not a number" >&2; return 1 ;;
+		esac
+		echo "$1" | awk -v seed="$_ot_seed" 'BEGIN { srand(seed) } { print rand() "\t" $0 }' |
+			sort -n | cut -f2
+		;;
+	*)
+		echo "DEVNS_TESTCASE_ORDER=$_ot_how: want given, reverse or shuffle[:SEED]" >&2
+		return 1
+		;;
+	esac
+}
+
 run_testcases() {
 	_rt_file=${1:-$0}
 	_rt_list=$(sed -n 's/^[[:space:]]*\(testcase_[A-Za-z0-9_]*\)[[:space:]]*()[[:space:]]*{*.*$/\1/p' "$_rt_file")
 	[ -n "$_rt_list" ] || die "no testcase_* functions in $_rt_file"
+	if [ "${DEVNS_TESTCASE_ORDER:-}" = shuffle ]; then
+		# A seed of our own, printed so the order can be run again.
+		DEVNS_TESTCASE_ORDER=shuffle:$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+	fi
+	_rt_list=$(_order_testcases "$_rt_list") || exit 1
+	case ${DEVNS_TESTCASE_ORDER:-given} in
+	given) ;;
+	*) info "DEVNS_TESTCASE_ORDER=$DEVNS_TESTCASE_ORDER:" "$(echo "$_rt_list" | tr '\n' ' ')" ;;
+	esac
 	set +e
 	_rt_n=0
 	_rt_pass=0

@@ -8,8 +8,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from devnstest import (  # noqa: E402
-    BUILD, MANAGER, MANAGER_PATH, Broker, check, demo_client, manager,
-    run_testcases, switch_and_wait, system_bus, wait_until)
+    BUILD, MANAGER, MANAGER_PATH, Broker, check, deactivate, demo_client, manager,
+    run_testcases, switch_and_wait, system_bus, wait_unregistered, wait_until)
 
 DEVNS_KO = os.path.join(BUILD, "kernel", "devns", "devns.ko")
 NAMESPACES = "/sys/kernel/debug/devns/namespaces"
@@ -23,6 +23,29 @@ def kernel_namespaces():
     return {r[1]: (r[2], r[3] == "1") for r in rows}
 
 
+COLOURS = {"alpha": "cc2222", "beta": "2255cc"}
+
+
+def start_client(name):
+    c = state.setdefault("clients", {})[name] = demo_client(name, COLOURS[name])
+    c.expect("ready", timeout=60)
+
+
+def clients():
+    """alpha and beta; one that a testcase before ended is started again."""
+    for name in COLOURS:
+        if name not in state.get("clients", {}):
+            start_client(name)
+    return state["clients"]
+
+
+def stop_clients():
+    for name, c in state.pop("clients", {}).items():
+        c.stop()
+        wait_unregistered(name)
+        wait_until(f"{name}'s kernel namespace gone", lambda: name not in kernel_namespaces())
+
+
 def testcase_kernel_devns_property():
     v = system_bus().get_object("org.devns.broker1", MANAGER_PATH).Get(
         MANAGER, "KernelDevns", dbus_interface="org.freedesktop.DBus.Properties")
@@ -30,17 +53,16 @@ def testcase_kernel_devns_property():
 
 
 def testcase_register_creates():
-    cs = state["clients"] = {n: demo_client(n, col) for n, col in
-                             (("alpha", "cc2222"), ("beta", "2255cc"))}
-    for c in cs.values():
-        c.expect("ready", timeout=60)
+    stop_clients()  # registered afresh below
+    clients()
     ns = kernel_namespaces()
     check(ns.get("alpha") == ("seat0", False) and ns.get("beta") == ("seat0", False),
           f"kernel namespaces after registration: {ns}")
 
 
 def testcase_switch_activates():
-    cs = state["clients"]
+    cs = clients()
+    deactivate()  # the first switch below changes the active one
     for name, other in (("alpha", "beta"), ("beta", "alpha"), ("alpha", "beta")):
         switch_and_wait(cs[name])
         ns = kernel_namespaces()
@@ -51,6 +73,7 @@ def testcase_switch_activates():
 
 
 def testcase_unregister_destroys():
+    clients()
     manager().UnregisterContainer("beta")
     state["clients"].pop("beta").stop()
     wait_until("beta's kernel namespace gone", lambda: "beta" not in kernel_namespaces())

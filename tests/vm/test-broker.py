@@ -3,8 +3,9 @@
 keyboards, a real dbus-daemon and udevd, containers in their own pid and
 mount namespaces running the demo client through their endpoints.
 
-Run by test-broker.sh in the guest. Each testcase checks its own results;
-later ones reuse the containers of earlier ones where noted.
+Run by test-broker.sh in the guest. Each testcase checks its own results
+and sets up what it needs: the demo clients alpha and beta are shared and
+started again when a testcase before ended them (or devnsd).
 """
 import json
 import os
@@ -15,11 +16,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from devnstest import (  # noqa: E402
-    BUILD, DRM_MAJOR, MANAGER, OUT, RUNTIME, SEAT, CONTAINER, Container, TestFailure,
-    UinputKeyboard, check, dbus_error_name, demo_client, devices_held,
-    expect_screen, get_prop, in_container, log, manager, run_probe,
+    BUILD, DRM_MAJOR, MANAGER, OUT, RUNTIME, SEAT, CONTAINER, Broker, Container, TestFailure,
+    UinputKeyboard, check, dbus_error_name, deactivate, demo_client, devices_held,
+    expect_screen, get_prop, in_container, log, make_active, manager, run_probe,
     run_with_broker, seat_devices, seat_path, switch_and_wait, system_bus,
-    wait_until)
+    wait_unregistered, wait_until)
 
 PROBE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "endpoint-probe.py")
 SWITCHES = int(os.environ.get("DEVNS_SWITCHES", "50"))
@@ -41,19 +42,48 @@ def container_prop(name, prop):
 
 
 def clients():
-    """alpha and beta, created once, each holding the card and every
-    keyboard (the PS/2 one and a uinput one made for this test)."""
-    if "clients" not in state:
+    """alpha and beta, each holding the card and every keyboard (the PS/2
+    one and a uinput one made for this test); one that a testcase before
+    ended is started again."""
+    if "keys" not in state:
         state["keys"] = UinputKeyboard("devns-test-keys")
         state.setdefault("devices", []).append(state["keys"])
-        wait_until("uinput keyboard on seat0",
-                   lambda: any(d[0] == state["keys"].sysname for d in seat_devices(bus())))
-        cs = {}
-        for name in ("alpha", "beta"):
+    wait_until("uinput keyboard on seat0",
+               lambda: any(d[0] == state["keys"].sysname for d in seat_devices(bus())))
+    cs = state.setdefault("clients", {})
+    for name in ("alpha", "beta"):
+        if name not in cs:
             cs[name] = demo_client(name, COLOURS[name])
             cs[name].expect("ready", timeout=60)
-        state["clients"] = cs
-    return state["clients"]
+    return cs
+
+
+def restart_broker():
+    """A new devnsd, without containers: the clients go with the old one."""
+    for c in state.pop("clients", {}).values():
+        c.stop()
+    state["broker"].stop()
+    state["broker"] = Broker()
+
+
+def fresh_broker():
+    """devnsd as it starts: started again if a testcase before registered
+    a container with it (or stopped it)."""
+    b = state["broker"]
+    if not b.running() or "Registered container" in b.log_since():
+        restart_broker()
+
+
+def end(c):
+    """Ends a container whose command runs until killed (sleep infinity)
+    and waits until devnsd has let it go."""
+    c.kill_leader()
+    c.stop()
+    wait_unregistered(c.name)
+
+
+def devnsd_log_since(mark):
+    return state["broker"].log_since(mark)
 
 
 def switch(name, seat="seat0"):
@@ -76,6 +106,7 @@ def check_invariant(active, others):
 # ---------------------------------------------------------------- testcases
 
 def testcase_objects():
+    fresh_broker()
     b = bus()
     m = manager(b)
     props = b.get_object("org.devns.broker1", "/org/devns/broker1").GetAll(
@@ -93,8 +124,13 @@ def testcase_objects():
           "nothing is active at start")
 
 
+def containers():
+    return sorted(str(n) for n, *_ in manager().ListContainers())
+
+
 def testcase_bad_input():
     m = manager()
+    before = containers()
     for bad in ["", "bad/name", "-lead", ".hidden", "x" * 65, "sp ace", "ünï"]:
         e = dbus_error_name(lambda: m.RegisterContainer(bad, "", 1, {}))
         check(e == "org.freedesktop.DBus.Error.InvalidArgs", f"name {bad!r}: {e}")
@@ -110,7 +146,7 @@ def testcase_bad_input():
           "org.freedesktop.DBus.Error.InvalidArgs", "no such leader")
     check(dbus_error_name(lambda: m.SwitchContainer("seat0", "nope")) ==
           "org.devns.broker1.Error.NoSuchContainer", "switch to unknown")
-    check(len(m.ListContainers()) == 0, "nothing registered by bad calls")
+    check(containers() == before, f"registered by bad calls: {before} -> {containers()}")
 
 
 def testcase_non_root_is_denied():
@@ -145,6 +181,7 @@ def testcase_switch_loop():
     held = {n: devices_held(n) for n in names}
     check(all(h >= 3 for h in held.values()), f"card and two keyboards each: {held}")
     keys = state["keys"]
+    deactivate()  # the first switch starts from none active
     latencies = []
     for i in range(SWITCHES + 1):
         name = names[i % 2]
@@ -181,6 +218,13 @@ def devnsctl(*args, **kw):
 
 def testcase_devnsctl():
     cs = clients()
+    # next and prev below go round alpha and beta alone: containers of
+    # testcases before may still be on their way out.
+    try:
+        wait_until("alpha and beta the only containers",
+                   lambda: containers() == ["alpha", "beta"], timeout=60)
+    except TestFailure:
+        raise TestFailure(f"containers besides alpha and beta: {containers()}")
     r = devnsctl("list")
     check(r.returncode == 0 and "alpha" in r.stdout and "beta" in r.stdout, f"list: {r}")
     r = devnsctl("switch", "beta")
@@ -253,7 +297,7 @@ def testcase_endpoint_security():
                                "org.devns.broker1.Container", "Name"])
         check(r.returncode != 0, f"sec reached alpha's object: {r.stdout}")
     finally:
-        sec.stop()
+        end(sec)
         other.destroy()
     after = {n: (devices_held(n), c.status()["drm_master"]) for n, c in cs.items()}
     check(after == before and active_of() == active_before,
@@ -300,12 +344,13 @@ def testcase_endpoint_scoped_view():
         names = [str(n) for n, _ in get_prop(bus(), seat_path(bus(), "seat0"), SEAT, "Containers")]
         check({"alpha", "beta", "scope"} <= set(names), f"the system bus shows {names}")
     finally:
-        scope.stop()
+        end(scope)
     switch_and_wait(cs["alpha"])
 
 
 def testcase_silent_controller_is_forced():
     cs = clients()
+    mark = state["broker"].log_mark()
     mute = Container("mute", [sys.executable, PROBE, "silent", f"{DRM_MAJOR}:0"])
     try:
         line = mute.expect("{", timeout=60)
@@ -320,8 +365,7 @@ def testcase_silent_controller_is_forced():
         for _ in range(devices_held("alpha")):
             cs["alpha"].expect("resume ", timeout=30)
         check_invariant(cs["alpha"], [cs["beta"]])
-        with open(os.path.join(OUT, "devnsd.log")) as f:
-            check("did not acknowledge" in f.read(), "forced pause is logged")
+        check("did not acknowledge" in devnsd_log_since(mark), "forced pause is logged")
     finally:
         mute.stop()
 
@@ -331,6 +375,7 @@ def testcase_seize_master():
     was handed while no container is active; the next switch still works
     and leaves master only with the new active container."""
     cs = clients()
+    mark = state["broker"].log_mark()
     seizer = Container("seizer", [sys.executable, PROBE, "silent", f"{DRM_MAJOR}:0"])
     try:
         line = seizer.expect("{", timeout=60)
@@ -352,8 +397,7 @@ def testcase_seize_master():
         seizer.send("status")
         st = json.loads(seizer.expect("{", timeout=60))
         check(st == {"status": [False]}, f"the seizer kept master: {st}")
-        check("made itself master" in open(os.path.join(OUT, "devnsd.log")).read(),
-              "taking master back is logged")
+        check("made itself master" in devnsd_log_since(mark), "taking master back is logged")
     finally:
         seizer.stop()
 
@@ -364,6 +408,7 @@ def testcase_grab_is_broken():
     clients()
     keys = state["keys"]
     ma, mi = keys.devnum()
+    mark = state["broker"].log_mark()
     grabber = Container("grabber", [sys.executable, PROBE, "silent", "--late", f"{ma}:{mi}"])
     try:
         check(json.loads(grabber.expect("{", timeout=60))["controlling"], "grabber controls")
@@ -393,8 +438,7 @@ def testcase_grab_is_broken():
             except TestFailure:
                 pass
         check(switched, "the hotkey never switched away from the grabbing container")
-        with open(os.path.join(OUT, "devnsd.log")) as f:
-            check("grabbed" in f.read(), "breaking the grab is logged")
+        check("grabbed" in devnsd_log_since(mark), "breaking the grab is logged")
     finally:
         grabber.stop()
     if active_of() != "alpha":
@@ -403,7 +447,7 @@ def testcase_grab_is_broken():
 
 def testcase_hotplug():
     cs = clients()
-    switch("alpha")
+    make_active(cs["alpha"])
     kbd = UinputKeyboard("devns-test-hotplug")
     ma, mi = kbd.devnum()
     wait_until("hotplugged keyboard in Seat.Devices",
@@ -456,6 +500,7 @@ def testcase_sigterm_cleans_up():
     clients()
     keys = state["keys"]
     ma, mi = keys.devnum()
+    mark = state["broker"].log_mark()
     holder = Container("holder", [sys.executable, PROBE, "silent", "--late",
                                   f"{DRM_MAJOR}:0", f"{ma}:{mi}"])
     try:
@@ -473,10 +518,11 @@ def testcase_sigterm_cleans_up():
         check(st == [False, False], f"after devnsd stopped the holder keeps master/input: {st}")
         check(not os.listdir(f"{RUNTIME}/containers") if os.path.isdir(f"{RUNTIME}/containers")
               else True, "endpoint dirs removed")
-        with open(os.path.join(OUT, "devnsd.log")) as f:
-            check("stopping" in f.read(), "devnsd logged its stop")
+        check("stopping" in devnsd_log_since(mark), "devnsd logged its stop")
     finally:
         holder.stop()
+        # For the testcases after this one: devnsd, not its clients.
+        restart_broker()
 
 
 ORDER = [

@@ -28,6 +28,7 @@ import traceback
 VM_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, VM_DIR)
 import screen  # noqa: E402  (tests/vm/screen.py)
+from devnstest import testcase_order  # noqa: E402
 
 BUILD = os.environ["DEVNS_BUILD"]
 OUT = os.environ.get("DEVNS_OUT", "/mnt/out")
@@ -979,10 +980,9 @@ ORDER = [
 
 def main():
     setup()
-    only = os.environ.get("DEVNS_TESTCASES", "").split()
-    names = [n for n in ORDER if not only or n in only or n[len("testcase_"):] in only]
-    if only and "testcase_dmesg_clean" not in names:
-        names.append("testcase_dmesg_clean")   # always checked
+    # The kernel log of whatever ran is always checked, last.
+    names = testcase_order([n for n in ORDER if n != "testcase_dmesg_clean"])
+    names.append("testcase_dmesg_clean")
     passed = failed = 0
     for i, name in enumerate(names, 1):
         t0 = time.monotonic()

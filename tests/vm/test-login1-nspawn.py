@@ -40,7 +40,7 @@ import devnstest  # noqa: E402
 from devnstest import (  # noqa: E402
     Broker, CONTAINER, OUT, SEAT, TestFailure, check, demo_client, expect_screen, get_prop,
     load_bochs, log, manager, read_env_file, run_testcases, seat_path, switch_and_wait, system_bus,
-    wait_until)
+    wait_unregistered, wait_until)
 
 ROUNDS = int(os.environ.get("DEVNS_SWITCHES", "3"))
 LABEL = os.environ.get("DEVNS_OSROOT_LABEL", "devns-osroot")
@@ -99,6 +99,8 @@ class OSContainer:
 
     def __init__(self, options):
         self.console = open(CONSOLE, "ab")
+        # This boot's part of the console log, which earlier boots share.
+        self.console_start = os.path.getsize(CONSOLE)
         self.t0 = time.monotonic()
         self.proc = subprocess.Popen(
             ["systemd-nspawn", "--keep-unit", "--register=no", "--console=read-only",
@@ -158,7 +160,24 @@ class OSContainer:
                 self.proc.kill()
                 self.proc.wait()
         self.console.close()
+        remove_nspawn_cgroups()
         return self.proc.returncode
+
+
+def remove_nspawn_cgroups():
+    """nspawn --keep-unit leaves the cgroups it made below its own (ours),
+    payload and supervisor, empty behind; the next nspawn fails to create
+    payload on them (EBUSY), so a container that boots again needs them
+    gone."""
+    with open("/proc/self/cgroup") as f:
+        own = next(line[3:].strip() for line in f if line.startswith("0::"))
+    for sub in ("payload", "supervisor"):
+        top = os.path.join("/sys/fs/cgroup", own.lstrip("/"), sub)
+        for d, _, _ in sorted(os.walk(top), key=lambda w: -len(w[0])):
+            try:
+                os.rmdir(d)
+            except OSError as e:
+                log(f"cannot remove {d}: {e}")
 
 
 def console_tail(n=40):
@@ -186,13 +205,9 @@ def active_container():
     return str(get_prop(bus(), seat_path(bus()), SEAT, "ActiveContainer")[0])
 
 
-def devnsd_log():
-    with open(os.path.join(OUT, "devnsd.log"), errors="replace") as f:
-        return f.read()
-
-
 def weston_journal():
-    r = state["os"].run("journalctl", "-u", UNIT, "--no-pager", "-o", "cat")
+    """The weston unit's journal of this boot (the disk keeps earlier ones)."""
+    r = state["os"].run("journalctl", "-b", "-u", UNIT, "--no-pager", "-o", "cat")
     return r.stdout
 
 
@@ -247,14 +262,94 @@ def busctl_login1(*args):
                            "org.freedesktop.login1.Manager", *args)
 
 
-# ---------------------------------------------------------------- testcases
+# ---------------------------------------------------------------- set-up
+# What the testcases start from, reached from whatever the testcases before
+# left: the container booted (the facade serving it), weston up in it.
 
-def testcase_container_boots_and_facade_serves():
+def mount_root():
+    """The image's disk mounted on ROOT; returns the disk."""
     dev = wait_until(f"the disk labelled {LABEL}",
                      lambda: subprocess.run(["blkid", "-L", LABEL], capture_output=True,
                                             text=True).stdout.strip(), timeout=60)
-    os.makedirs(ROOT, exist_ok=True)
-    subprocess.run(["mount", "-t", "ext4", dev, ROOT], check=True)
+    if not os.path.ismount(ROOT):
+        os.makedirs(ROOT, exist_ok=True)
+        subprocess.run(["mount", "-t", "ext4", dev, ROOT], check=True)
+    return dev
+
+
+def end_container():
+    """Powers off the container a testcase before booted."""
+    c = state.pop("os", None)
+    if c is None:
+        return
+    log("powering off the container a testcase before booted")
+    c.poweroff()
+    state.pop("weston_pid", None)
+    wait_unregistered(NAME)
+
+
+def boot():
+    """The demo client, and the container booted afresh; returns its
+    Login1 once the facade serves it or failed. Until a testcase switches
+    or powers it off, state["untouched"] says weston's start is still as
+    the boot left it. state["os_mark"] marks devnsd's log where this boot
+    begins."""
+    end_container()
+    mount_root()
+    if "demo" not in state:
+        state["demo"] = demo_client("demo", COLOURS["demo"])
+        state["demo"].expect("ready", timeout=120)
+    options = {"Login1": dbus.Boolean(True), "Login1User": dbus.UInt32(KIOSK_UID),
+               "AllowActivate": dbus.Boolean(True)}
+    state["os_mark"] = state["broker"].log_mark()
+    c = state["os"] = OSContainer(options)
+    state["untouched"] = True
+    return wait_until("the facade serving login1 in the container",
+                      lambda: c._check_running() and (lambda s: s if s == "serving" or
+                                                      s.startswith("failed") else None)(
+                          str(container_prop("Login1"))), timeout=180)
+
+
+def wait_weston_on_screen():
+    """Until weston's picture is on screen; returns its pid."""
+    c = state["os"]
+    try:
+        expect_screen("weston-start.png", COLOURS["weston"], timeout=300)
+    except TestFailure as e:
+        raise TestFailure(f"{e}; {UNIT}: {weston_state()}; its journal:\n"
+                          f"{weston_journal()[-3000:]}")
+    log(f"weston on screen {time.monotonic() - c.t0:.1f} s after nspawn started")
+    state["weston_pid"] = check_weston_running("after start-up")
+    return state["weston_pid"]
+
+
+def weston_in_front(replace_dead=True):
+    """The container running weston (state["weston_pid"]), in front with
+    its card and input live: booted if no testcase did, or (replace_dead)
+    if it is gone. Without replace_dead a container or weston that ended
+    is a failure."""
+    c = state.get("os")
+    if c is None or (replace_dead and not c.alive()):
+        status = boot()
+        check(status == "serving", f"Login1 of the container: {status}")
+    if "weston_pid" not in state:
+        wait_weston_on_screen()
+    check_weston_running("before this testcase")
+    if active_container() != NAME:
+        state["untouched"] = False
+        manager().SwitchContainer("seat0", NAME)
+    check_weston_live()
+
+
+def devnsd_log_of_boot():
+    """devnsd's log since the container's current boot."""
+    return state["broker"].log_since(state["os_mark"])
+
+
+# ---------------------------------------------------------------- testcases
+
+def testcase_container_boots_and_facade_serves():
+    dev = mount_root()
     with open(os.path.join(ROOT, "etc/os-release")) as f:
         pretty = re.search(r'^PRETTY_NAME="?([^"\n]*)', f.read(), re.M).group(1)
     logind = os.path.join(ROOT, "etc/systemd/system/systemd-logind.service")
@@ -263,16 +358,8 @@ def testcase_container_boots_and_facade_serves():
     r = subprocess.run(["systemd-nspawn", "--version"], capture_output=True, text=True)
     log(f"root: {pretty} on {dev}; {r.stdout.splitlines()[0] if r.stdout else r.stderr.strip()}")
 
-    state["demo"] = demo_client("demo", COLOURS["demo"])
-    state["demo"].expect("ready", timeout=120)
-
-    options = {"Login1": dbus.Boolean(True), "Login1User": dbus.UInt32(KIOSK_UID),
-               "AllowActivate": dbus.Boolean(True)}
-    c = state["os"] = OSContainer(options)
-    status = wait_until("the facade serving login1 in the container",
-                        lambda: c._check_running() and (lambda s: s if s == "serving" or
-                                                        s.startswith("failed") else None)(
-                            str(container_prop("Login1"))), timeout=180)
+    status = boot()
+    c = state["os"]
     check(status == "serving", f"Login1 of the container: {status}")
     log(f"Login1 serving {time.monotonic() - c.t0:.1f} s after nspawn started")
     r = c.run("systemctl", "is-enabled", "systemd-logind.service")
@@ -286,16 +373,12 @@ def testcase_container_boots_and_facade_serves():
 
 
 def testcase_weston_unit_on_screen():
-    c = state.get("os")
-    check(c, "the container did not boot")
-    try:
-        expect_screen("weston-start.png", COLOURS["weston"], timeout=300)
-    except TestFailure as e:
-        raise TestFailure(f"{e}; {UNIT}: {weston_state()}; its journal:\n"
-                          f"{weston_journal()[-3000:]}")
-    log(f"weston on screen {time.monotonic() - c.t0:.1f} s after nspawn started")
-    pid = check_weston_running("after start-up")
-    state["weston_pid"] = pid
+    # weston's own start, in a container nothing has switched since it
+    # booted.
+    if not (state.get("os") and state["os"].alive() and state.get("untouched")):
+        status = boot()
+        check(status == "serving", f"Login1 of the container: {status}")
+    pid = state.get("weston_pid") or wait_weston_on_screen()
     journal = weston_journal()
     check("logind: session control granted" in journal,
           "weston took control through its logind launcher")
@@ -303,7 +386,7 @@ def testcase_weston_unit_on_screen():
     h = check_weston_live()
     log(f"weston (pid {pid} in the container) holds {h}")
     check_sd_login_active(True)
-    check(f"Container {NAME}: login1 session taken over by" in devnsd_log(),
+    check(f"Container {NAME}: login1 session taken over by" in devnsd_log_of_boot(),
           "devnsd saw weston take control through login1")
 
 
@@ -326,7 +409,7 @@ def properties(r):
 def testcase_loginctl_inside():
     """The session, its seat and its user as systemd's own client shows
     them, talking to the facade."""
-    check(state.get("os") and "weston_pid" in state, "weston did not start")
+    weston_in_front()
     ls = loginctl("list-sessions")
     check(ls.returncode == 0, f"loginctl list-sessions: {ls.stderr.strip()}")
     rows = [l.split() for l in ls.stdout.splitlines() if l.split()[:1] == [SESSION]]
@@ -360,7 +443,7 @@ def testcase_loginctl_inside():
 def testcase_loginctl_users_and_status():
     """What else a person would type: the user listing and the status
     pages of the user and the seat."""
-    check(state.get("os") and "weston_pid" in state, "weston did not start")
+    weston_in_front()
     failed = []
     r = loginctl("list-users")
     if not (r.returncode == 0 and [str(KIOSK_UID), "kiosk"] in
@@ -379,8 +462,8 @@ def testcase_loginctl_users_and_status():
 
 
 def testcase_session_by_pid_inside():
-    c = state.get("os")
-    check(c and "weston_pid" in state, "weston did not start")
+    weston_in_front()
+    c = state["os"]
     # weston's pid as the container sees it, and the caller's own (0).
     for pid in (state["weston_pid"], 1, 0):
         r = busctl_login1("GetSessionByPID", "u", str(pid))
@@ -416,7 +499,8 @@ def testcase_session_by_pid_inside():
 
 
 def testcase_switch_back_and_forth():
-    check("weston_pid" in state, "weston did not start")
+    weston_in_front()
+    state["untouched"] = False
     demo = state["demo"]
     times = []
     for i in range(ROUNDS):
@@ -444,11 +528,11 @@ def testcase_switch_back_and_forth():
 
 
 def testcase_still_running_and_on_screen():
-    check("weston_pid" in state, "weston did not start")
+    weston_in_front(replace_dead=False)
     check(check_weston_running("at the end") == state["weston_pid"], "the same weston")
     expect_screen("weston-end.png", COLOURS["weston"], timeout=120)
     check(str(container_prop("Login1")) == "serving", "the facade still serves the container")
-    text = devnsd_log()
+    text = devnsd_log_of_boot()
     check("did not acknowledge" not in text, "weston acknowledged every pause in time")
     check(text.count(f"Container {NAME}: login1 session taken over by") == 1,
           "one login1 controller all along")
@@ -457,15 +541,19 @@ def testcase_still_running_and_on_screen():
 
 
 def testcase_container_powers_off():
-    c = state.get("os")
-    check(c, "the container did not boot")
+    weston_in_front()  # weston's unit is there to be stopped
+    c = state["os"]
     c.save_logs()
+    # Powered off on purpose: a testcase after this one boots another.
+    del state["os"]
+    state.pop("weston_pid", None)
     t0 = time.monotonic()
     rc = c.poweroff()
     log(f"systemd-nspawn exited with {rc} {time.monotonic() - t0:.1f} s after SIGTERM")
     check(rc == 0, f"systemd-nspawn exit status {rc}; console:\n{console_tail()}")
-    with open(CONSOLE, errors="replace") as f:
-        console = re.sub(r"\x1b\[[0-9;]*m", "", f.read())
+    with open(CONSOLE, "rb") as f:
+        f.seek(c.console_start)
+        console = re.sub(r"\x1b\[[0-9;]*m", "", f.read().decode(errors="replace"))
     # (The console shortens unit names: "Stopped devns-weston.servi…".)
     check(re.search(r"OK .*\] Stopped devns-weston", console),
           f"the container's systemd stopped {UNIT} cleanly")

@@ -50,8 +50,8 @@ import devnstest  # noqa: E402
 from devnstest import (  # noqa: E402
     Broker, Container, OUT, SEAT, ScriptContainer, TestFailure, UinputKeyboard, active_container,
     check, container_prop, demo_client, expect_screen, get_prop, held_devices, load_bochs, log,
-    manager, press_chord, read_env_file, run_testcases, seat_devices, seat_path, switch_and_wait,
-    system_bus, wait_until)
+    make_active, manager, press_chord, read_env_file, run_testcases, seat_devices, seat_path,
+    switch_and_wait, system_bus, wait_unregistered, wait_until)
 
 ROUNDS = int(os.environ.get("DEVNS_SWITCHES", "10"))
 COLOURS = {"demo": "2255cc", "weston": "33aa77"}
@@ -146,11 +146,6 @@ def weston_log():
             return f.read()
     except OSError:
         return ""
-
-
-def devnsd_log():
-    with open(os.path.join(OUT, "devnsd.log"), errors="replace") as f:
-        return f.read()
 
 
 def check_weston_alive(when):
@@ -273,6 +268,96 @@ def wait_eventdemo_focused():
             pass
 
 
+# ---------------------------------------------------------------- set-up
+# The stages the testcases start from, each reached from whatever the
+# testcases before left: a new weston container (its bus not started), its
+# bus served by the facade, weston running with weston-eventdemo.
+
+def end_weston():
+    """Ends the weston container a testcase before set up; weston and
+    weston-eventdemo end with its pid namespace."""
+    c = state.pop("weston", None)
+    if c is None:
+        return
+    log("ending the weston container a testcase before set up")
+    c.stop()
+    ev = state.pop("eventdemo", None)
+    if ev:
+        try:
+            ev.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            ev.kill()
+            ev.wait()
+    state.pop("weston_bus", None)
+    state.pop("weston_started", None)
+    wait_unregistered("weston")
+
+
+def new_weston_container():
+    """The demo client in front (weston's Activate has to switch away from
+    it) and a new weston container, registered, its bus not started.
+    state["weston_mark"] marks devnsd's log where this container begins."""
+    end_weston()
+    with open(CONFIG, "w") as f:
+        f.write(WESTON_INI)
+    os.chmod(CONFIG, 0o644)
+    if "demo" not in state:
+        state["demo"] = demo_client("demo", COLOURS["demo"])
+        state["demo"].expect("ready", timeout=120)
+    make_active(state["demo"])
+    options = {"Login1": dbus.Boolean(True), "Login1User": dbus.UInt32(WESTON_UID),
+               "AllowActivate": dbus.Boolean(True)}
+    state["weston_mark"] = state["broker"].log_mark()
+    state["weston"] = WestonContainer("weston", options)
+    return state["weston"]
+
+
+def start_bus(c):
+    c.start_bus()
+    state["weston_bus"] = True
+
+
+def weston_container_served():
+    """A weston container whose bus the facade serves, weston not started
+    in it yet."""
+    c = state.get("weston")
+    if c is None or state.get("weston_started") or not c.alive():
+        c = new_weston_container()
+    if not state.get("weston_bus"):
+        start_bus(c)
+        wait_until("the facade serving login1",
+                   lambda: str(container_prop("weston", "Login1")) == "serving", timeout=60)
+    return c
+
+
+def weston_in_front(replace_dead=True):
+    """weston running with weston-eventdemo focused, in front with its
+    card and input live: started if no testcase did, or (replace_dead) if
+    it ended. Without replace_dead a weston that ended is a failure."""
+    started = "eventdemo" in state
+    if not started or (replace_dead and not (state["weston"].alive() and
+                                             state["eventdemo"].poll() is None)):
+        c = weston_container_served()
+        c.start_weston()
+        state["weston_started"] = True
+        try:
+            expect_screen("weston-start.png", COLOURS["weston"], timeout=300)
+        except TestFailure:
+            check_weston_alive("after start-up")
+            raise TestFailure(f"weston is not on screen; weston.log:\n{weston_log_tail()}")
+        state["eventdemo"] = start_eventdemo()
+        wait_eventdemo_focused()
+    check_weston_alive("before this testcase")
+    if active_container() != "weston":
+        manager().SwitchContainer("seat0", "weston")
+    check_weston_live()
+
+
+def devnsd_log_of_weston():
+    """devnsd's log since the current weston container was registered."""
+    return state["broker"].log_since(state["weston_mark"])
+
+
 # ---------------------------------------------------------------- testcases
 
 def testcase_facade_serves_the_containers_own_bus():
@@ -281,23 +366,14 @@ def testcase_facade_serves_the_containers_own_bus():
     log(f"compositor: {version}")
     with open(os.path.join(OUT, "weston-version.txt"), "w") as f:
         f.write(version + "\n")
-    with open(CONFIG, "w") as f:
-        f.write(WESTON_INI)
-    os.chmod(CONFIG, 0o644)
     check(os.path.exists("/usr/share/dbus-1/system.d/org.freedesktop.login1.conf"),
           "Debian's D-Bus policy for org.freedesktop.login1 (systemd) is installed")
 
-    # The demo client in front: weston's Activate has to switch away from it.
-    state["demo"] = demo_client("demo", COLOURS["demo"])
-    state["demo"].expect("ready", timeout=120)
-    switch_and_wait(state["demo"])
-    options = {"Login1": dbus.Boolean(True), "Login1User": dbus.UInt32(WESTON_UID),
-               "AllowActivate": dbus.Boolean(True)}
-    c = state["weston"] = WestonContainer("weston", options)
+    c = new_weston_container()
     # Its own /run/dbus is empty until its bus starts.
     status = str(container_prop("weston", "Login1"))
     check(status == "waiting", f"Login1 of the weston container before its bus starts: {status}")
-    c.start_bus()
+    start_bus(c)
     wait_until("the facade serving login1 or failing",
                lambda: str(container_prop("weston", "Login1")) != "waiting", timeout=60)
     status = str(container_prop("weston", "Login1"))
@@ -325,9 +401,10 @@ def testcase_facade_serves_the_containers_own_bus():
 
 
 def testcase_weston_starts_through_logind():
-    c = state.get("weston")
-    check(c, "the weston container is not set up")
+    c = weston_container_served()
+    make_active(state["demo"])
     c.start_weston()
+    state["weston_started"] = True
     try:
         # weston activates its own session (AllowActivate).
         expect_screen("weston-start.png", COLOURS["weston"], timeout=300)
@@ -343,7 +420,7 @@ def testcase_weston_starts_through_logind():
     h = check_weston_live()
     log(f"weston holds {h}")
     check_sd_login_active(True)
-    check("Container weston: login1 session taken over by" in devnsd_log(),
+    check("Container weston: login1 session taken over by" in devnsd_log_of_weston(),
           "devnsd saw weston take control through login1")
 
     # A client of weston's that logs the keys it gets.
@@ -354,7 +431,7 @@ def testcase_weston_starts_through_logind():
 
 
 def testcase_switch_back_and_forth():
-    check("eventdemo" in state, "weston did not start")
+    weston_in_front()
     demo, kbd = state["demo"], state["kbd"]
     times = []
     for i in range(ROUNDS):
@@ -429,7 +506,7 @@ def testcase_outside_checks():
     """Debian's own tools see what devns says: drm_info finds the front
     container's framebuffer on the CRTC, and modetest, run in the
     background container, fails to set a mode (weston holds DRM master)."""
-    check("eventdemo" in state, "weston did not start")
+    weston_in_front()
     if not os.path.ismount(DEBUGFS):
         subprocess.run(["mount", "-t", "debugfs", "debugfs", DEBUGFS], check=True)
     demo = state["demo"]
@@ -464,13 +541,13 @@ def testcase_outside_checks():
 
 
 def testcase_still_running_and_on_screen():
-    check("weston" in state and "eventdemo" in state, "weston did not start")
+    weston_in_front(replace_dead=False)
     check_weston_alive("at the end")
     check(state["eventdemo"].poll() is None, "weston-eventdemo still runs")
     check(KEY_A not in eventdemo_keys(), "weston's client never got a key typed for the demo")
     expect_screen("weston-end.png", COLOURS["weston"], timeout=120)
     check(str(container_prop("weston", "Login1")) == "serving", "the facade still serves weston")
-    text = devnsd_log()
+    text = devnsd_log_of_weston()
     check("did not acknowledge" not in text, "weston acknowledged every pause in time")
     check(text.count("Container weston: login1 session taken over by") == 1,
           "one login1 controller all along")

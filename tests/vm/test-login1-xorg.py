@@ -40,8 +40,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import devnstest  # noqa: E402
 from devnstest import (  # noqa: E402
     Broker, OUT, ScriptContainer, TestFailure, active_container, check, container_prop,
-    demo_client, expect_screen, held_devices, load_bochs, log, manager, run_testcases,
-    screen_colour, screendump, switch_and_wait, wait_until)
+    demo_client, expect_screen, held_devices, load_bochs, log, make_active, manager,
+    run_testcases, screen_colour, screendump, switch_and_wait, wait_unregistered, wait_until)
 
 COLOURS = {"demo": "2255cc", "xorg": "33aa77"}
 DISPLAY = ":1"
@@ -98,14 +98,31 @@ def xsetroot():
     check(r.returncode == 0, f"xsetroot: {r.stderr}")
 
 
+def end_xorg():
+    """Ends the Xorg container a testcase before started."""
+    c = state.pop("xorg", None)
+    if c is not None:
+        log("ending the Xorg a testcase before started")
+        c.stop()
+        wait_unregistered("xorg")
+
+
+def xorg_running():
+    """Xorg started (by testcase_xorg_starts_without_a_vt) unless it runs."""
+    if "xorg" not in state or not state["xorg"].alive():
+        testcase_xorg_starts_without_a_vt()
+
+
 def testcase_xorg_starts_without_a_vt():
     r = subprocess.run(["Xorg", "-version"], capture_output=True, text=True, timeout=60)
     version = next((line for line in (r.stdout + r.stderr).splitlines()
                     if line.startswith("X.Org X Server")), "?")
     log(f"server: {version}")
-    state["demo"] = demo_client("demo", COLOURS["demo"])
-    state["demo"].expect("ready", timeout=120)
-    switch_and_wait(state["demo"])
+    end_xorg()
+    if "demo" not in state:
+        state["demo"] = demo_client("demo", COLOURS["demo"])
+        state["demo"].expect("ready", timeout=120)
+    make_active(state["demo"])
 
     options = {"Login1": dbus.Boolean(True), "Login1User": dbus.UInt32(0),
                "AllowActivate": dbus.Boolean(True)}
@@ -138,7 +155,12 @@ def testcase_xorg_starts_without_a_vt():
 
 
 def testcase_switch_away_pauses_xorg():
-    check("xorg" in state, "Xorg did not start")
+    xorg_running()
+    if active_container() != "xorg":  # in front, as after its start
+        manager().SwitchContainer("seat0", "xorg")
+        wait_until("Xorg's devices resumed",
+                   lambda: not any(d[3] for d in held_devices("xorg")), timeout=60)
+    pauses = xorg_log().count("systemd-logind: got pause for 226:0")
     switch_and_wait(state["demo"])
     expect_screen("demo.png", COLOURS["demo"], timeout=120)
     check_xorg_alive("after the switch away")
@@ -146,11 +168,16 @@ def testcase_switch_away_pauses_xorg():
                lambda: all(d[3] for d in held_devices("xorg")) and held_devices("xorg"),
                timeout=60)
     wait_until("Xorg told of the card's pause",
-               lambda: "systemd-logind: got pause for 226:0" in xorg_log(), timeout=60)
+               lambda: xorg_log().count("systemd-logind: got pause for 226:0") > pauses,
+               timeout=60)
 
 
 def testcase_switch_back_resumes_xorg():
-    check("xorg" in state, "Xorg did not start")
+    xorg_running()
+    make_active(state["demo"])  # Xorg in the background, as after a switch away
+    wait_until("every device of Xorg paused",
+               lambda: all(d[3] for d in held_devices("xorg")) and held_devices("xorg"),
+               timeout=60)
     resumes = xorg_log().count("systemd-logind: got resume for ")
     manager().SwitchContainer("seat0", "xorg")
     check(active_container() == "xorg", "the xorg container in front again")

@@ -14,8 +14,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from devnstest import (  # noqa: E402
-    Broker, check, expect_screen, get_prop, log, manager, run_demo_client, run_testcases,
-    seat_devices, seat_path, sendkey, switch_and_wait, system_bus, wait_until)
+    Broker, check, expect_screen, get_prop, log, make_active, manager, run_demo_client,
+    run_testcases, seat_devices, seat_path, sendkey, switch_and_wait, system_bus, wait_until)
 
 SECOND_HEAD = "video1"  # the QOM id of seat1's display (meson.build)
 SEATS = {
@@ -42,6 +42,13 @@ def clients():
             cs[name].expect("ready", timeout=60)
         state["clients"] = cs
     return state["clients"]
+
+
+def start_from(s0, s1):
+    """s0 active on seat0 and s1 on seat1, whatever a testcase before left."""
+    cs = clients()
+    make_active(cs[s0], "seat0")
+    make_active(cs[s1], "seat1")
 
 
 def screen_device(seat):
@@ -115,8 +122,7 @@ def testcase_two_seats():
 
 def testcase_switch_by_dbus_keeps_other_seat():
     cs = clients()
-    switch_and_wait(cs["s0-red"], "seat0")
-    switch_and_wait(cs["s1-green"], "seat1")
+    start_from("s0-red", "s1-green")
     check_screens("start")
     before = snapshot("seat0")
     for name in ("s1-amber", "s1-green", "s1-amber"):
@@ -130,6 +136,7 @@ def testcase_switch_by_dbus_keeps_other_seat():
 
 
 def testcase_hotkey_on_seat1_keeps_seat0():
+    start_from("s0-red", "s1-amber")
     before = snapshot("seat0")
     # s1-amber is active: next wraps around to s1-green.
     hotkey("seat1", "ctrl-alt-right", "s1-green")
@@ -142,6 +149,7 @@ def testcase_hotkey_on_seat1_keeps_seat0():
 
 
 def testcase_hotkey_on_seat0_keeps_seat1():
+    start_from("s0-red", "s1-amber")
     before = snapshot("seat1")
     hotkey("seat0", "ctrl-alt-right", "s0-blue")
     check_screens("hotkey0-right")
@@ -153,6 +161,7 @@ def testcase_hotkey_on_seat0_keeps_seat1():
 
 
 def testcase_keys_reach_their_seat_only():
+    start_from("s0-red", "s1-amber")
     cs = clients()
     for c in cs.values():
         c.status()

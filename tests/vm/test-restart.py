@@ -11,7 +11,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from devnstest import (  # noqa: E402
     DRM_MAJOR, RUNTIME, SEAT, Broker, Container, UinputKeyboard, check,
-    demo_client, get_prop, log, manager, run_with_broker, seat_devices,
+    demo_client, get_prop, log, make_active, manager, run_with_broker, seat_devices,
     seat_path, switch_and_wait, system_bus, wait_until)
 
 ROUNDS = int(os.environ.get("DEVNS_RESTART_ROUNDS", "20"))
@@ -36,6 +36,23 @@ def check_invariant(cs, name):
                   f"{n} is in the background and must hold nothing: {st}")
 
 
+def clients():
+    """alpha and beta, demo clients that reconnect to a new devnsd, each
+    holding the card and every keyboard (a uinput one made for this test
+    too, state["keys"]); shared by the testcases."""
+    if "keys" not in state:
+        keys = state["keys"] = UinputKeyboard("devns-test-restart")
+        state.setdefault("devices", []).append(keys)
+        wait_until("keyboard on seat0",
+                   lambda: any(d[0] == keys.sysname for d in seat_devices(system_bus())))
+    if "clients" not in state:
+        cs = {n: demo_client(n, col, ["--reconnect"]) for n, col in COLOURS.items()}
+        for c in cs.values():
+            c.expect("ready", timeout=60)
+        state["clients"] = cs
+    return state["clients"]
+
+
 def restart(cs):
     """Kills devnsd, starts it again, waits for the clients to come back."""
     state["broker"].crash()
@@ -47,13 +64,10 @@ def restart(cs):
 
 
 def testcase_restart_rounds():
-    keys = UinputKeyboard("devns-test-restart")
-    wait_until("keyboard on seat0", lambda: any(d[0] == keys.sysname for d in seat_devices(system_bus())))
-    cs = state["clients"] = {n: demo_client(n, col, ["--reconnect"]) for n, col in COLOURS.items()}
-    for c in cs.values():
-        c.expect("ready", timeout=60)
+    cs = clients()
+    keys = state["keys"]
     name, other = list(cs)
-    switch_and_wait(cs[name])
+    make_active(cs[name])
     for i in range(ROUNDS):
         restart(cs)
         check(active() == name, f"round {i}: {active()} is active after the restart, not {name}")
@@ -65,13 +79,12 @@ def testcase_restart_rounds():
         cs[other].expect(f"key {keys.sysname} 30", timeout=30)
         name, other = other, name
     log(f"{ROUNDS} restarts, each with the seat intact")
-    keys.destroy()
 
 
 def testcase_files_taken_back_without_the_client():
     """A controller that never reconnects: the restarted broker still takes
     master and input from it on the next switch."""
-    cs = state["clients"]
+    cs = clients()
     holder = Container("holder", [sys.executable, PROBE, "silent", "--late", f"{DRM_MAJOR}:0"])
     try:
         check(json.loads(holder.expect("{", timeout=60))["controlling"], "holder controls")
@@ -95,12 +108,16 @@ def testcase_files_taken_back_without_the_client():
 
 
 def testcase_dead_leader_not_picked_up():
+    cs = clients()
     short = Container("short", ["sleep", "infinity"])
     state["broker"].crash()
     os.kill(short.leader, 9)
     short.stop()
+    # Both lines of each client, so the next restart() waits for its own.
+    for c in cs.values():
+        c.expect("disconnected", timeout=30)
     state["broker"] = Broker()
-    for c in state["clients"].values():
+    for c in cs.values():
         c.expect("reconnected", timeout=60)
     names = [str(n) for n, *_ in manager().ListContainers()]
     check("short" not in names and "alpha" in names, f"containers after the restart: {names}")

@@ -16,8 +16,9 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from devnstest import (  # noqa: E402
-    CLIENT, DEVNSCTL, RUNTIME, Broker, RunContainer, _children, check, expect_screen,
-    in_container, log, run_demo_client, run_testcases, switch_and_wait, wait_until)
+    CLIENT, DEVNSCTL, RUNTIME, Broker, RunContainer, _children, check, deactivate,
+    expect_screen, in_container, log, run_demo_client, run_testcases, switch_and_wait,
+    wait_until)
 
 COLOURS = {"alpha": "cc2222", "beta": "2255cc"}
 # binder_linux makes these; the broker hands out binder1..3, one to each
@@ -100,17 +101,28 @@ def probe_devices(name, nodes, options=(), argv_pre=()):
 
 
 def clients():
-    if "clients" not in state:
-        cs = {}
-        for name, colour in COLOURS.items():
+    """alpha and beta, started with devnsctl run; those a testcase before
+    ended are started again."""
+    cs = state.setdefault("clients", {})
+    for name, colour in COLOURS.items():
+        if name not in cs:
             cs[name] = run_demo_client(name, colour)
             cs[name].expect("ready", timeout=60)
-        state["clients"] = cs
-    return state["clients"]
+    return cs
+
+
+def stop_clients():
+    """None of clients() left, for a testcase that needs their names free
+    or no container at all."""
+    cs = state.pop("clients", {})
+    for c in cs.values():
+        c.stop()
+    wait_until("the clients unregistered", lambda: not set(cs) & set(listed()), timeout=60)
 
 
 def testcase_client_works_through_its_endpoint():
     cs = clients()
+    deactivate()  # each switch below changes the active container
     for c in cs.values():
         # The leader is the init devnsctl forked: its child, in our view.
         check(_children(c.proc.pid) == [c.leader],
@@ -229,7 +241,7 @@ def testcase_device_confinement():
 
 
 def testcase_exit_status_and_unregistered():
-    cs = state.pop("clients", None) or clients()
+    cs = clients()  # each ended below, and left out of state["clients"]
     # quit: the client releases control and exits 0.
     c = cs.pop("alpha")
     c.send("quit")
@@ -258,6 +270,7 @@ def testcase_exit_status_and_unregistered():
 
 
 def testcase_errors():
+    stop_clients()  # alpha taken by this testcase alone, and nothing else left
     c = run_demo_client("alpha", COLOURS["alpha"])
     try:
         c.expect("ready", timeout=60)

@@ -9,8 +9,9 @@ Containers, in registration order (so seatd session numbers 1, 2, 3):
          nodes that try to reach elsewhere), AllowActivate (orange)
   plain  (later) the same client in the host's root, without AllowActivate
 
-Run by test-seatd-libseat.sh in the guest. Testcases run in order and
-build on each other.
+Run by test-seatd-libseat.sh in the guest. The containers are shared;
+each testcase sets up the state it starts from with setup() and the
+ensure_*() helpers, whatever the testcases before left.
 """
 import json
 import os
@@ -22,9 +23,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from devnstest import (  # noqa: E402
     BUILD, CONTAINER, OUT, RUNTIME, SEAT, VM_DIR, Broker, Container, TestFailure,
-    UinputKeyboard, check, demo_client, devices_held, expect_screen, get_prop, in_container, log,
-    manager, run_testcases, seat_devices, seat_path, switch_and_wait, system_bus,
-    wait_until)
+    UinputKeyboard, check, deactivate, demo_client, devices_held, expect_screen, get_prop,
+    in_container, log, manager, run_testcases, seat_devices, seat_path, switch_and_wait,
+    system_bus, wait_unregistered, wait_until)
 
 CLIENT = os.path.join(BUILD, "tests", "vm", "libseat-client")
 PROBE = os.path.join(VM_DIR, "seatd-probe.py")
@@ -111,16 +112,41 @@ def start_seat_client():
     return Container("seat", argv, options={"AllowActivate": True})
 
 
-def setup():
-    if "demo" in state:
-        return state
-    kbd = UinputKeyboard("devns-seatd-keys")
-    state["kbd"] = kbd
-    wait_until("the uinput keyboard on seat0",
-               lambda: any(d[0] == kbd.sysname for d in seat_devices(bus())))
-    state["demo"] = demo_client("demo", COLOURS["demo"])
-    state["demo"].expect("ready", timeout=60)
-    state["seat"] = start_seat_client()
+def registered(name):
+    return any(str(n) == name for n, *_ in manager().ListContainers())
+
+
+def end_seat():
+    kill_leader(state.pop("seat"))
+    wait_unregistered("seat")
+
+
+def setup(fresh_seat=False):
+    """The keyboard, then demo and seat registered in that order (seatd
+    sessions 1 and 2), seat's libseat client in control of its container.
+    A seat whose client has quit is started again; with fresh_seat, also
+    one whose client was ever enabled or is active: a client that has not
+    seen its seat enabled yet."""
+    if "kbd" not in state:
+        kbd = state["kbd"] = UinputKeyboard("devns-seatd-keys")
+        wait_until("the uinput keyboard on seat0",
+                   lambda: any(d[0] == kbd.sysname for d in seat_devices(bus())))
+    if "seat" in state:
+        s = state["seat"]
+        stale = not registered("seat") or not container_prop("seat", "Controlled")
+        if not stale and fresh_seat:
+            stale = active_of() == "seat" or enable_count(s) > 0
+        if stale:
+            end_seat()
+    if "demo" not in state:
+        if "seat" in state:  # registered after demo
+            end_seat()
+        state["demo"] = demo_client("demo", COLOURS["demo"])
+        state["demo"].expect("ready", timeout=60)
+    if "seat" not in state:
+        state["seat"] = start_seat_client()
+        wait_until("seat controlled", lambda: bool(container_prop("seat", "Controlled")),
+                   timeout=60)
     return state
 
 
@@ -200,7 +226,8 @@ def check_demo_active():
 # ---------------------------------------------------------------- testcases
 
 def testcase_open_seat_while_inactive():
-    st = setup()
+    deactivate()  # nothing active while seat's client opens its seat
+    st = setup(fresh_seat=True)
     s = st["seat"]
     line = s.expect("seat ", timeout=60)
     check(line == "seat seat0", line)
@@ -214,7 +241,7 @@ def testcase_open_seat_while_inactive():
 
 
 def testcase_enable_opens_devices():
-    st = setup()
+    st = setup(fresh_seat=True)
     s = st["seat"]
     ms = switch_to_seat(1)
     log(f"first enable handled {ms:.1f} ms after the switch call")
@@ -412,6 +439,7 @@ def testcase_bad_input():
 
 def testcase_quit_releases_everything():
     st = setup()
+    ensure_seat_active()  # the client quits while it holds the seat
     s = st["seat"]
     s.send("quit")
     line = s.expect("exited ", timeout=60)

@@ -27,9 +27,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import devnstest  # noqa: E402
 from devnstest import (  # noqa: E402
-    CONTAINER, OUT, Broker, Container, TestFailure, UinputKeyboard, check, demo_client,
-    expect_screen, get_prop, log, manager, run_testcases, seat_devices, switch_and_wait,
-    system_bus, wait_until)
+    CONTAINER, OUT, Broker, Container, TestFailure, UinputKeyboard, active_container, check,
+    demo_client, expect_screen, get_prop, log, manager, run_testcases, seat_devices,
+    switch_and_wait, system_bus, wait_unregistered, wait_until)
 
 ROUNDS = int(os.environ.get("DEVNS_SWITCHES", "10"))
 COLOURS = {"demo": "2255cc", "sway": "33aa77"}
@@ -188,19 +188,21 @@ def check_sway_background():
     wait_until("sway keeps only its paused card", ok, timeout=60)
 
 
-# ---------------------------------------------------------------- testcases
-
-def testcase_sway_starts_on_the_seatd_socket():
-    r = subprocess.run(["sway", "--version"], capture_output=True, text=True, timeout=60)
-    version = (r.stdout + r.stderr).strip()
-    log(f"compositor: {version}")
-    with open(os.path.join(OUT, "sway-version.txt"), "w") as f:
-        f.write(version + "\n")
+def start_sway():
+    """The demo client, and sway started afresh (an earlier one ended
+    first); returns once sway is on screen. state["sway_mark"] marks
+    devnsd's log where this sway begins."""
     with open(SWAY_CONFIG, "w") as f:
         f.write(CONFIG)
     os.chmod(SWAY_CONFIG, 0o644)
-    state["demo"] = demo_client("demo", COLOURS["demo"])
-    state["demo"].expect("ready", timeout=120)
+    if "demo" not in state:
+        state["demo"] = demo_client("demo", COLOURS["demo"])
+        state["demo"].expect("ready", timeout=120)
+    if "sway" in state:
+        log("ending the sway a testcase before started")
+        state.pop("sway").stop()
+        wait_unregistered("sway")
+    state["sway_mark"] = state["broker"].log_mark()
     if BACKEND == "logind":
         state["sway"] = LogindContainer(
             "sway", ["sh", "-c", SWAY_LOGIND_SCRIPT, "sh", str(SWAY_UID), XDG, SWAY_CONFIG])
@@ -213,10 +215,37 @@ def testcase_sway_starts_on_the_seatd_socket():
         check_sway_alive("after start-up")
         raise
     check_sway_alive("after start-up")
+
+
+def sway_in_front(replace_dead=True):
+    """sway running and the active container, with its card and input
+    live: started if no testcase did, or (replace_dead) if it ended.
+    Without replace_dead a sway that ended is a failure."""
+    if "sway" not in state or (replace_dead and not state["sway"].alive()):
+        start_sway()
+    check_sway_alive("before this testcase")
+    if active_container() != "sway":
+        manager().SwitchContainer("seat0", "sway")
+    check_sway_live()
+
+
+def sway_log():
+    """devnsd's log since the current sway started."""
+    return state["broker"].log_since(state["sway_mark"])
+
+
+# ---------------------------------------------------------------- testcases
+
+def testcase_sway_starts_on_the_seatd_socket():
+    r = subprocess.run(["sway", "--version"], capture_output=True, text=True, timeout=60)
+    version = (r.stdout + r.stderr).strip()
+    log(f"compositor: {version}")
+    with open(os.path.join(OUT, "sway-version.txt"), "w") as f:
+        f.write(version + "\n")
+    start_sway()
     h = check_sway_live()
     log(f"sway holds {h}")
-    with open(os.path.join(OUT, "devnsd.log")) as f:
-        text = f.read()
+    text = sway_log()
     if BACKEND == "logind":
         check("Container sway: login1 session taken over by" in text,
               "sway came in through the login1 facade")
@@ -227,8 +256,7 @@ def testcase_sway_starts_on_the_seatd_socket():
 
 
 def testcase_switch_back_and_forth():
-    if "sway" not in state:
-        raise TestFailure("sway did not start")
+    sway_in_front()
     demo, kbd = state["demo"], state["kbd"]
     times = []
     for i in range(ROUNDS):
@@ -264,12 +292,10 @@ def testcase_switch_back_and_forth():
 
 
 def testcase_still_running_and_on_screen():
-    if "sway" not in state:
-        raise TestFailure("sway did not start")
+    sway_in_front(replace_dead=False)
     check_sway_alive("at the end")
     expect_screen("sway-end.png", COLOURS["sway"], timeout=120)
-    with open(os.path.join(OUT, "devnsd.log")) as f:
-        text = f.read()
+    text = sway_log()
     check("did not acknowledge" not in text, "sway acknowledged every disable in time")
     if BACKEND == "logind":
         check(text.count("Container sway: login1 session taken over by") == 1,

@@ -12,8 +12,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from devnstest import (  # noqa: E402
-    VM_DIR, check, demo_client, expect_screen, get_prop,
-    run_with_broker, seat_path, switch_and_wait, system_bus, wait_until)
+    VM_DIR, Broker, check, demo_client, expect_screen, get_prop, make_active,
+    run_with_broker, seat_path, system_bus, wait_until)
 
 COLOURS = {"alpha": "cc2222", "beta": "2255cc", "gamma": "22aa44"}
 KDGETMODE = 0x4B3B
@@ -45,7 +45,15 @@ def vt_mode():
         os.close(fd)
 
 
+def broker():
+    """devnsd running: testcase_vt_restored_after_stop stops it."""
+    if not state["broker"].running():
+        state["broker"] = Broker()
+    return state["broker"]
+
+
 def clients():
+    broker()
     if "clients" not in state:
         cs = {}
         for name in ("alpha", "beta", "gamma"):
@@ -65,12 +73,13 @@ def hotkey(keys, expect):
 
 
 def testcase_vt_in_graphics_mode():
+    broker()
     tty, mode = vt_mode()
     check(mode == KD_GRAPHICS, f"{tty} is in mode {mode} while devnsd runs")
 
 
 def testcase_hotkey_next_previous():
-    switch_and_wait(clients()["alpha"])
+    make_active(clients()["alpha"])
     hotkey("ctrl-alt-right", "beta")
     hotkey("ctrl-alt-right", "gamma")
     hotkey("ctrl-alt-right", "alpha")  # wraps around
@@ -78,6 +87,8 @@ def testcase_hotkey_next_previous():
 
 
 def testcase_hotkey_nth():
+    # Each chord below must change the active container.
+    make_active(clients()["gamma"])
     hotkey("ctrl-alt-f2", "beta")
     hotkey("ctrl-alt-f1", "alpha")
     hotkey("ctrl-alt-f3", "gamma")
@@ -89,6 +100,7 @@ def testcase_hotkey_nth():
 
 def testcase_keys_reach_only_the_active_client():
     cs = clients()
+    make_active(cs["gamma"])  # so that the chord switches
     hotkey("ctrl-alt-f1", "alpha")
     for c in cs.values():
         c.status()  # read everything typed so far (the chords) ...
@@ -102,6 +114,8 @@ def testcase_keys_reach_only_the_active_client():
 
 
 def testcase_vt_restored_after_stop():
+    # A devnsd that has had clients, as one stopped in use.
+    clients()
     for c in state.pop("clients", {}).values():
         c.stop()
     rc = state["broker"].stop()

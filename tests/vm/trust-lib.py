@@ -282,9 +282,7 @@ def run_cases(module_globals, order, results):
     """Runs the testcases in order like devnstest.run_testcases; each one
     returns (tried, observed, numbers) for the results. Skip ends a case as
     skipped."""
-    only = os.environ.get("DEVNS_TESTCASES")
-    names = [n for n in order if not only or n in only.split() or
-             n[len("testcase_"):] in only.split()]
+    names = dt.testcase_order(order)
     passed = failed = 0
     for i, name in enumerate(names, 1):
         t0 = time.monotonic()
