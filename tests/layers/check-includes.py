@@ -26,8 +26,10 @@ RULES = [
     ("compat/", BROKER + ("compat/",)),
     ("login1/", BROKER + ("login1/",)),
     ("input/hotkeys", BROKER + ("input/hotkeys.h",)),
+    # devns-keeper stands beside devnsd, on common/ alone.
+    ("keeper/", COMMON + ("keeper/",)),
 ]
-LAYERED = ("common", "seat", "drm", "input", "broker", "dbus", "compat", "login1")
+LAYERED = ("common", "seat", "drm", "input", "broker", "dbus", "compat", "login1", "keeper")
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 
