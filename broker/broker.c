@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <systemd/sd-daemon.h>
 
 #include "broker/binder.h"
@@ -15,6 +16,7 @@
 #include "broker/kernel-devns.h"
 #include "broker/state.h"
 #include "broker/vt.h"
+#include "common/fd-store.h"
 #include "common/log.h"
 #include "common/reaper.h"
 #include "drm/drm.h"
@@ -80,6 +82,44 @@ static int make_master(struct seat_handle *h)
 	return r;
 }
 
+/* The broker's copy of every device file it hands out waits in the fd
+ * store too (common/fd-store.h), so that the next devnsd can take master
+ * and input back from it even where no process of the container shows it,
+ * such as a file in flight in a socket. */
+static void handle_store_name(const struct seat_handle *h, char *buf, size_t size)
+{
+	snprintf(buf, size, "dev.%s.%u.%u", h->container->name, major(h->device->devnum),
+		 minor(h->device->devnum));
+}
+
+void broker_handle_store(struct seat_handle *h)
+{
+	char name[FD_STORE_NAME_MAX + 1];
+	int r;
+
+	if (h->fd < 0 || !fd_store_enabled())
+		return;
+	handle_store_name(h, name, sizeof(name));
+	/* One file per device and container: a reopened one replaces the
+	 * revoked one. Not polled: a revoked evdev file reports a hang-up,
+	 * and must stay there to be closed by devnsd. */
+	(void)fd_store_remove(name);
+	r = fd_store_add(name, &h->fd, 1, false);
+	if (r < 0)
+		log_warning_errno(r, "Cannot keep %s of %s in the fd store", h->device->sysname,
+				  h->container->name);
+}
+
+static void handle_unstore(const struct seat_handle *h)
+{
+	char name[FD_STORE_NAME_MAX + 1];
+
+	if (!fd_store_enabled())
+		return;
+	handle_store_name(h, name, sizeof(name));
+	(void)fd_store_remove(name);
+}
+
 static int op_handle_open(void *ud, struct seat_handle *h, bool live)
 {
 	struct seat_device *d = h->device;
@@ -107,6 +147,7 @@ static int op_handle_open(void *ud, struct seat_handle *h, bool live)
 					 d->sysname, h->container->name);
 	}
 	h->fd = fd;
+	broker_handle_store(h);
 	return 0;
 }
 
@@ -116,6 +157,7 @@ static void op_handle_close(void *ud, struct seat_handle *h)
 
 	if (h->fd < 0)
 		return;
+	handle_unstore(h);
 	/* The client's copy is the same open file and outlives ours: take
 	 * master and input away from it first. */
 	if (h->device->type == SEAT_DEVICE_EVDEV) {
@@ -173,6 +215,7 @@ static int op_handle_reopen(void *ud, struct seat_handle *h)
 	 * is closed off the switch path (common/reaper.h). */
 	reaper_close(b->reaper, h->fd);
 	h->fd = fd;
+	broker_handle_store(h);
 	return 0;
 }
 
@@ -548,6 +591,16 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 {
 	struct broker *b = userdata;
 
+	if (b->served && fd_store_enabled()) {
+		/* Whatever clients are connected to is in the fd store, and
+		 * a crash must leave nothing lost anyway: so leave everything
+		 * as a crash would (devices, connections, the state file, the
+		 * VT), and the next devnsd takes it back the same way. */
+		log_info("Received %s; handing over to the next devnsd through the fd store",
+			 strsignal(si->ssi_signo));
+		sd_notify(0, "STOPPING=1");
+		_exit(EXIT_SUCCESS);
+	}
 	log_info("Received %s, stopping", strsignal(si->ssi_signo));
 	return sd_event_exit(b->event, 0);
 }

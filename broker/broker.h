@@ -106,6 +106,9 @@ int broker_udev_foreach(struct broker *b, const char *subsystem, const char *sys
 			void (*fn)(struct broker *b, struct udev_device *ud, void *userdata),
 			void *userdata);
 const char *broker_device_node(const struct seat_device *d);
+/* Keeps the handle's file in the fd store, replacing the one kept before
+ * (broker.c). */
+void broker_handle_store(struct seat_handle *h);
 
 static inline struct broker_seat *broker_seat_of(struct seat *s)
 {

@@ -26,6 +26,12 @@ enum broker_event_type {
 	BROKER_EVENT_SEAT_DEVICES,       /* a device came or went */
 	BROKER_EVENT_CONTAINER_NEW,
 	BROKER_EVENT_CONTAINER_REMOVED,
+	/* A container of the previous devnsd, picked up after a crash or
+	 * restart (after its CONTAINER_NEW): its device files are taken back
+	 * and its seat's active container is as before, so a transport can
+	 * take back the conversations it kept in the fd store
+	 * (common/fd-store.h). */
+	BROKER_EVENT_CONTAINER_PICKED_UP,
 	/* A seat's active container changed, from old to the seat's active
 	 * one. Announced after the switch's caller has its answer. */
 	BROKER_EVENT_ACTIVE_CHANGED,

@@ -14,12 +14,14 @@
 #include <ini.h>
 #include <limits.h>
 #include <linux/kcmp.h>
+#include <linux/major.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "broker/binder.h"
@@ -27,6 +29,7 @@
 #include "broker/container.h"
 #include "broker/loop.h"
 #include "broker/state.h"
+#include "common/fd-store.h"
 #include "common/log.h"
 #include "drm/drm.h"
 #include "input/evdev.h"
@@ -306,6 +309,26 @@ static void collect_files(struct container *c, int *files, size_t n_files)
 	closedir(proc);
 }
 
+/* The files of c's devices that the previous devnsd kept in the fd store
+ * (broker_handle_store()): the same open files it handed out, also where
+ * no process shows them any more (in flight in a socket). */
+static void collect_stored_files(struct container *c, int *files, size_t n_files)
+{
+	struct seat_device *d;
+	size_t i = 0;
+
+	list_for_each(d, &c->seat->seat->devices, link) {
+		char name[FD_STORE_NAME_MAX + 1];
+		int fd;
+
+		snprintf(name, sizeof(name), "dev.%s.%u.%u", c->name, major(d->devnum),
+			 minor(d->devnum));
+		if (i < n_files && fd_store_take(name, &fd, 1) == 1)
+			files[i] = keep_better(d, files[i], fd);
+		i++;
+	}
+}
+
 /* Takes back c's device files and brings each to the state the container
  * must be in: master and live input only if it is the active one. */
 static void adopt_files(struct container *c, bool active)
@@ -314,11 +337,13 @@ static void adopt_files(struct container *c, bool active)
 	size_t n = list_length(&s->devices), i = 0;
 	int *files = calloc(n ? n : 1, sizeof(int));
 	struct seat_device *d;
+	struct seat_handle *h;
 
 	if (!files)
 		return;
 	for (size_t k = 0; k < n; k++)
 		files[k] = -1;
+	collect_stored_files(c, files, n);
 	collect_files(c, files, n);
 	list_for_each(d, &s->devices, link) {
 		int fd = files[i++];
@@ -336,14 +361,42 @@ static void adopt_files(struct container *c, bool active)
 		} else {
 			evdev_revoke(fd);
 		}
-		if (seat_container_adopt(c->sc, d, fd, state, NULL) < 0) {
+		if (seat_container_adopt(c->sc, d, fd, state, &h) < 0) {
 			close(fd);
 			continue;
 		}
+		broker_handle_store(h);
 		log_info("Took back %s of %s (%s)", d->sysname, c->name,
 			 state == SEAT_HANDLE_LIVE ? "live" : "paused");
 	}
 	free(files);
+}
+
+/* Stored device files that no container picked up: their container is
+ * gone, or their device. Whoever still has the same open file (a process
+ * that outlived its container, a file in flight) loses master and input
+ * with them. */
+static void revoke_unclaimed_files(void)
+{
+	const char *name;
+	size_t cursor = 0;
+
+	while ((name = fd_store_next_name("dev.", &cursor))) {
+		char copy[FD_STORE_NAME_MAX + 1];
+		struct stat st;
+		int fd;
+
+		snprintf(copy, sizeof(copy), "%s", name);
+		if (fd_store_take(copy, &fd, 1) != 1)
+			continue;
+		if (fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) == INPUT_MAJOR)
+			(void)evdev_revoke(fd);
+		else
+			(void)drm_drop_master(fd);
+		close(fd);
+		(void)fd_store_remove(copy);
+		log_info("Stored device file %s belongs to no container any more; revoked it", copy);
+	}
 }
 
 static const char *saved_active(const struct saved_state *st, const char *seat)
@@ -432,8 +485,11 @@ int broker_state_restore(struct broker *b)
 		if (active && strcmp(active, c->name) == 0)
 			seat_restore_active(bs->seat, c->sc);
 		log_info("Picked up container %s after a restart", c->name);
+		container_announce(c, BROKER_EVENT_CONTAINER_PICKED_UP);
 	}
 	free(st);
+
+	revoke_unclaimed_files();
 
 	/* The kernel's active namespaces follow what was picked up. */
 	list_for_each(bs, &b->seats, link)

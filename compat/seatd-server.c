@@ -30,8 +30,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -42,6 +46,7 @@
 #include "broker/errors.h"
 #include "broker/peer.h"
 #include "common/fd-pass.h"
+#include "common/fd-store.h"
 #include "common/log.h"
 #include "common/root-resolve.h"
 #include "compat/seatd-proto.h"
@@ -52,6 +57,8 @@
 /* Messages a client has not read yet; a client that stops reading for this
  * long is not a compositor that works. */
 #define SEATD_MAX_QUEUED 256
+/* Bytes read and dropped at most from a connection that is closed. */
+#define SEATD_DRAIN_MAX (64 * SEATD_MAX_MESSAGE)
 /* Clients send no fds; room for a few, so that any are closed. */
 #define SEATD_MAX_FDS_IN 8
 
@@ -82,6 +89,10 @@ struct seatd_client {
 	unsigned id;
 	pid_t pid;
 	int fd;
+	/* What a restarted devnsd needs to carry on the conversation (struct
+	 * saved_client), in a memfd kept with the connection in the fd
+	 * store; -1 without a store. */
+	int saved_fd;
 	sd_event_source *io;
 	/* Freeing is always deferred to the event loop: a client can fail
 	 * while the seat state machine calls it, and control must not be
@@ -93,8 +104,6 @@ struct seatd_client {
 	enum client_state state;
 	unsigned unacked; /* DISABLE_SEAT sent and not acknowledged */
 
-	uint8_t in[2 * SEATD_MAX_MESSAGE];
-	size_t in_len;
 	struct list out;
 	unsigned n_out;
 
@@ -113,6 +122,29 @@ struct seatd_server {
 
 static const struct controller_ops seatd_controller_ops;
 
+/* A client's state as a restarted devnsd reads it back from its memfd.
+ * Only devnsd writes it, and the fd store holds it for devnsd alone, but
+ * it is checked as any input. */
+#define SAVED_CLIENT_MAGIC 0x31637364u /* "dsc1" */
+
+struct saved_device {
+	int32_t id;
+	uint32_t major, minor;
+	uint32_t refs;
+	uint32_t gone;
+};
+
+struct saved_client {
+	uint32_t magic;
+	uint32_t state;
+	uint32_t controlling;
+	uint32_t unacked;
+	int32_t pid;
+	int32_t next_device_id;
+	uint32_t n_devices;
+	struct saved_device devices[SEATD_MAX_DEVICES];
+};
+
 static const char *cname(struct seatd_client *cl)
 {
 	return cl->server->container->name;
@@ -127,9 +159,85 @@ static void client_kill(struct seatd_client *cl)
 	sd_event_source_set_enabled(cl->kill_source, SD_EVENT_ONESHOT);
 }
 
+/* Edge-triggered: a message that is only partly there stays in the
+ * socket (client_read), and must not wake the loop again and again. */
 static int client_set_events(struct seatd_client *cl, uint32_t events)
 {
-	return cl->dead ? 0 : sd_event_source_set_io_events(cl->io, events);
+	return cl->dead ? 0 : sd_event_source_set_io_events(cl->io, events | EPOLLRDHUP | EPOLLET);
+}
+
+static void client_store_name(struct seatd_client *cl, char *buf, size_t size)
+{
+	snprintf(buf, size, "seatd.%s.%u", cname(cl), cl->id);
+}
+
+/* Rewrites the client's memfd after every change of what it holds. */
+static void client_save(struct seatd_client *cl)
+{
+	struct saved_client saved = {
+		.magic = SAVED_CLIENT_MAGIC,
+		.state = cl->state,
+		.controlling = cl->controlling,
+		.unacked = cl->unacked,
+		.pid = cl->pid,
+		.next_device_id = cl->next_device_id,
+		.n_devices = cl->n_devices,
+	};
+	size_t size = offsetof(struct saved_client, devices) +
+		      cl->n_devices * sizeof(struct saved_device);
+
+	if (cl->saved_fd < 0 || cl->dead)
+		return;
+	for (unsigned i = 0; i < cl->n_devices; i++) {
+		const struct client_device *d = &cl->devices[i];
+
+		saved.devices[i] = (struct saved_device) {
+			.id = d->id, .major = major(d->devnum), .minor = minor(d->devnum),
+			.refs = d->refs, .gone = d->gone,
+		};
+	}
+	if (pwrite(cl->saved_fd, &saved, size, 0) != (ssize_t)size)
+		log_warning("seatd client %u of %s: cannot save its state; a restart of devnsd would lose it",
+			    cl->id, cname(cl));
+}
+
+/* Keeps the connection and its memfd in the fd store (common/fd-store.h),
+ * so that the client outlives a crash or restart of devnsd. */
+static void client_store(struct seatd_client *cl)
+{
+	char name[FD_STORE_NAME_MAX + 1];
+	int fds[2];
+	int r;
+
+	if (!fd_store_enabled())
+		return;
+	cl->saved_fd = memfd_create("seatd-client", MFD_CLOEXEC);
+	if (cl->saved_fd < 0) {
+		log_warning_errno(-errno, "seatd client %u of %s: no memfd; it will not outlive devnsd",
+				  cl->id, cname(cl));
+		return;
+	}
+	client_save(cl);
+	fds[0] = cl->fd;
+	fds[1] = cl->saved_fd;
+	client_store_name(cl, name, sizeof(name));
+	/* Polled: a client that hangs up while devnsd is away is dropped. */
+	r = fd_store_add(name, fds, 2, true);
+	if (r < 0)
+		log_warning_errno(r, "seatd client %u of %s: cannot store its connection; it will not outlive devnsd",
+				  cl->id, cname(cl));
+}
+
+static void client_unstore(struct seatd_client *cl)
+{
+	char name[FD_STORE_NAME_MAX + 1];
+
+	if (cl->saved_fd < 0)
+		return;
+	client_store_name(cl, name, sizeof(name));
+	(void)fd_store_remove(name);
+	close(cl->saved_fd);
+	cl->saved_fd = -1;
 }
 
 static void out_msg_free(struct out_msg *m)
@@ -232,6 +340,7 @@ static void client_enable(struct seatd_client *cl)
 		return;
 	cl->state = CLIENT_ENABLED;
 	client_send_simple(cl, SEATD_SERVER_ENABLE_SEAT);
+	client_save(cl);
 }
 
 static void client_disable(struct seatd_client *cl)
@@ -241,6 +350,7 @@ static void client_disable(struct seatd_client *cl)
 	cl->state = CLIENT_PENDING_DISABLE;
 	cl->unacked++;
 	client_send_simple(cl, SEATD_SERVER_DISABLE_SEAT);
+	client_save(cl);
 }
 
 static struct client_device *client_find_device(struct seatd_client *cl, int32_t id)
@@ -274,6 +384,7 @@ static void seatd_controller_pause(struct container *c, void *data, struct seat_
 		d = client_find_devnum(cl, h->device->devnum);
 		if (d)
 			d->gone = true;
+		client_save(cl);
 		return;
 	}
 	/* seatd has one disable for the whole seat: the first pause of a
@@ -304,6 +415,8 @@ static void seatd_controller_released(struct container *c, void *data)
 	cl->controlling = false;
 	cl->n_devices = 0; /* their handles are gone */
 	cl->state = CLIENT_NEW;
+	/* Saved by the request that released it, or not at all: a client
+	 * that loses control is hung up on. */
 	if (!cl->releasing) {
 		/* Replaced by a forced TakeControl, or the container goes: the
 		 * protocol has no way to say so but hanging up. */
@@ -575,53 +688,76 @@ static void client_handle(struct seatd_client *cl, const struct seatd_request *r
 		handle_switch_session(cl, req->session);
 		break;
 	}
+	client_save(cl);
 }
 
 /* ---------------------------------------------------------------- I/O */
 
-static void client_read(struct seatd_client *cl)
+/* Consumes n bytes that a peek showed; fds sent with them are closed
+ * (nobody sends fds to seatd). */
+static int client_consume(struct seatd_client *cl, size_t n)
 {
+	uint8_t buf[SEATD_MAX_MESSAGE];
 	int fds[SEATD_MAX_FDS_IN];
-	size_t off = 0, n_fds;
-	ssize_t n;
+	size_t n_fds;
 
-	n = fd_pass_recv(cl->fd, cl->in + cl->in_len, sizeof(cl->in) - cl->in_len, fds,
-			 ARRAY_SIZE(fds), &n_fds, NULL);
-	if (n == -EAGAIN)
-		return;
-	if (n < 0) {
-		log_debug_errno((int)n, "seatd client %u of %s: read failed", cl->id, cname(cl));
-		client_kill(cl);
-		return;
+	while (n > 0) {
+		ssize_t k = fd_pass_recv(cl->fd, buf, n < sizeof(buf) ? n : sizeof(buf), fds, ARRAY_SIZE(fds),
+					 &n_fds, NULL);
+
+		if (k <= 0)
+			return k < 0 ? (int)k : -ECONNRESET;
+		fd_pass_close(fds, n_fds);
+		n -= (size_t)k;
 	}
-	/* Nobody sends fds to seatd; never keep one. */
-	fd_pass_close(fds, n_fds);
-	if (n == 0) {
-		log_debug("seatd client %u of %s disconnected", cl->id, cname(cl));
-		client_kill(cl);
-		return;
-	}
-	cl->in_len += (size_t)n;
+	return 0;
+}
+
+/* Whole messages only: each is peeked at, taken off the socket when it is
+ * complete and handled at once. A message that is only partly there stays
+ * in the socket, so that a devnsd that dies meanwhile loses nothing of it
+ * and the next one reads it whole. Returns whether the socket hung up. */
+static bool client_read(struct seatd_client *cl)
+{
+	uint8_t buf[SEATD_MAX_MESSAGE];
+	struct seatd_request req;
+	ssize_t n, m;
+	int r;
 
 	while (!cl->dead) {
-		struct seatd_request req;
-		ssize_t m = seatd_parse_request(cl->in + off, cl->in_len - off, &req);
-
+		do
+			n = recv(cl->fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
+		while (n < 0 && errno == EINTR);
+		if (n < 0 && errno == EAGAIN)
+			return false;
+		if (n < 0) {
+			log_debug_errno(-errno, "seatd client %u of %s: read failed", cl->id, cname(cl));
+			client_kill(cl);
+			return true;
+		}
+		if (n == 0) {
+			log_debug("seatd client %u of %s disconnected", cl->id, cname(cl));
+			client_kill(cl);
+			return true;
+		}
+		m = seatd_parse_request(buf, (size_t)n, &req);
 		if (m == 0)
-			break;
+			return false; /* the rest comes with the next wake-up */
 		if (m < 0) {
 			log_warning_errno((int)m, "seatd client %u (pid %d) of %s: protocol error; disconnecting it",
 					  cl->id, (int)cl->pid, cname(cl));
 			client_kill(cl);
-			return;
+			return true;
 		}
-		off += (size_t)m;
+		r = client_consume(cl, (size_t)m);
+		if (r < 0) {
+			log_debug_errno(r, "seatd client %u of %s: read failed", cl->id, cname(cl));
+			client_kill(cl);
+			return true;
+		}
 		client_handle(cl, &req);
 	}
-	/* What is left is the start of one message, shorter than the buffer
-	 * by construction: the parser refuses sizes over the maximum. */
-	memmove(cl->in, cl->in + off, cl->in_len - off);
-	cl->in_len -= off;
+	return true;
 }
 
 static int on_client_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -637,8 +773,15 @@ static int on_client_io(sd_event_source *s, int fd, uint32_t revents, void *user
 			return 0;
 		}
 	}
-	if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR))
-		client_read(cl);
+	if (revents & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+		/* A hang-up with half a message left: that half never
+		 * completes. */
+		if (!client_read(cl) && (revents & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+			log_debug("seatd client %u of %s hung up in the middle of a message",
+				  cl->id, cname(cl));
+			client_kill(cl);
+		}
+	}
 	return 0;
 }
 
@@ -650,6 +793,12 @@ static void client_free(struct seatd_client *cl)
 	cl->server->n_clients--;
 	list_for_each_safe(m, tmp, &cl->out, link)
 		out_msg_free(m);
+	if (cl->saved_fd >= 0)
+		close(cl->saved_fd);
+	/* What the client sent and we left unread would make its end see a
+	 * reset instead of the end of file it is owed. */
+	if (cl->fd >= 0)
+		(void)client_consume(cl, SEATD_DRAIN_MAX);
 	sd_event_source_disable_unref(cl->io);
 	sd_event_source_disable_unref(cl->kill_source);
 	if (cl->fd >= 0)
@@ -662,11 +811,14 @@ static int on_client_kill(sd_event_source *s, void *userdata)
 	struct seatd_client *cl = userdata;
 
 	client_release(cl);
+	client_unstore(cl);
 	client_free(cl);
 	return 0;
 }
 
-static int client_new(struct seatd_server *srv, int fd, pid_t pid)
+/* A connection, accepted or (id != 0) taken back from the fd store. */
+static int client_new(struct seatd_server *srv, int fd, pid_t pid, unsigned id,
+		      struct seatd_client **ret)
 {
 	sd_event *event = srv->container->broker->event;
 	struct seatd_client *cl;
@@ -678,15 +830,19 @@ static int client_new(struct seatd_server *srv, int fd, pid_t pid)
 		return -ENOMEM;
 	}
 	cl->server = srv;
-	cl->id = ++srv->next_id;
+	cl->id = id ? id : ++srv->next_id;
+	if (cl->id > srv->next_id)
+		srv->next_id = cl->id;
 	cl->pid = pid;
 	cl->fd = fd;
+	cl->saved_fd = -1;
 	cl->state = CLIENT_NEW;
 	list_init(&cl->out);
 	list_append(&srv->clients, &cl->link);
 	srv->n_clients++;
 
-	r = sd_event_add_io(event, &cl->io, fd, EPOLLIN, on_client_io, cl);
+	r = sd_event_add_io(event, &cl->io, fd, EPOLLIN | EPOLLRDHUP | EPOLLET, on_client_io,
+			    cl);
 	if (r >= 0)
 		r = sd_event_add_defer(event, &cl->kill_source, on_client_kill, cl);
 	if (r >= 0)
@@ -695,18 +851,23 @@ static int client_new(struct seatd_server *srv, int fd, pid_t pid)
 		client_free(cl);
 		return r;
 	}
-	log_debug("seatd client %u (pid %d) of %s connected", cl->id, (int)pid, srv->container->name);
+	*ret = cl;
 	return 0;
 }
 
 static void on_accepted(void *userdata, int fd, pid_t pid)
 {
 	struct seatd_server *srv = userdata;
-	int r = client_new(srv, fd, pid);
+	struct seatd_client *cl;
+	int r = client_new(srv, fd, pid, 0, &cl);
 
-	if (r < 0)
+	if (r < 0) {
 		log_warning_errno(r, "seatd endpoint of %s: cannot set up connection",
 				  srv->container->name);
+		return;
+	}
+	log_debug("seatd client %u (pid %d) of %s connected", cl->id, (int)pid, srv->container->name);
+	client_store(cl);
 }
 
 int seatd_server_new(struct container *c, const char *socket_path, struct seatd_server **ret)
@@ -739,10 +900,143 @@ void seatd_server_free(struct seatd_server *srv)
 	if (!srv)
 		return;
 	/* Control was released by the container already; only close. */
-	list_for_each_safe(cl, tmp, &srv->clients, link)
+	list_for_each_safe(cl, tmp, &srv->clients, link) {
+		client_unstore(cl);
 		client_free(cl);
+	}
 	peer_listener_free(srv->listener);
 	free(srv);
+}
+
+/* ---------------------------------------------------------------- restart */
+
+static bool saved_client_is_valid(const struct saved_client *saved, ssize_t size)
+{
+	if (size < (ssize_t)offsetof(struct saved_client, devices) ||
+	    saved->magic != SAVED_CLIENT_MAGIC || saved->state > CLIENT_DISABLED ||
+	    saved->n_devices > SEATD_MAX_DEVICES || saved->next_device_id < 0 ||
+	    (size_t)size < offsetof(struct saved_client, devices) +
+				   saved->n_devices * sizeof(struct saved_device))
+		return false;
+	for (uint32_t i = 0; i < saved->n_devices; i++) {
+		const struct saved_device *d = &saved->devices[i];
+
+		if (d->id <= 0 || d->id > saved->next_device_id || d->refs == 0)
+			return false;
+	}
+	return true;
+}
+
+/* A connection of the previous devnsd, carried on where it stopped: the
+ * seat still open, the devices with the ids the client knows. Their files
+ * are the ones the broker took back from the container (broker/state.c).
+ * Then the client is told what changed meanwhile, as in any switch. */
+static void client_resume(struct seatd_server *srv, const char *name, unsigned id, int *fds,
+			  size_t n_fds)
+{
+	struct container *c = srv->container;
+	struct saved_client saved;
+	int sock = -1, saved_fd = -1;
+	struct seatd_client *cl;
+	struct stat st;
+	ssize_t size;
+	bool live;
+	int r;
+
+	for (size_t i = 0; i < n_fds; i++) {
+		if (fstat(fds[i], &st) == 0 && S_ISSOCK(st.st_mode) && sock < 0)
+			sock = fds[i];
+		else if (fstat(fds[i], &st) == 0 && S_ISREG(st.st_mode) && saved_fd < 0)
+			saved_fd = fds[i];
+		else
+			close(fds[i]);
+	}
+	memset(&saved, 0, sizeof(saved));
+	size = saved_fd >= 0 ? pread(saved_fd, &saved, sizeof(saved), 0) : -1;
+	if (sock < 0 || !saved_client_is_valid(&saved, size)) {
+		log_warning("Stored seatd connection %s is not whole; dropping it", name);
+		if (sock >= 0)
+			close(sock);
+		if (saved_fd >= 0)
+			close(saved_fd);
+		(void)fd_store_remove(name);
+		return;
+	}
+	r = client_new(srv, sock, saved.pid, id, &cl);
+	if (r < 0) {
+		log_warning_errno(r, "Cannot take back seatd connection %s", name);
+		close(saved_fd);
+		(void)fd_store_remove(name);
+		return;
+	}
+	cl->saved_fd = saved_fd;
+
+	if (saved.controlling) {
+		r = container_take_control(c, &seatd_controller_ops, cl, false);
+		if (r < 0) {
+			log_warning_errno(r, "seatd client %u of %s: cannot take control again; disconnecting it",
+					  cl->id, c->name);
+			client_kill(cl);
+			return;
+		}
+		cl->controlling = true;
+		cl->state = saved.state;
+		cl->unacked = saved.unacked;
+		cl->next_device_id = saved.next_device_id;
+		for (uint32_t i = 0; i < saved.n_devices; i++) {
+			const struct saved_device *sd = &saved.devices[i];
+			struct client_device *d = &cl->devices[cl->n_devices++];
+			struct seat_handle *h;
+
+			*d = (struct client_device) {
+				.id = sd->id, .devnum = makedev(sd->major, sd->minor),
+				.refs = sd->refs, .gone = sd->gone,
+			};
+			if (d->gone)
+				continue;
+			r = container_take_device(c, d->devnum, &h);
+			if (r < 0) {
+				/* Withdrawn meanwhile: only its close is left. */
+				log_info("seatd client %u of %s: device %d (%u:%u) is gone: %s", cl->id,
+					 c->name, d->id, sd->major, sd->minor, strerror(-r));
+				d->gone = true;
+			}
+		}
+	}
+	log_info("seatd client %u (pid %d) of %s taken back after a restart, %u devices", cl->id,
+		 (int)cl->pid, c->name, cl->n_devices);
+
+	live = seat_container_is_live(c->sc);
+	if (cl->state == CLIENT_ENABLED && !live)
+		client_disable(cl);
+	else if ((cl->state == CLIENT_DISABLED || cl->state == CLIENT_PENDING_DISABLE) && live)
+		client_enable(cl);
+	client_save(cl);
+}
+
+void seatd_server_resume(struct seatd_server *srv)
+{
+	char prefix[FD_STORE_NAME_MAX + 1];
+	size_t cursor = 0, len;
+	const char *name;
+
+	len = (size_t)snprintf(prefix, sizeof(prefix), "seatd.%s.", srv->container->name);
+	while ((name = fd_store_next_name(prefix, &cursor))) {
+		const char *digits = name + len;
+		char *end;
+		unsigned long id;
+		int fds[3];
+		size_t n;
+
+		/* seatd.c1.3 is c1's, seatd.c1.x.3 is another container's. */
+		if (*digits < '1' || *digits > '9')
+			continue;
+		id = strtoul(digits, &end, 10);
+		if (*end || id > UINT_MAX)
+			continue;
+		n = fd_store_take(name, fds, ARRAY_SIZE(fds));
+		client_resume(srv, name, (unsigned)id, fds, n);
+	}
 }
 
 /* Every container gets its seatd.sock when it is registered. */
@@ -765,10 +1059,17 @@ static void seatd_container_detach(struct broker_listener *l, struct container *
 	seatd_server_free(container_listener_data(c, l));
 }
 
+static void seatd_event(struct broker_listener *l, const struct broker_event *ev)
+{
+	if (ev->type == BROKER_EVENT_CONTAINER_PICKED_UP)
+		seatd_server_resume(container_listener_data(ev->container, l));
+}
+
 static const struct broker_listener_ops seatd_listener_ops = {
 	.name = "seatd",
 	.container_attach = seatd_container_attach,
 	.container_detach = seatd_container_detach,
+	.event = seatd_event,
 };
 
 int seatd_transport_listen(struct broker *b)

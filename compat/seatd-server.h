@@ -27,3 +27,7 @@ int seatd_server_new(struct container *c, const char *socket_path, struct seatd_
 /* Closes every connection and removes the socket. Accepts NULL. The
  * container has released its controller before. */
 void seatd_server_free(struct seatd_server *s);
+/* Takes back the connections of the server's container that a previous
+ * devnsd kept in the fd store (common/fd-store.h), and carries each on
+ * where it stopped; on BROKER_EVENT_CONTAINER_PICKED_UP. */
+void seatd_server_resume(struct seatd_server *s);

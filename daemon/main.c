@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "broker/broker.h"
+#include "common/fd-store.h"
 #include "common/log.h"
 #include "compat/seatd-server.h"
 #include "dbus/dbus.h"
@@ -76,6 +77,11 @@ int main(int argc, char *argv[])
 		return 2;
 	}
 
+	/* What a previous devnsd kept in the fd store, before anything else
+	 * opens a file. */
+	r = fd_store_init();
+	if (r < 0)
+		log_warning_errno(r, "Cannot take the stored files back");
 	r = broker_new(&b, &opts);
 	if (r < 0)
 		return EXIT_FAILURE;
@@ -84,13 +90,18 @@ int main(int argc, char *argv[])
 	    (r = seatd_transport_listen(b)) < 0 ||
 	    (r = login1_transport_listen(b)) < 0 ||
 	    (r = hotkeys_listen(b)) < 0 ||
-	    (r = broker_start(b)) < 0 ||
-	    /* The name last: a client that sees it finds everything in place. */
-	    (r = dbus_transport_request_name(bus)) < 0)
+	    (r = broker_start(b)) < 0)
+		goto out;
+	/* Every transport took back what it kept; the rest is stale. */
+	fd_store_drop_unclaimed();
+	/* The name last: a client that sees it finds everything in place. */
+	r = dbus_transport_request_name(bus);
+	if (r < 0)
 		goto out;
 	r = broker_run(b);
 out:
 	broker_free(b);
 	dbus_transport_free(bus);
+	fd_store_free();
 	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

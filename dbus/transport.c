@@ -124,6 +124,10 @@ static void on_event(struct broker_listener *l, const struct broker_event *ev)
 		seat_dbus_emit_active_changed(ds, old, dc);
 		break;
 	}
+	case BROKER_EVENT_CONTAINER_PICKED_UP:
+		/* The endpoint's connections did not outlive the previous
+		 * devnsd: its clients connect again. */
+		break;
 	case BROKER_EVENT_CONTROL_CHANGED:
 		container_dbus_emit_changed(dc, "Controlled");
 		break;

@@ -243,6 +243,48 @@ if vm:
         w(f"| {d['test']} | `{d['devnsd']}` | {d['sanitizers']} | "
           f"{len(d['sanitizer_reports']) or 'none'} | {d['devnsd_exit']} | {d['_when']} |")
     w("")
+w("## Crashes and restarts of devnsd")
+w("")
+w("What a client of each transport sees when devnsd is killed (`kill -9`, a")
+w("crash) and when it is restarted cleanly (`SIGTERM`, `systemctl restart`,")
+w("`SIGHUP` to `devns-keeper`). \"With a store\" means devnsd runs under")
+w("systemd with `FileDescriptorStoreMax=` (as the shipped unit does) or under")
+w("`devns-keeper`.")
+w("")
+w("| what | across a crash | across a restart | checked by |")
+w("| --- | --- | --- | --- |")
+survival = [
+    ("`seatd.sock` with a store",
+     "nothing: the connection and its state wait in the store, the next devnsd "
+     "carries the conversation on (a request half sent is read whole); a switch "
+     "made meanwhile arrives as disable-seat or enable-seat",
+     "the same: with a store, `SIGTERM` hands over as a crash would",
+     "seatd-sway `survives_devnsd_killed`, `survives_devnsd_restarted` (sway 1.7); "
+     "test-seatd-server `a_restart_loses_nothing`, "
+     "`a_switch_while_devnsd_was_away_is_told_after_the_restart`, "
+     "`a_damaged_stored_state_drops_the_connection`"),
+    ("`seatd.sock` without a store",
+     "the connection ends: libseat reports an error and sway exits",
+     "the same", "(by design of the protocol; not a test)"),
+    ("the D-Bus endpoint (`bus`)",
+     "the connection ends; the client connects again and calls `TakeControl()` and "
+     "`TakeDevice()`, getting the same open files back",
+     "the same", "restart `restart_rounds` (demo client with `--reconnect`)"),
+    ("the login1 facade",
+     "devnsd connects to the container's bus again and owns "
+     "`org.freedesktop.login1` again; what weston, mutter and libseat's logind "
+     "backend do while the name has no owner is not known yet",
+     "the same", "not tried yet"),
+    ("device files (DRM master, evdev)",
+     "taken back from the store and from the container's processes (`pidfd_getfd`); "
+     "master and live input only for the active container; a stored file that no "
+     "container picks up is revoked",
+     "the same",
+     "restart `files_taken_back_without_the_client`, seatd-sway (above)"),
+]
+for what, crash, restart, test in survival:
+    w(f"| {cell(what)} | {cell(crash)} | {cell(restart)} | {test} |")
+w("")
 w("## Found by these tests and fixed")
 w("")
 w("| bug | fix | checked by |")

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <sys/ioctl.h>
 #include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -27,6 +28,7 @@
 #include "broker/container.h"
 #include "broker/peer.h"
 #include "common/fd-pass.h"
+#include "common/fd-store.h"
 #include "common/macro.h"
 #include "common/root-resolve.h"
 #include "compat/seatd-proto.h"
@@ -1052,6 +1054,213 @@ TEST(server_freed_with_clients)
 	ASSERT_EQ_INT(-1, access(e->sock, F_OK));
 	tc_fill(e, &t);
 	ASSERT_TRUE(t.eof);
+	tc_close(e, &t);
+}
+
+/* ---------------------------------------------------------------- restart */
+
+/* A datagram socket in place of systemd's notify socket: what the server
+ * keeps in the fd store arrives here, and the test hands it back to the
+ * next server as a restarted devnsd gets it. */
+struct store {
+	int fd;
+	char path[108]; /* sun_path */
+};
+
+static void store_free(void *data)
+{
+	struct store *st = data;
+
+	unsetenv("NOTIFY_SOCKET");
+	if (st->fd >= 0)
+		close(st->fd);
+	free(st);
+}
+
+static struct store *store_setup(struct env *e)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct store *st = calloc(1, sizeof(*st));
+
+	if (!st)
+		return NULL;
+	test_defer(store_free, st);
+	if ((size_t)snprintf(st->path, sizeof(st->path), "%s/notify", e->dir) >= sizeof(st->path))
+		return NULL;
+	memcpy(sa.sun_path, st->path, sizeof(st->path));
+	st->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (st->fd < 0 || bind(st->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return NULL;
+	setenv("NOTIFY_SOCKET", st->path, 1);
+	return st;
+}
+
+/* The next message to the store: 1 for FDSTORE=1 (its name and fds, which
+ * the caller owns), 2 for FDSTOREREMOVE=1 (its name), 0 for none. */
+static int store_next(struct store *st, char *name, size_t size, int *fds, size_t *n_fds)
+{
+	char buf[512], *p;
+	ssize_t n = fd_pass_recv(st->fd, buf, sizeof(buf) - 1, fds, 4, n_fds, NULL);
+
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strstr(buf, "FDNAME=");
+	snprintf(name, size, "%.*s", p ? (int)strcspn(p + 7, "\n") : 0, p ? p + 7 : "");
+	if (strstr(buf, "FDSTOREREMOVE=1"))
+		return 2;
+	return strstr(buf, "FDSTORE=1") ? 1 : 0;
+}
+
+/* A client with the seat open and the card taken; returns the stored
+ * connection (name "seatd.c1.1", its fds in fds[0..2)). */
+static bool stored_client(struct env *e, struct store *st, struct tclient *t, int *fds)
+{
+	char name[64];
+	size_t n = 0;
+
+	if (tc_connect(e, t) != 0)
+		return false;
+	if (store_next(st, name, sizeof(name), fds, &n) != 1 || strcmp(name, "seatd.c1.1") != 0 ||
+	    n != 2) {
+		EXPECT_FAIL("the connection was not stored as seatd.c1.1 with 2 fds (%s, %zu)", name, n);
+		return false;
+	}
+	tc_simple(e, t, SEATD_CLIENT_OPEN_SEAT);
+	return tc_expect(e, t, SEATD_SERVER_SEAT_OPENED, NULL, NULL) &&
+	       tc_expect(e, t, SEATD_SERVER_ENABLE_SEAT, NULL, NULL) &&
+	       tc_open_ok(e, t, "/dev/null", NULL) == 1;
+}
+
+/* devnsd gone: its server and everything it held in memory (the seat's
+ * state of c1 goes with it; a restarted devnsd builds it anew). Only the
+ * store's copies keep the connection open. */
+static void server_crash(struct env *e)
+{
+	container_release_control(&e->c1);
+	seatd_server_free(e->srv);
+	e->srv = NULL;
+	pump(e);
+}
+
+/* The next devnsd: a new server that takes the stored files back. */
+static bool server_restart(struct env *e, int *fds)
+{
+	int r;
+
+	if (fd_store_hand_back("seatd.c1.1", fds[0]) < 0 ||
+	    fd_store_hand_back("seatd.c1.1", fds[1]) < 0)
+		return false;
+	r = seatd_server_new(&e->c1, e->sock, &e->srv);
+	if (r < 0) {
+		EXPECT_FAIL("seatd_server_new: %s", strerror(-r));
+		return false;
+	}
+	seatd_server_resume(e->srv);
+	fd_store_drop_unclaimed();
+	pump(e);
+	return true;
+}
+
+TEST(a_restart_loses_nothing)
+{
+	struct seatd_request req = { .opcode = SEATD_CLIENT_OPEN_DEVICE };
+	uint8_t buf[SEATD_MAX_MESSAGE];
+	struct seatd_reply rep;
+	struct store *st;
+	struct tclient t;
+	int fds[2], fd = -1, queued = -1;
+	ssize_t n;
+
+	SETUP(e);
+	ASSERT_NOT_NULL(st = store_setup(e));
+	switch_to(e, &e->c1);
+	ASSERT_TRUE(stored_client(e, st, &t, fds));
+	/* Half a request stays in the socket, where a crash cannot lose it. */
+	snprintf(req.path, sizeof(req.path), "/dev/zero");
+	n = seatd_write_request(buf, sizeof(buf), &req);
+	ASSERT_TRUE(n > 6);
+	tc_send_bytes(e, &t, buf, 6);
+	ASSERT_EQ_INT(0, ioctl(fds[0], FIONREAD, &queued));
+	ASSERT_EQ_INT(6, queued);
+	tc_send_bytes(e, &t, buf + 6, (size_t)n - 6);
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_DEVICE_OPENED, &rep, &fd));
+	ASSERT_EQ_INT(2, rep.device_id);
+	close(fd);
+	tc_close_device(e, &t, 2);
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_DEVICE_CLOSED, NULL, NULL));
+
+	server_crash(e);
+	/* While devnsd is away the client writes on: half a request... */
+	tc_send_bytes(e, &t, buf, 6);
+
+	ASSERT_TRUE(server_restart(e, fds));
+	/* Nothing changed for the client: nothing to tell it. */
+	ASSERT_TRUE(tc_expect_nothing(e, &t));
+	ASSERT_TRUE(e->c1.sc->controlled);
+	/* ...and the rest: the whole request is read, and the device gets the
+	 * next id the client has not seen. */
+	tc_send_bytes(e, &t, buf + 6, (size_t)n - 6);
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_DEVICE_OPENED, &rep, &fd));
+	ASSERT_EQ_INT(3, rep.device_id);
+	ASSERT_TRUE(fd >= 0);
+	close(fd);
+	/* The card keeps its id. */
+	tc_close_device(e, &t, 1);
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_DEVICE_CLOSED, NULL, NULL));
+	/* The same connection follows the next switch. */
+	switch_to(e, &e->c2);
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_DISABLE_SEAT, NULL, NULL));
+	tc_close(e, &t);
+}
+
+TEST(a_switch_while_devnsd_was_away_is_told_after_the_restart)
+{
+	struct store *st;
+	struct tclient t;
+	int fds[2];
+
+	SETUP(e);
+	ASSERT_NOT_NULL(st = store_setup(e));
+	switch_to(e, &e->c1);
+	ASSERT_TRUE(stored_client(e, st, &t, fds));
+	server_crash(e);
+	/* c1 has no controller meanwhile: the switch does not wait. */
+	switch_to(e, &e->c2);
+	ASSERT_TRUE(server_restart(e, fds));
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_DISABLE_SEAT, NULL, NULL));
+	tc_simple(e, &t, SEATD_CLIENT_DISABLE_SEAT);
+	switch_to(e, &e->c1);
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_ENABLE_SEAT, NULL, NULL));
+	tc_close(e, &t);
+}
+
+TEST(a_damaged_stored_state_drops_the_connection)
+{
+	static const uint8_t junk[16] = { 1, 2, 3 };
+	char name[64];
+	struct store *st;
+	struct tclient t;
+	size_t n = 0;
+	int fds[2], r;
+
+	SETUP(e);
+	ASSERT_NOT_NULL(st = store_setup(e));
+	switch_to(e, &e->c1);
+	ASSERT_TRUE(stored_client(e, st, &t, fds));
+	server_crash(e);
+	/* Drain what the crash sent the store. */
+	while ((r = store_next(st, name, sizeof(name), fds, &n)) == 2)
+		;
+	ASSERT_EQ_INT(0, r);
+	ASSERT_EQ_INT((int)sizeof(junk), (int)pwrite(fds[1], junk, sizeof(junk), 0));
+	ASSERT_TRUE(server_restart(e, fds));
+	ASSERT_FALSE(e->c1.sc->controlled);
+	tc_fill(e, &t);
+	ASSERT_TRUE(t.eof);
+	/* ...and dropped from the store too. */
+	ASSERT_EQ_INT(2, store_next(st, name, sizeof(name), fds, &n));
+	ASSERT_EQ_STR("seatd.c1.1", name);
 	tc_close(e, &t);
 }
 
