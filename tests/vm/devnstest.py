@@ -176,9 +176,10 @@ def dbus_error_name(fn):
 # ---------------------------------------------------------------- the broker
 
 class Broker:
-    def __init__(self, config=None, log_name="devnsd.log"):
+    def __init__(self, config=None, log_name="devnsd.log", wrapper=()):
         self.log_path = os.path.join(OUT, log_name)
-        args = [os.environ.get("DEVNS_DEVNSD", DEVNSD)] + os.environ.get("DEVNS_DEVNSD_ARGS", "").split()
+        args = [*wrapper, os.environ.get("DEVNS_DEVNSD", DEVNSD)] + \
+            os.environ.get("DEVNS_DEVNSD_ARGS", "").split()
         if config:
             os.makedirs("/etc/devns", exist_ok=True)
             with open("/etc/devns/test.conf", "w") as f:
@@ -226,6 +227,65 @@ class Broker:
         self.logf.close()
 
     def fd_count(self):
+        return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
+
+
+KEEPER = os.path.join(BUILD, "keeper", "devns-keeper")
+
+
+class KeptBroker(Broker):
+    """devnsd under devns-keeper, which keeps devnsd's fd store and starts
+    it again when it dies, as systemd does for the unit
+    (FileDescriptorStoreMax=, Restart=)."""
+
+    def __init__(self, config=None, log_name="devnsd.log"):
+        super().__init__(config, log_name, wrapper=[KEEPER, "--start-limit-interval", "0", "--"])
+        self.pid = self.wait_devnsd()
+
+    def devnsd_pid(self):
+        """The devnsd the keeper runs now, or None."""
+        kids = _children(self.proc.pid)
+        return kids[0] if len(kids) == 1 else None
+
+    def wait_devnsd(self, old=None, timeout=60):
+        """Until a devnsd other than old owns the bus name; its pid."""
+        bus = system_bus()
+        dbus_iface = dbus.Interface(bus.get_object("org.freedesktop.DBus", "/org/freedesktop/DBus"),
+                                    "org.freedesktop.DBus")
+
+        def serving():
+            check(self.proc.poll() is None, f"devns-keeper exited with {self.proc.returncode}")
+            pid = self.devnsd_pid()
+            if pid is None or pid == old:
+                return None
+            try:
+                owner = int(dbus_iface.GetConnectionUnixProcessID(BUS_NAME))
+            except dbus.exceptions.DBusException:
+                return None
+            return pid if owner == pid else None
+        return wait_until("a new devnsd serving on the bus", serving, timeout=timeout)
+
+    def kill_devnsd(self, sig=signal.SIGKILL):
+        """Kills devnsd (by default as a crash would); returns once the
+        keeper has started the next one and it serves."""
+        old = self.devnsd_pid()
+        check(old is not None, "devnsd is running under the keeper")
+        os.kill(old, sig)
+        self.pid = self.wait_devnsd(old)
+        return self.pid
+
+    def restart(self):
+        """A clean restart, as `systemctl restart`: SIGHUP to the keeper
+        stops devnsd with SIGTERM and starts it again."""
+        old = self.devnsd_pid()
+        os.kill(self.proc.pid, signal.SIGHUP)
+        self.pid = self.wait_devnsd(old)
+        return self.pid
+
+    def fd_count(self):
+        return len(os.listdir(f"/proc/{self.pid}/fd"))
+
+    def keeper_fd_count(self):
         return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
 
 
