@@ -13,6 +13,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
@@ -40,6 +41,13 @@
 /* Where the container's dbus-daemon listens, inside its root. */
 #define LOGIN1_SYSTEM_BUS_SOCKET "/run/dbus/system_bus_socket"
 
+/* A session type ("wayland", "x11", ...), and a bus daemon's unique name
+ * (":1.42"), at their longest. */
+#define LOGIN1_TYPE_MAX 15
+#define LOGIN1_UNIQUE_NAME_MAX 255
+/* Devices of a controller that a restart of devnsd keeps. */
+#define LOGIN1_SAVED_MAX_DEVICES 256
+
 /* Method calls waiting for the bus daemon's answer about their sender. */
 #define LOGIN1_MAX_PENDING 32
 /* Messages queued towards a container's bus daemon that does not read. */
@@ -60,7 +68,7 @@ struct login1_session {
 	uid_t uid;           /* Login1User, as the container sees it */
 	gid_t gid;
 	char user_name[64];  /* from the container's /etc/passwd */
-	char type[16];       /* SetType(): "wayland" until told otherwise */
+	char type[LOGIN1_TYPE_MAX + 1]; /* SetType(): "wayland" until told otherwise */
 	pid_t leader_nspid;  /* the leader's pid inside the container */
 
 	sd_bus *bus;                /* the container's bus; NULL while waiting */
@@ -72,6 +80,7 @@ struct login1_session {
 	unsigned n_pending;
 	char seat_path[128];
 	char user_path[64];
+	int saved_fd; /* what outlives devnsd (restart.c); -1 without a store */
 };
 
 struct login1_session *login1_session_of(struct login1_transport *t, struct container *c);
@@ -95,6 +104,43 @@ int login1_switch(struct login1_session *s, struct container *target, sd_bus_mes
 		  sd_bus_error *error);
 bool login1_session_is_active(const struct login1_session *s);
 const char *login1_session_state(const struct login1_session *s);
+
+/* Whether logind knows type as a session type. */
+bool login1_type_is_valid(const char *type);
+/* After a restart of devnsd: takes back the controller it had, with its
+ * devices, before the bus is there. */
+void login1_session_resume(struct login1_session *s);
+/* The name is ours on the container's bus (again): a controller taken back
+ * is checked there and told what it missed. */
+void login1_session_bus_ready(struct login1_session *s);
+
+/* What a controller was last told of its devices: a signal lost on the
+ * way leaves it unsure, and a catch-up sends them all again. */
+enum login1_told {
+	LOGIN1_TOLD_PAUSED,
+	LOGIN1_TOLD_LIVE,
+	LOGIN1_TOLD_UNSURE,
+};
+
+/* restart.c: the session's state in the fd store. */
+struct login1_saved {
+	char controller[LOGIN1_UNIQUE_NAME_MAX + 1]; /* "" when there is none */
+	char type[LOGIN1_TYPE_MAX + 1];
+	enum login1_told told; /* what the controller was last told of the seat */
+	unsigned n_devices;
+	dev_t devices[LOGIN1_SAVED_MAX_DEVICES];
+};
+/* Rewrites the session's file in the store (made on first use). */
+void login1_save(struct login1_session *s, const struct login1_saved *saved);
+/* Drops it from the store (the container is gone). */
+void login1_unsave(struct login1_session *s);
+/* The file a previous devnsd stored: 1 and *ret, 0 for none, negative
+ * errno when it is damaged (then it is dropped). */
+int login1_take_saved(struct login1_session *s, struct login1_saved *ret);
+/* The file's bytes, apart for the tests: format returns its size (0 when
+ * size is too small). */
+int login1_saved_parse(const void *buf, size_t size, struct login1_saved *ret);
+size_t login1_saved_format(const struct login1_saved *saved, void *buf, size_t size);
 
 /* sd-login.c: /run/systemd/{sessions,seats,users} inside the root. */
 int login1_write_files(struct login1_session *s);

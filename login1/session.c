@@ -26,7 +26,18 @@ struct login1_controller {
 	struct login1_session *session;
 	char *sender;         /* its unique name on the container's bus */
 	sd_bus_slot *gone;    /* NameOwnerChanged of that name */
+	enum login1_told told;
+	bool unchecked;       /* taken back after a restart; not yet seen on the bus */
+	bool catching_up;
+	/* Devices taken back after a restart that it may take once more:
+	 * while the name had no owner, its ReleaseDevice could not reach us
+	 * (mutter releases its input when it sees no owner, and takes it
+	 * again when the name is back). */
+	dev_t retake[LOGIN1_SAVED_MAX_DEVICES];
+	unsigned n_retake;
 };
+
+static const struct controller_ops login1_controller_ops;
 
 bool login1_session_is_active(const struct login1_session *s)
 {
@@ -56,7 +67,9 @@ static int send_to_controller(struct login1_controller *ctl, const char *member,
 	va_list ap;
 	int r;
 
-	if (!s->bus)
+	/* Before the name is ours (again), the controller would not take a
+	 * signal from us for logind's. */
+	if (!s->bus || !s->owns_name)
 		return -ENOTCONN;
 	r = sd_bus_message_new_signal(s->bus, &m, LOGIN1_SESSION_PATH, LOGIN1_SESSION_INTERFACE,
 				      member);
@@ -75,31 +88,87 @@ static int send_to_controller(struct login1_controller *ctl, const char *member,
 	return r;
 }
 
+static struct login1_controller *controller_of_container(struct container *c)
+{
+	return c->controller_ops == &login1_controller_ops ? c->controller_data : NULL;
+}
+
+/* What a restarted devnsd needs, saved after every change of it. */
+static void session_save(struct login1_session *s)
+{
+	struct login1_controller *ctl = controller_of_container(s->container);
+	struct login1_saved saved = { .n_devices = 0 };
+	struct seat_handle *h;
+
+	snprintf(saved.type, sizeof(saved.type), "%s", s->type);
+	if (ctl) {
+		snprintf(saved.controller, sizeof(saved.controller), "%s", ctl->sender);
+		saved.told = ctl->told;
+		list_for_each(h, &s->container->sc->handles, link)
+			if (!h->adopted && saved.n_devices < LOGIN1_SAVED_MAX_DEVICES)
+				saved.devices[saved.n_devices++] = h->device->devnum;
+	}
+	login1_save(s, &saved);
+}
+
+static void set_told(struct login1_controller *ctl, enum login1_told told)
+{
+	/* Once unsure, only a catch-up (which sets it) makes it sure again. */
+	if (ctl->told == told || (ctl->told == LOGIN1_TOLD_UNSURE && !ctl->catching_up))
+		return;
+	ctl->told = told;
+	session_save(ctl->session);
+}
+
+static int send_pause(struct login1_controller *ctl, struct seat_handle *h,
+		      enum seat_pause_type type)
+{
+	dev_t devnum = h->device->devnum;
+	int r = send_to_controller(ctl, "PauseDevice", "uus", major(devnum), minor(devnum),
+				   seat_pause_type_to_string(type));
+
+	if (r < 0) {
+		/* Before the bus is back after a restart: the catch-up tells it. */
+		set_told(ctl, LOGIN1_TOLD_UNSURE);
+		return log_warning_errno(r, "Cannot send PauseDevice for %s to the login1 controller of %s",
+					 h->device->sysname, ctl->session->container->name);
+	}
+	set_told(ctl, LOGIN1_TOLD_PAUSED);
+	return 0;
+}
+
+static int send_resume(struct login1_controller *ctl, struct seat_handle *h)
+{
+	dev_t devnum = h->device->devnum;
+	int r = send_to_controller(ctl, "ResumeDevice", "uuh", major(devnum), minor(devnum), h->fd);
+
+	if (r < 0) {
+		set_told(ctl, LOGIN1_TOLD_UNSURE);
+		return log_warning_errno(r, "Cannot send ResumeDevice for %s to the login1 controller of %s",
+					 h->device->sysname, ctl->session->container->name);
+	}
+	set_told(ctl, LOGIN1_TOLD_LIVE);
+	return 0;
+}
+
 static void controller_pause(struct container *c, void *data, struct seat_handle *h,
 			     enum seat_pause_type type)
 {
-	dev_t devnum = h->device->devnum;
-	int r = send_to_controller(data, "PauseDevice", "uus", major(devnum), minor(devnum),
-				   seat_pause_type_to_string(type));
-
-	if (r < 0)
-		log_warning_errno(r, "Cannot send PauseDevice for %s to the login1 controller of %s",
-				  h->device->sysname, c->name);
+	(void)send_pause(data, h, type);
 }
 
 static void controller_resume(struct container *c, void *data, struct seat_handle *h)
 {
-	dev_t devnum = h->device->devnum;
-	int r = send_to_controller(data, "ResumeDevice", "uuh", major(devnum), minor(devnum), h->fd);
-
-	if (r < 0)
-		log_warning_errno(r, "Cannot send ResumeDevice for %s to the login1 controller of %s",
-				  h->device->sysname, c->name);
+	(void)send_resume(data, h);
 }
 
 static void controller_released(struct container *c, void *data)
 {
-	controller_free(data);
+	struct login1_controller *ctl = data;
+
+	/* Control is already gone from the container: saved without it. */
+	session_save(ctl->session);
+	controller_free(ctl);
 }
 
 static const struct controller_ops login1_controller_ops = {
@@ -111,10 +180,9 @@ static const struct controller_ops login1_controller_ops = {
 
 static struct login1_controller *controller_of(struct login1_session *s, const char *sender)
 {
-	struct container *c = s->container;
-	struct login1_controller *ctl = c->controller_data;
+	struct login1_controller *ctl = controller_of_container(s->container);
 
-	if (c->controller_ops != &login1_controller_ops || !sender || strcmp(ctl->sender, sender) != 0)
+	if (!ctl || !sender || strcmp(ctl->sender, sender) != 0)
 		return NULL;
 	return ctl;
 }
@@ -123,7 +191,7 @@ void login1_session_bus_gone(struct login1_session *s)
 {
 	struct container *c = s->container;
 
-	if (c->controller_ops == &login1_controller_ops) {
+	if (controller_of_container(c)) {
 		log_info("Container %s: its login1 controller went with the bus", c->name);
 		container_release_control(c);
 	}
@@ -137,7 +205,7 @@ static int on_controller_gone(sd_bus_message *m, void *userdata, sd_bus_error *e
 
 	if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0 || new_owner[0])
 		return 0;
-	if (c->controller_data == ctl && c->controller_ops == &login1_controller_ops) {
+	if (controller_of_container(c) == ctl) {
 		log_info("Container %s: its login1 controller left the bus", c->name);
 		container_release_control(c);
 	}
@@ -240,13 +308,41 @@ static int with_sender_uid(struct login1_session *s, sd_bus_message *m, sd_bus_e
 	return 1;
 }
 
+/* Control goes when the controller leaves the bus. */
+static int controller_watch(struct login1_controller *ctl)
+{
+	_cleanup_free_ char *match = NULL;
+
+	if (asprintf(&match, "type='signal',sender='org.freedesktop.DBus',"
+			     "path='/org/freedesktop/DBus',interface='org.freedesktop.DBus',"
+			     "member='NameOwnerChanged',arg0='%s'", ctl->sender) < 0)
+		return -ENOMEM;
+	ctl->gone = sd_bus_slot_unref(ctl->gone);
+	return sd_bus_add_match_async(ctl->session->bus, &ctl->gone, match, on_controller_gone, NULL,
+				      ctl);
+}
+
+static struct login1_controller *controller_new(struct login1_session *s, const char *sender)
+{
+	struct login1_controller *ctl = calloc(1, sizeof(*ctl));
+
+	if (!ctl)
+		return NULL;
+	ctl->session = s;
+	ctl->sender = strdup(sender);
+	if (!ctl->sender) {
+		free(ctl);
+		return NULL;
+	}
+	return ctl;
+}
+
 static int take_control(struct login1_session *s, sd_bus_message *m, uid_t uid,
 			sd_bus_error *error)
 {
 	struct container *c = s->container;
 	const char *sender = sd_bus_message_get_sender(m);
 	struct login1_controller *ctl;
-	_cleanup_free_ char *match = NULL;
 	int force, r;
 
 	r = sd_bus_message_read(m, "b", &force);
@@ -260,19 +356,12 @@ static int take_control(struct login1_session *s, sd_bus_message *m, uid_t uid,
 	if (controller_of(s, sender))
 		return sd_bus_reply_method_return(m, NULL);
 
-	ctl = calloc(1, sizeof(*ctl));
+	ctl = controller_new(s, sender);
 	if (!ctl)
 		return -ENOMEM;
-	ctl->session = s;
-	if (!(ctl->sender = strdup(sender)) ||
-	    asprintf(&match, "type='signal',sender='org.freedesktop.DBus',"
-			     "path='/org/freedesktop/DBus',interface='org.freedesktop.DBus',"
-			     "member='NameOwnerChanged',arg0='%s'", sender) < 0) {
-		match = NULL;
-		controller_free(ctl);
-		return -ENOMEM;
-	}
-	r = sd_bus_add_match_async(s->bus, &ctl->gone, match, on_controller_gone, NULL, ctl);
+	/* It reads Active itself; from here on it is told. */
+	ctl->told = seat_container_is_live(c->sc) ? LOGIN1_TOLD_LIVE : LOGIN1_TOLD_PAUSED;
+	r = controller_watch(ctl);
 	if (r < 0) {
 		controller_free(ctl);
 		return r;
@@ -286,6 +375,7 @@ static int take_control(struct login1_session *s, sd_bus_message *m, uid_t uid,
 		return r;
 	}
 	log_info("Container %s: login1 session taken over by %s", c->name, sender);
+	session_save(s);
 	return sd_bus_reply_method_return(m, NULL);
 }
 
@@ -341,6 +431,18 @@ static int read_devnum(sd_bus_message *m, dev_t *ret)
 	return 0;
 }
 
+/* Whether devnum was taken back after a restart and not taken since; it
+ * is not, from now on. */
+static bool controller_retakes(struct login1_controller *ctl, dev_t devnum)
+{
+	for (unsigned i = 0; i < ctl->n_retake; i++)
+		if (ctl->retake[i] == devnum) {
+			ctl->retake[i] = ctl->retake[--ctl->n_retake];
+			return true;
+		}
+	return false;
+}
+
 static int method_take_device(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct login1_session *s = userdata;
@@ -351,8 +453,16 @@ static int method_take_device(sd_bus_message *m, void *userdata, sd_bus_error *e
 	if ((r = read_devnum(m, &devnum)) < 0 || (r = check_controller(s, m, error)) < 0)
 		return r;
 	r = container_take_device(s->container, devnum, &h);
+	if (r == -ERRNO_DEVICE_IS_TAKEN &&
+	    controller_retakes(controller_of_container(s->container), devnum)) {
+		/* The same open file it had: it is the device's controller
+		 * already, in the same state. */
+		h = seat_container_find_handle(s->container->sc, devnum);
+		r = h ? 0 : -ERRNO_DEVICE_IS_TAKEN;
+	}
 	if (r < 0)
 		return device_error(error, r, devnum);
+	session_save(s);
 	return sd_bus_reply_method_return(m, "hb", h->fd, h->state != SEAT_HANDLE_LIVE);
 }
 
@@ -372,7 +482,18 @@ static int device_method(sd_bus_message *m, struct login1_session *s, sd_bus_err
 
 static int method_release_device(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	return device_method(m, userdata, error, container_release_device);
+	struct login1_session *s = userdata;
+	struct login1_controller *ctl;
+	int r = device_method(m, s, error, container_release_device);
+	dev_t devnum;
+
+	if (r < 0)
+		return r;
+	ctl = controller_of_container(s->container);
+	if (ctl && sd_bus_message_rewind(m, true) >= 0 && read_devnum(m, &devnum) >= 0)
+		(void)controller_retakes(ctl, devnum);
+	session_save(s);
+	return r;
 }
 
 static int method_pause_device_complete(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -380,25 +501,32 @@ static int method_pause_device_complete(sd_bus_message *m, void *userdata, sd_bu
 	return device_method(m, userdata, error, container_pause_device_complete);
 }
 
-static int method_set_type(sd_bus_message *m, void *userdata, sd_bus_error *error)
+bool login1_type_is_valid(const char *type)
 {
 	static const char *const types[] = { "unspecified", "tty", "x11", "wayland", "mir", "web" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(types); i++)
+		if (strcmp(types[i], type) == 0)
+			return true;
+	return false;
+}
+
+static int method_set_type(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
 	struct login1_session *s = userdata;
 	const char *type;
-	bool known = false;
 	int r;
 
 	if ((r = sd_bus_message_read(m, "s", &type)) < 0 || (r = check_controller(s, m, error)) < 0)
 		return r;
-	for (size_t i = 0; i < ARRAY_SIZE(types); i++)
-		known = known || strcmp(types[i], type) == 0;
-	if (!known)
+	if (!login1_type_is_valid(type))
 		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid session type '%s'", type);
 	if (strcmp(s->type, type) != 0) {
 		snprintf(s->type, sizeof(s->type), "%s", type);
 		(void)sd_bus_emit_properties_changed(s->bus, LOGIN1_SESSION_PATH,
 						     LOGIN1_SESSION_INTERFACE, "Type", NULL);
 		(void)login1_write_files(s);
+		session_save(s);
 	}
 	return sd_bus_reply_method_return(m, NULL);
 }
@@ -442,6 +570,128 @@ static int method_activate(sd_bus_message *m, void *userdata, sd_bus_error *erro
 		return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
 					 "This container may not activate itself (no AllowActivate)");
 	return login1_switch(s, s->container, m, error);
+}
+
+void login1_session_resume(struct login1_session *s)
+{
+	struct container *c = s->container;
+	struct login1_saved saved;
+	struct login1_controller *ctl;
+	unsigned n = 0;
+	int r;
+
+	if (login1_take_saved(s, &saved) <= 0)
+		return;
+	snprintf(s->type, sizeof(s->type), "%s", saved.type);
+	if (!saved.controller[0])
+		return;
+	ctl = controller_new(s, saved.controller);
+	if (!ctl)
+		return;
+	ctl->told = saved.told;
+	ctl->unchecked = true;
+	r = container_take_control(c, &login1_controller_ops, ctl, false);
+	if (r < 0) {
+		log_warning_errno(r, "Container %s: cannot take back its login1 controller %s",
+				  c->name, saved.controller);
+		controller_free(ctl);
+		session_save(s);
+		return;
+	}
+	for (unsigned i = 0; i < saved.n_devices; i++) {
+		struct seat_handle *h = seat_container_find_handle(c->sc, saved.devices[i]);
+		bool was_live = h && h->state == SEAT_HANDLE_LIVE;
+
+		/* Only the open file the controller still has: a new one would
+		 * be news to it. */
+		if (!h || !h->adopted) {
+			log_info("Container %s: device %u:%u of its login1 controller was not kept",
+				 c->name, major(saved.devices[i]), minor(saved.devices[i]));
+			continue;
+		}
+		r = container_take_device(c, saved.devices[i], &h);
+		if (r < 0) {
+			log_info("Container %s: device %u:%u of its login1 controller is gone: %s",
+				 c->name, major(saved.devices[i]), minor(saved.devices[i]), strerror(-r));
+			continue;
+		}
+		/* Opened anew (evdev) or made master: its ResumeDevice is due. */
+		if (!was_live && h->state == SEAT_HANDLE_LIVE)
+			ctl->told = LOGIN1_TOLD_UNSURE;
+		ctl->retake[ctl->n_retake++] = saved.devices[i];
+		n++;
+	}
+	log_info("Container %s: login1 controller %s taken back after a restart, %u devices",
+		 c->name, ctl->sender, n);
+	session_save(s);
+}
+
+/* What the controller missed while devnsd was away: a switch. */
+static void controller_catch_up(struct login1_controller *ctl)
+{
+	struct login1_session *s = ctl->session;
+	struct seat_handle *h, *tmp;
+	bool live = seat_container_is_live(s->container->sc);
+	enum login1_told told = live ? LOGIN1_TOLD_LIVE : LOGIN1_TOLD_PAUSED;
+	bool failed = false;
+
+	if (ctl->told == told)
+		return;
+	log_info("Container %s: telling its login1 controller the seat is %s", s->container->name,
+		 live ? "live" : "paused");
+	ctl->catching_up = true;
+	list_for_each_safe(h, tmp, &s->container->sc->handles, link) {
+		if (h->adopted)
+			continue;
+		if ((live ? send_resume(ctl, h) : send_pause(ctl, h, SEAT_PAUSE_FORCE)) < 0)
+			failed = true;
+	}
+	/* Without a device nothing was sent; it reads Active. */
+	set_told(ctl, failed ? LOGIN1_TOLD_UNSURE : told);
+	ctl->catching_up = false;
+	login1_emit_active_changed(s);
+}
+
+static int on_controller_checked(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+	struct login1_session *s = userdata;
+	struct login1_controller *ctl = controller_of_container(s->container);
+
+	if (!ctl || !ctl->unchecked)
+		return 0;
+	if (sd_bus_message_is_method_error(reply, NULL)) {
+		log_info("Container %s: its login1 controller %s left the bus while devnsd was away",
+			 s->container->name, ctl->sender);
+		container_release_control(s->container);
+		return 0;
+	}
+	ctl->unchecked = false;
+	log_info("Container %s: its login1 controller %s is still there", s->container->name,
+		 ctl->sender);
+	controller_catch_up(ctl);
+	return 0;
+}
+
+void login1_session_bus_ready(struct login1_session *s)
+{
+	struct login1_controller *ctl = controller_of_container(s->container);
+	int r;
+
+	if (!ctl || !ctl->unchecked)
+		return;
+	/* The watch first, then the question: a controller that leaves in
+	 * between is seen by one or the other. */
+	r = controller_watch(ctl);
+	if (r >= 0)
+		r = sd_bus_call_method_async(s->bus, NULL, "org.freedesktop.DBus",
+					     "/org/freedesktop/DBus", "org.freedesktop.DBus",
+					     "GetNameOwner", on_controller_checked, s, "s",
+					     ctl->sender);
+	if (r < 0) {
+		log_warning_errno(r, "Container %s: cannot look for its login1 controller %s",
+				  s->container->name, ctl->sender);
+		container_release_control(s->container);
+	}
 }
 
 static int property_get_user(sd_bus *bus, const char *path, const char *interface,

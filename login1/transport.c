@@ -88,6 +88,7 @@ static void on_name_owned(struct login1_session *s)
 	}
 	log_info("Container %s: serving %s on its system bus", s->container->name, LOGIN1_BUS_NAME);
 	set_status(s, "serving");
+	login1_session_bus_ready(s);
 }
 
 /* Every message of the container's bus passes here first: the bus
@@ -284,6 +285,7 @@ static int login1_container_attach(struct broker_listener *l, struct container *
 		return -ENOMEM;
 	s->transport = t;
 	s->container = c;
+	s->saved_fd = -1;
 	list_init(&s->pending);
 	s->uid = (uid_t)container_option(c, "Login1User");
 	snprintf(s->type, sizeof(s->type), "wayland");
@@ -320,6 +322,7 @@ static void login1_container_detach(struct broker_listener *l, struct container 
 		login1_remove_files(s);
 	}
 	bus_drop(s);
+	login1_unsave(s);
 	sd_event_source_disable_unref(s->retry);
 	free(s);
 }
@@ -330,6 +333,10 @@ static void on_event(struct broker_listener *l, const struct broker_event *ev)
 	struct login1_session *s;
 
 	switch (ev->type) {
+	case BROKER_EVENT_CONTAINER_PICKED_UP:
+		if ((s = login1_session_of(t, ev->container)))
+			login1_session_resume(s);
+		break;
 	case BROKER_EVENT_ACTIVE_CHANGED:
 		if (ev->old && (s = login1_session_of(t, ev->old)) && s->owns_name)
 			login1_emit_active_changed(s);

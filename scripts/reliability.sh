@@ -270,11 +270,21 @@ survival = [
      "the connection ends; the client connects again and calls `TakeControl()` and "
      "`TakeDevice()`, getting the same open files back",
      "the same", "restart `restart_rounds` (demo client with `--reconnect`)"),
-    ("the login1 facade",
-     "devnsd connects to the container's bus again and owns "
-     "`org.freedesktop.login1` again; what weston, mutter and libseat's logind "
-     "backend do while the name has no owner is not known yet",
-     "the same", "not tried yet"),
+    ("the login1 facade with a store",
+     "the compositor keeps its session and devices: devnsd connects to the "
+     "container's bus again, owns `org.freedesktop.login1` again (same session id "
+     "and paths), finds the controller still there and sends what it missed "
+     "(`PauseDevice`, `ResumeDevice`); calls waiting for an answer get `NoReply` "
+     "from the bus daemon. While the name has no owner weston and libseat notice "
+     "nothing; mutter releases its input (the release cannot arrive) and takes it "
+     "again when the name is back, which devnsd allows once per device",
+     "the same: with a store, `SIGTERM` hands over as a crash would",
+     "login1-weston, login1-sway, login1-mutter, login1-kwin "
+     "(`survives_devnsd_*`); test-login1 `a_stored_session_is_checked_before_use`"),
+    ("the login1 facade without a store",
+     "devnsd owns the name again, but the controller is forgotten: the compositor "
+     "must call `TakeControl()` again (none of the four does)",
+     "the same", "(not a test)"),
     ("device files (DRM master, evdev)",
      "taken back from the store and from the container's processes (`pidfd_getfd`); "
      "master and live input only for the active container; a stored file that no "

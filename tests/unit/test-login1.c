@@ -715,4 +715,67 @@ TEST(options_are_kept_in_the_state_file)
 	ASSERT_EQ_INT(0, container_option(e.c, "NoSuchOption"));
 }
 
+/* The session as a restarted devnsd reads it back from the fd store:
+ * anything but what devnsd wrote is refused, whole. */
+TEST(a_stored_session_is_checked_before_use)
+{
+	struct login1_saved in = { .controller = ":1.42", .type = "x11", .told = LOGIN1_TOLD_UNSURE,
+				   .n_devices = 2, .devices = { makedev(226, 0), makedev(13, 64) } };
+	struct login1_saved out;
+	uint8_t buf[sizeof(struct login1_saved) * 2], copy[sizeof(buf)];
+	size_t n = login1_saved_format(&in, buf, sizeof(buf)), header;
+
+	ASSERT_TRUE(n > 0);
+	ASSERT_EQ_INT(0, login1_saved_parse(buf, n, &out));
+	ASSERT_EQ_STR(":1.42", out.controller);
+	ASSERT_EQ_STR("x11", out.type);
+	ASSERT_EQ_INT(LOGIN1_TOLD_UNSURE, out.told);
+	ASSERT_EQ_INT(2, out.n_devices);
+	ASSERT_TRUE(out.devices[1] == makedev(13, 64));
+	/* Too small a buffer is not written past. */
+	ASSERT_EQ_INT(0, login1_saved_format(&in, buf, n - 1));
+
+	/* Cut short, or with a byte too many. */
+	ASSERT_EQ_INT(-EBADMSG, login1_saved_parse(buf, n - 1, &out));
+	ASSERT_EQ_INT(-EBADMSG, login1_saved_parse(buf, n + 1, &out));
+	ASSERT_EQ_INT(-EBADMSG, login1_saved_parse(buf, 3, &out));
+	/* Every byte of the head, flipped in turn: the magic, the counts and
+	 * the strings are checked; the strings' unused tails may hold anything. */
+	header = n - 2 * 2 * sizeof(uint32_t);
+	for (size_t i = 0; i < header; i++) {
+		memcpy(copy, buf, n);
+		copy[i] ^= 0xff;
+		if (login1_saved_parse(copy, n, &out) == 0) {
+			/* Then what was read is still a valid session. */
+			ASSERT_TRUE(login1_type_is_valid(out.type));
+			ASSERT_TRUE(out.controller[0] == ':');
+			ASSERT_TRUE(out.told <= LOGIN1_TOLD_UNSURE);
+			ASSERT_EQ_INT(2, out.n_devices);
+		}
+	}
+	{
+		struct login1_saved bad = in;
+
+		snprintf(bad.controller, sizeof(bad.controller), ":1.4'2");
+		n = login1_saved_format(&bad, buf, sizeof(buf));
+		ASSERT_EQ_INT(-EBADMSG, login1_saved_parse(buf, n, &out));
+		snprintf(bad.controller, sizeof(bad.controller), "org.evil");
+		n = login1_saved_format(&bad, buf, sizeof(buf));
+		ASSERT_EQ_INT(-EBADMSG, login1_saved_parse(buf, n, &out));
+		bad = in;
+		snprintf(bad.type, sizeof(bad.type), "../etc");
+		n = login1_saved_format(&bad, buf, sizeof(buf));
+		ASSERT_EQ_INT(-EBADMSG, login1_saved_parse(buf, n, &out));
+		/* Devices without a controller. */
+		bad = in;
+		bad.controller[0] = '\0';
+		n = login1_saved_format(&bad, buf, sizeof(buf));
+		ASSERT_EQ_INT(-EBADMSG, login1_saved_parse(buf, n, &out));
+		bad.n_devices = 0;
+		n = login1_saved_format(&bad, buf, sizeof(buf));
+		ASSERT_EQ_INT(0, login1_saved_parse(buf, n, &out));
+		ASSERT_EQ_STR("", out.controller);
+	}
+}
+
 TEST_MAIN
