@@ -18,6 +18,10 @@ to the demo pauses its card, leaves it no live input and shows the demo; a
 switch back gives it its devices again and it draws once more. Each round
 is checked on the screen.
 
+devnsd runs under devns-keeper: the compositor outlives DEVNS_RESTART_ROUNDS
+(3) kills (-9) of devnsd and as many restarts, on the same session and
+devices, its picture staying; a switch away and back then still works.
+
 mutter 43 pauses on the session's Active property and does not answer the
 card's PauseDevice("pause"): devnsd's pause timeout ends each switch away
 from it (logged, not asserted: it is mutter's).
@@ -34,11 +38,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import devnstest  # noqa: E402
 import screen  # noqa: E402
 from devnstest import (  # noqa: E402
-    Broker, OUT, ScriptContainer, TestFailure, active_container, check, container_prop,
+    OUT, KeptBroker, ScriptContainer, TestFailure, active_container, check, container_prop,
     demo_client, expect_screen, held_devices, load_bochs, log, manager, run_testcases,
     screendump, switch_and_wait, wait_until)
 
 ROUNDS = int(os.environ.get("DEVNS_SWITCHES", "3"))
+RESTART_ROUNDS = int(os.environ.get("DEVNS_RESTART_ROUNDS", "3"))
 DEMO_COLOUR = "2255cc"
 USER = 65534
 XDG = f"/run/user/{USER}"             # inside the container
@@ -136,7 +141,8 @@ def expect_on_screen(name, timeout):
 
 def ensure_demo():
     if "demo" not in state:
-        state["demo"] = demo_client("demo", DEMO_COLOUR)
+        # It reconnects when devnsd restarts (testcase_survives_devnsd).
+        state["demo"] = demo_client("demo", DEMO_COLOUR, ["--reconnect"])
         state["demo"].expect("ready", timeout=120)
     return state["demo"]
 
@@ -205,9 +211,51 @@ def testcase_switches_back_and_forth():
         check(st["drm_master"] == "0" and st["evdev"] == "revoked", f"demo background: {st}")
 
 
+def testcase_survives_devnsd():
+    """RESTART_ROUNDS kills of devnsd, then as many restarts, with the
+    compositor in front: it keeps running and its picture stays; the new
+    devnsd finds it on the container's bus, still the session's controller;
+    no fd grows. Then a switch away and back."""
+    ensure_compositor()
+    broker, demo = state["broker"], state["demo"]
+    seen = len(compositor_log())
+    counts = []
+    for how, restart in (("kill", broker.kill_devnsd), ("restart", broker.restart)):
+        for i in range(1, RESTART_ROUNDS + 1):
+            mark = broker.log_mark()
+            pid = restart()
+            demo.expect("reconnected", timeout=60)
+            wait_until("the new devnsd finding the compositor still on its bus",
+                       lambda: "is still there" in broker.log_since(mark), timeout=60)
+            check("taken back after a restart" in broker.log_since(mark),
+                  f"{how} {i}: the new devnsd took the session back")
+            check_alive(f"after {how} {i}")
+            check(active_container() == NAME, f"after {how} {i}: {NAME} is still in front")
+            check(not any(d[3] for d in held_devices(NAME)), f"after {how} {i}: nothing paused")
+            expect_on_screen(f"{how}-{i:02d}.png", timeout=120)
+            counts.append((broker.fd_count(), broker.keeper_fd_count()))
+            log(f"{how} {i}: devnsd pid {pid}, fds of devnsd and the keeper {counts[-1]}")
+    check(all(c == counts[0] for c in counts[1:]), f"fds stay flat across rounds: {counts}")
+    # mutter releases its input while the name has no owner (the release
+    # cannot reach devnsd) and takes it again when the name is back.
+    refused = [line for line in compositor_log()[seen:].splitlines() if "already taken" in line]
+    check(not refused, f"{NAME} could take its devices again: {refused[:3]}")
+    switch_and_wait(demo)
+    expect_screen("after-restarts-demo.png", DEMO_COLOUR, timeout=120)
+    manager().SwitchContainer("seat0", NAME)
+    expect_on_screen(f"after-restarts-{NAME}.png", timeout=120)
+    wait_until(f"{NAME}'s card and input resumed",
+               lambda: [d for d in held_devices(NAME) if d[2] == "evdev"] and
+               not any(d[3] for d in held_devices(NAME)), timeout=60)
+    text = broker.log_since()
+    check(text.count(f"Container {NAME}: login1 session taken over by") == 1,
+          "one login1 controller all along")
+
+
 ORDER = [
     "testcase_starts_on_the_facade",
     "testcase_switches_back_and_forth",
+    "testcase_survives_devnsd",
 ]
 
 
@@ -216,7 +264,8 @@ def main():
         print(f"# {COMP['binary']} is not installed (scripts/install-deps.sh)", flush=True)
         return 1
     load_bochs()
-    state["broker"] = Broker()
+    # Under devns-keeper: the compositor outlives devnsd.
+    state["broker"] = KeptBroker()
     try:
         rc = run_testcases(globals(), ORDER)
     finally:

@@ -25,7 +25,11 @@ the end. Debian's own tools agree: drm_info finds weston's framebuffer
 (by the kernel's debugfs, allocated by weston) on the CRTC while weston is
 in front and the demo's while the demo is, and modetest, run in the demo's
 container while it is in the background, fails to set a mode and changes
-nothing on screen. Last, apart: devnsd leaves the host's own system bus alone when a
+nothing on screen. devnsd runs under devns-keeper, and weston outlives
+DEVNS_RESTART_ROUNDS (3) kills (-9) of devnsd and as many restarts: it keeps
+running on the same session and devices, its picture stays, nothing grows,
+and a switch away and back then shows it and gives it keys. Last, apart:
+devnsd leaves the host's own system bus alone when a
 container that still shares the host's /run is registered with Login1.
 
 (weston 10 sets up no Ctrl+Alt+Fn bindings for a session without a VT,
@@ -48,12 +52,13 @@ import dbus
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import devnstest  # noqa: E402
 from devnstest import (  # noqa: E402
-    Broker, Container, OUT, SEAT, ScriptContainer, TestFailure, UinputKeyboard, active_container,
+    Container, KeptBroker, OUT, SEAT, ScriptContainer, TestFailure, UinputKeyboard, active_container,
     check, container_prop, demo_client, expect_screen, get_prop, held_devices, load_bochs, log,
     make_active, manager, press_chord, read_env_file, run_testcases, seat_devices, seat_path,
     switch_and_wait, system_bus, wait_unregistered, wait_until)
 
 ROUNDS = int(os.environ.get("DEVNS_SWITCHES", "10"))
+RESTART_ROUNDS = int(os.environ.get("DEVNS_RESTART_ROUNDS", "3"))
 COLOURS = {"demo": "2255cc", "weston": "33aa77"}
 WESTON_UID = 65534
 XDG = f"/run/user/{WESTON_UID}"       # inside the container
@@ -302,7 +307,8 @@ def new_weston_container():
         f.write(WESTON_INI)
     os.chmod(CONFIG, 0o644)
     if "demo" not in state:
-        state["demo"] = demo_client("demo", COLOURS["demo"])
+        # It reconnects when devnsd restarts (testcase_survives_*).
+        state["demo"] = demo_client("demo", COLOURS["demo"], ["--reconnect"])
         state["demo"].expect("ready", timeout=120)
     make_active(state["demo"])
     options = {"Login1": dbus.Boolean(True), "Login1User": dbus.UInt32(WESTON_UID),
@@ -540,6 +546,59 @@ def testcase_outside_checks():
     expect_screen("outside-weston.png", COLOURS["weston"], timeout=120)
 
 
+def restart_rounds(how, restart):
+    """weston in front through RESTART_ROUNDS rounds of restart() of
+    devnsd (which returns once the next devnsd serves): weston keeps
+    running with its client, the new devnsd serves login1 again and takes
+    weston back as the session's controller, its devices stay live, its
+    picture stays, and no fd grows; then a switch away and back shows it
+    again and gives its client keys."""
+    weston_in_front()
+    broker, demo = state["broker"], state["demo"]
+    leader = state["weston"].leader
+    counts = []
+    for i in range(RESTART_ROUNDS):
+        mark = broker.log_mark()
+        pid = restart()
+        demo.expect("reconnected", timeout=60)
+        wait_until("the new devnsd finding weston still on its bus",
+                   lambda: "login1 controller" in broker.log_since(mark) and
+                   "is still there" in broker.log_since(mark), timeout=60)
+        text = broker.log_since(mark)
+        check("taken back after a restart, " in text,
+              f"{how} {i + 1}: the new devnsd took weston's session back; its log:\n{text[-2000:]}")
+        check(str(container_prop("weston", "Login1")) == "serving",
+              f"{how} {i + 1}: the facade serves again")
+        check_weston_alive(f"after {how} {i + 1}")
+        check(state["weston"].leader == leader, "the same weston container")
+        check(state["eventdemo"].poll() is None, f"weston-eventdemo still runs after {how} {i + 1}")
+        check(active_container() == "weston", f"after {how} {i + 1}: weston is still in front")
+        check_weston_live()
+        check_sd_login_active(True)
+        expect_screen(f"{how}-{i + 1:02d}.png", COLOURS["weston"], timeout=120)
+        counts.append((broker.fd_count(), broker.keeper_fd_count()))
+        log(f"{how} {i + 1}: devnsd pid {pid}, fds of devnsd and the keeper {counts[-1]}")
+    check(all(c == counts[0] for c in counts[1:]), f"fds stay flat across rounds: {counts}")
+
+    switch_and_wait(demo)
+    check_weston_background()
+    check_sd_login_active(False)
+    expect_screen(f"{how}-demo.png", COLOURS["demo"], timeout=120)
+    manager().SwitchContainer("seat0", "weston")
+    check_weston_live()
+    check_sd_login_active(True)
+    expect_screen(f"{how}-weston.png", COLOURS["weston"], timeout=120)
+    type_into_weston(KEY_B)
+
+
+def testcase_survives_devnsd_killed():
+    restart_rounds("kill", lambda: state["broker"].kill_devnsd())
+
+
+def testcase_survives_devnsd_restarted():
+    restart_rounds("restart", lambda: state["broker"].restart())
+
+
 def testcase_still_running_and_on_screen():
     weston_in_front(replace_dead=False)
     check_weston_alive("at the end")
@@ -601,6 +660,8 @@ ORDER = [
     "testcase_weston_starts_through_logind",
     "testcase_switch_back_and_forth",
     "testcase_outside_checks",
+    "testcase_survives_devnsd_killed",
+    "testcase_survives_devnsd_restarted",
     "testcase_still_running_and_on_screen",
     "testcase_host_bus_left_alone",
 ]
@@ -613,7 +674,8 @@ def main():
         print("# weston is not installed", flush=True)
         return 77
     load_bochs("uinput")
-    state["broker"] = Broker(config=BROKER_CONFIG)
+    # Under devns-keeper: weston outlives devnsd (testcase_survives_*).
+    state["broker"] = KeptBroker(config=BROKER_CONFIG)
     # A keyboard libinput can open, so weston has input to lose and regain.
     state["kbd"] = UinputKeyboard("devns-weston-keys")
     wait_until("the uinput keyboard on seat0",

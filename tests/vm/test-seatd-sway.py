@@ -27,7 +27,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import devnstest  # noqa: E402
 from devnstest import (  # noqa: E402
-    CONTAINER, OUT, Broker, Container, KeptBroker, Skip, TestFailure, UinputKeyboard,
+    CONTAINER, OUT, Container, KeptBroker, TestFailure, UinputKeyboard,
     active_container, check, demo_client, expect_screen, get_prop, log, manager,
     run_testcases, seat_devices, switch_and_wait, system_bus, wait_unregistered, wait_until)
 
@@ -313,8 +313,6 @@ def restart_rounds(how, restart):
     the same seatd connection, its picture stays, its devices stay live,
     and no fd grows; then a switch away and back shows it again and gives
     it keys."""
-    if BACKEND != "seatd":
-        raise Skip("the login1 facade does not outlive devnsd yet")
     sway_in_front()
     broker, sway, demo, kbd = state["broker"], state["sway"], state["demo"], state["kbd"]
     leader = sway.leader
@@ -323,9 +321,14 @@ def restart_rounds(how, restart):
         mark = broker.log_mark()
         pid = restart()
         demo.expect("reconnected", timeout=60)
+        if BACKEND == "logind":
+            # The facade owns the name again and finds sway on the bus.
+            wait_until("the new devnsd finding sway still on its bus",
+                       lambda: "is still there" in broker.log_since(mark), timeout=60)
         text = broker.log_since(mark)
-        check("seatd client 1 (pid" in text and "taken back after a restart" in text,
-              f"{how} {i + 1}: the new devnsd took sway's connection back; its log:\n{text[-2000:]}")
+        taken = ("login1 controller" if BACKEND == "logind" else "seatd client 1 (pid")
+        check(taken in text and "taken back after a restart" in text,
+              f"{how} {i + 1}: the new devnsd took sway's session back; its log:\n{text[-2000:]}")
         check_sway_alive(f"after {how} {i + 1}")
         check(sway.leader == leader, "the same sway")
         check(active_container() == "sway", f"after {how} {i + 1}: sway is still in front")
@@ -377,10 +380,8 @@ def main():
     # Long enough for sway under TCG, where it may still be compiling the
     # keymaps of the keyboards it just reopened when the next switch comes:
     # every disable is then acknowledged by sway itself, none forced.
-    # On seatd.sock, under devns-keeper: sway outlives devnsd
-    # (testcase_survives_*).
-    broker = KeptBroker if BACKEND == "seatd" else Broker
-    state["broker"] = broker(config="[Broker]\nPauseTimeoutSec=10\n")
+    # Under devns-keeper: sway outlives devnsd (testcase_survives_*).
+    state["broker"] = KeptBroker(config="[Broker]\nPauseTimeoutSec=10\n")
     # A keyboard libinput can open, so sway has input to lose and regain.
     state["kbd"] = UinputKeyboard("devns-sway-keys")
     wait_until("the uinput keyboard on seat0",
