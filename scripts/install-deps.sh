@@ -12,6 +12,7 @@ packages=(
 	qemu-system-x86 qemu-utils linux-image-amd64 busybox-static kmod
 	udev dbus util-linux python3 python3-dbus
 	e2fsprogs  # mke2fs -d: the file system image of the loop device tests
+	strace  # its fault injection kills devnsd in the middle of a switch (test restart)
 	# the kernel module
 	linux-headers-amd64 make
 	# the seatd endpoint: libFuzzer for its parser, Debian's libseat for the

@@ -285,6 +285,13 @@ survival = [
      "devnsd owns the name again, but the controller is forgotten: the compositor "
      "must call `TakeControl()` again (none of the four does)",
      "the same", "(not a test)"),
+    ("a switch in flight",
+     "devnsd killed at each ioctl of a switch in turn (21 points: the key-state "
+     "reads, each `EVIOCREVOKE`, `DROP_MASTER`, `SET_MASTER`): the next devnsd "
+     "undoes it (the state file names the container in front only once a switch "
+     "is done), with master and live input only there; the next switch works",
+     "the same: `SIGTERM` hands over between two steps of the switch, as a kill there would",
+     "restart `killed_mid_switch` (strace's fault injection)"),
     ("device files (DRM master, evdev)",
      "taken back from the store and from the container's processes (`pidfd_getfd`); "
      "master and live input only for the active container; a stored file that no "
