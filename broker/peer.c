@@ -8,6 +8,7 @@
 #include <linux/nsfs.h>
 #include <dirent.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +17,10 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include "broker/peer.h"
+#include "common/fd-store.h"
 #include "common/log.h"
 #include "common/macro.h"
 #include "common/unix-socket.h"
@@ -218,9 +221,36 @@ int peer_accept(int listen_fd, const struct pidns_id *ns, const char *kind, cons
 struct peer_listener {
 	struct peer_listener_args args;
 	char *path;
+	char store_name[FD_STORE_NAME_MAX + 1]; /* "" when not stored */
 	int fd;
 	sd_event_source *source;
 };
+
+/* The listening socket a previous devnsd stored for path: still listening,
+ * and bound to path (a socket bound through /proc/self/fd, for a long
+ * path, is not taken back; a new one is made). */
+static int take_stored_listener(const struct peer_listener *l)
+{
+	struct sockaddr_un sa = { 0 };
+	socklen_t len = sizeof(sa), optlen;
+	int fd, accepting = 0, type = 0;
+
+	if (fd_store_take(l->store_name, &fd, 1) != 1)
+		return -ENOENT;
+	optlen = sizeof(accepting);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &optlen) == 0 && accepting &&
+	    (optlen = sizeof(type), getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &optlen)) == 0 &&
+	    type == SOCK_STREAM && getsockname(fd, (struct sockaddr *)&sa, &len) == 0 &&
+	    sa.sun_family == AF_UNIX && len > offsetof(struct sockaddr_un, sun_path) &&
+	    strnlen(sa.sun_path, sizeof(sa.sun_path)) == strlen(l->path) &&
+	    strncmp(sa.sun_path, l->path, sizeof(sa.sun_path)) == 0 &&
+	    fcntl(fd, F_SETFL, O_NONBLOCK) == 0)
+		return fd;
+	log_info("%s of %s: the stored listening socket is not %s; making a new one",
+		 l->args.kind, l->args.name, l->path);
+	close(fd);
+	return -EINVAL;
+}
 
 static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
@@ -255,10 +285,28 @@ int peer_listener_new(sd_event *event, const struct peer_listener_args *args,
 		goto fail;
 	}
 	l->args.path = l->path;
-	l->fd = unix_socket_listen(l->path);
+	if (args->stored && fd_store_enabled()) {
+		const char *base = strrchr(l->path, '/');
+
+		snprintf(l->store_name, sizeof(l->store_name), "listen.%s.%s", args->name,
+			 base ? base + 1 : l->path);
+		l->fd = take_stored_listener(l);
+		/* One that is not taken back must not stay beside the new one. */
+		if (l->fd < 0 && l->fd != -ENOENT)
+			(void)fd_store_remove(l->store_name);
+	}
 	if (l->fd < 0) {
-		r = l->fd;
-		goto fail;
+		l->fd = unix_socket_listen(l->path);
+		if (l->fd < 0) {
+			r = l->fd;
+			goto fail;
+		}
+		if (l->store_name[0]) {
+			r = fd_store_add(l->store_name, &l->fd, 1, false);
+			if (r < 0)
+				log_warning_errno(r, "%s of %s: cannot store the listening socket",
+						  args->kind, args->name);
+		}
 	}
 	r = sd_event_add_io(event, &l->source, l->fd, EPOLLIN, on_accept, l);
 	if (r < 0)
@@ -275,6 +323,8 @@ void peer_listener_free(struct peer_listener *l)
 	if (!l)
 		return;
 	sd_event_source_disable_unref(l->source);
+	if (l->store_name[0])
+		(void)fd_store_remove(l->store_name);
 	if (l->fd >= 0) {
 		close(l->fd);
 		unix_socket_unlink(l->path);

@@ -52,9 +52,14 @@ struct peer_listener_args {
 	unsigned max_conns;
 	peer_accepted_t accepted;
 	void *userdata;
+	/* Kept in the fd store (common/fd-store.h), so that clients that
+	 * connect while devnsd restarts wait in its backlog for the next
+	 * one, which takes the same socket back. */
+	bool stored;
 };
 
 int peer_listener_new(sd_event *event, const struct peer_listener_args *args,
 		      struct peer_listener **ret);
-/* Closes the socket and removes it. Accepts NULL. */
+/* Closes the socket and removes it (and drops it from the store). Accepts
+ * NULL. */
 void peer_listener_free(struct peer_listener *l);

@@ -883,7 +883,7 @@ int seatd_server_new(struct container *c, const char *socket_path, struct seatd_
 	r = peer_listener_new(c->broker->event, &(struct peer_listener_args) {
 		.path = socket_path, .ns = &c->pidns, .kind = "seatd endpoint", .name = c->name,
 		.n_conns = &srv->n_clients, .max_conns = SEATD_MAX_CLIENTS,
-		.accepted = on_accepted, .userdata = srv,
+		.accepted = on_accepted, .userdata = srv, .stored = true,
 	}, &srv->listener);
 	if (r < 0) {
 		free(srv);

@@ -395,7 +395,7 @@ int endpoint_new(struct dbus_container *dc, const char *socket_path, struct endp
 	r = peer_listener_new(c->broker->event, &(struct peer_listener_args) {
 		.path = socket_path, .ns = &c->pidns, .kind = "Endpoint", .name = c->name,
 		.n_conns = &ep->n_conns, .max_conns = ENDPOINT_MAX_CONNECTIONS,
-		.accepted = on_accepted, .userdata = ep,
+		.accepted = on_accepted, .userdata = ep, .stored = true,
 	}, &ep->listener);
 	if (r < 0) {
 		free(ep);

@@ -285,6 +285,12 @@ survival = [
      "devnsd owns the name again, but the controller is forgotten: the compositor "
      "must call `TakeControl()` again (none of the four does)",
      "the same", "(not a test)"),
+    ("listening sockets (`bus`, `seatd.sock`) with a store",
+     "kept in the store: a client that connects while devnsd is away waits in the "
+     "backlog, and the next devnsd serves it",
+     "the same",
+     "test-seatd-server `a_client_connecting_during_a_restart_is_served_by_the_next_devnsd`; "
+     "seatd-sway, login1-weston (devnsd's fds stay flat: the sockets are taken back)"),
     ("a switch in flight",
      "devnsd killed at each ioctl of a switch in turn (21 points: the key-state "
      "reads, each `EVIOCREVOKE`, `DROP_MASTER`, `SET_MASTER`): the next devnsd "

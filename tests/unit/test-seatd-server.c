@@ -1112,6 +1112,22 @@ static int store_next(struct store *st, char *name, size_t size, int *fds, size_
 	return strstr(buf, "FDSTORE=1") ? 1 : 0;
 }
 
+/* The next message to the store about a name that starts with prefix; the
+ * files of the others are closed. */
+static int store_next_of(struct store *st, const char *prefix, char *name, size_t size,
+			 int *fds, size_t *n_fds)
+{
+	int r;
+
+	while ((r = store_next(st, name, size, fds, n_fds)) != 0) {
+		if (strncmp(name, prefix, strlen(prefix)) == 0)
+			return r;
+		for (size_t i = 0; r == 1 && i < *n_fds; i++)
+			close(fds[i]);
+	}
+	return 0;
+}
+
 /* A client with the seat open and the card taken; returns the stored
  * connection (name "seatd.c1.1", its fds in fds[0..2)). */
 static bool stored_client(struct env *e, struct store *st, struct tclient *t, int *fds)
@@ -1259,8 +1275,50 @@ TEST(a_damaged_stored_state_drops_the_connection)
 	tc_fill(e, &t);
 	ASSERT_TRUE(t.eof);
 	/* ...and dropped from the store too. */
-	ASSERT_EQ_INT(2, store_next(st, name, sizeof(name), fds, &n));
+	ASSERT_EQ_INT(2, store_next_of(st, "seatd.", name, sizeof(name), fds, &n));
 	ASSERT_EQ_STR("seatd.c1.1", name);
+	tc_close(e, &t);
+}
+
+/* A client that connects while devnsd is away waits in the listening
+ * socket's backlog, which the store keeps, for the next devnsd. */
+TEST(a_client_connecting_during_a_restart_is_served_by_the_next_devnsd)
+{
+	char name[64];
+	struct store *st;
+	struct tclient t;
+	size_t n = 0;
+	int lfd;
+
+	SETUP(e);
+	ASSERT_NOT_NULL(st = store_setup(e));
+	switch_to(e, &e->c1);
+	/* A server made with the store there: its listening socket is kept. */
+	server_crash(e);
+	ASSERT_EQ_INT(0, seatd_server_new(&e->c1, e->sock, &e->srv));
+	ASSERT_EQ_INT(1, store_next_of(st, "listen.", name, sizeof(name), &lfd, &n));
+	ASSERT_EQ_STR("listen.c1.seatd.sock", name);
+	ASSERT_EQ_INT(1, (int)n);
+
+	/* Connected, not yet accepted: devnsd dies before it gets to it. */
+	memset(&t, 0, sizeof(t));
+	{
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+		strcpy(sa.sun_path, e->sock);
+		t.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		ASSERT_TRUE(t.fd >= 0);
+		ASSERT_EQ_INT(0, connect(t.fd, (struct sockaddr *)&sa, sizeof(sa)));
+	}
+	seatd_server_free(e->srv);
+	e->srv = NULL;
+
+	ASSERT_EQ_INT(0, fd_store_hand_back("listen.c1.seatd.sock", lfd));
+	ASSERT_EQ_INT(0, seatd_server_new(&e->c1, e->sock, &e->srv));
+	fd_store_drop_unclaimed();
+	pump(e);
+	tc_simple(e, &t, SEATD_CLIENT_OPEN_SEAT);
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_SEAT_OPENED, NULL, NULL));
 	tc_close(e, &t);
 }
 
