@@ -12,13 +12,19 @@ would, and prints what happened as JSON.
                                        fd is master (DRM) or live (evdev);
                                        on "seize" calls DRM_IOCTL_SET_MASTER
                                        on each card fd, on "grab" EVIOCGRAB
-                                       on each evdev fd; exits when stdin
-                                       closes
+                                       on each evdev fd; on "park" sends each
+                                       evdev fd over a socketpair to itself
+                                       and closes its own copy (the file is
+                                       then only in flight), on "unpark"
+                                       receives them back and reads what
+                                       they hold; exits when stdin closes
   endpoint-probe.py whoami             the Name property through /self
 """
 import errno
 import fcntl
 import json
+import os
+import socket
 import struct
 import sys
 
@@ -107,6 +113,30 @@ def fd_state(fd, drm):
         return False
 
 
+EV_KEY = 1
+INPUT_EVENT = struct.Struct("llHHi")  # struct input_event on 64-bit
+
+
+def drain_events(fd):
+    """Reads what the file holds, without waiting: the number of key
+    presses and releases, or the errno a read ended with (ENODEV when the
+    file was revoked)."""
+    os.set_blocking(fd, False)
+    keys = 0
+    while True:
+        try:
+            data = os.read(fd, INPUT_EVENT.size * 64)
+        except OSError as e:
+            if e.errno == errno.EAGAIN:
+                return {"keys": keys}
+            return {"keys": keys, "errno": errno.errorcode.get(e.errno, e.errno)}
+        if not data:
+            return {"keys": keys}
+        for i in range(0, len(data) - INPUT_EVENT.size + 1, INPUT_EVENT.size):
+            _, _, type_, _, value = INPUT_EVENT.unpack_from(data, i)
+            keys += type_ == EV_KEY and value in (0, 1)
+
+
 def silent(*devs):
     raw = dbus.connection.Connection(ADDRESS)
     c = container(raw)
@@ -124,6 +154,7 @@ def silent(*devs):
         fd, inactive = c.TakeDevice(*u32(ma, mi))
         held.append((ma == 226, fd.take()))
     print(json.dumps({"ready": True}), flush=True)
+    parked = []
     # Keep the devices and answer no pause; report the fds on request.
     for line in sys.stdin:
         if line.strip() == "status":
@@ -150,6 +181,26 @@ def silent(*devs):
                     except OSError as e:
                         res.append(e.errno)
             print(json.dumps({"grab": res}), flush=True)
+        elif line.strip() == "park":
+            # The attack: a live file that no process holds, only a socket
+            # nobody reads, out of sight of /proc/PID/fd.
+            for drm, fd in [h for h in held if not h[0]]:
+                a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+                socket.send_fds(a, [b"x"], [fd])
+                os.close(fd)
+                a.close()
+                parked.append(b)
+            held = [h for h in held if h[0]]
+            print(json.dumps({"park": len(parked)}), flush=True)
+        elif line.strip() == "unpark":
+            res = []
+            for b in parked:
+                _, fds, _, _ = socket.recv_fds(b, 1, 1)
+                res.append(drain_events(fds[0]))
+                os.close(fds[0])
+                b.close()
+            parked = []
+            print(json.dumps({"unpark": res}), flush=True)
 
 
 def whoami():
