@@ -90,18 +90,25 @@ def testcase_restart_rounds():
     log(f"{ROUNDS} restarts, each with the seat intact")
 
 
+def live_holder(name, dev):
+    """A container of endpoint-probe.py's silent controller, made active,
+    holding dev (MAJ:MIN) live: master for a card, unrevoked for evdev."""
+    holder = Container(name, [sys.executable, PROBE, "silent", "--late", dev])
+    check(json.loads(holder.expect("{", timeout=60))["controlling"], f"{name} controls")
+    manager().SwitchContainer("seat0", name)
+    holder.send("take")
+    check(json.loads(holder.expect("{", timeout=60))["ready"], f"{name} ready")
+    holder.send("status")
+    check(json.loads(holder.expect("{", timeout=30))["status"] == [True], f"{name}'s {dev} is live")
+    return holder
+
+
 def testcase_files_taken_back_without_the_client():
     """A controller that never reconnects: the restarted broker still takes
     master and input from it on the next switch."""
     cs = clients()
-    holder = Container("holder", [sys.executable, PROBE, "silent", "--late", f"{DRM_MAJOR}:0"])
+    holder = live_holder("holder", f"{DRM_MAJOR}:0")
     try:
-        check(json.loads(holder.expect("{", timeout=60))["controlling"], "holder controls")
-        manager().SwitchContainer("seat0", "holder")
-        holder.send("take")
-        check(json.loads(holder.expect("{", timeout=60))["ready"], "holder ready")
-        holder.send("status")
-        check(json.loads(holder.expect("{", timeout=30))["status"] == [True], "holder is master")
         restart(cs)
         check(active() == "holder", f"{active()} active after the restart")
         holder.send("status")
@@ -256,16 +263,8 @@ def testcase_parked_file_dead_after_a_crash():
     keys = state["keys"]
     dev = next(d for d in seat_devices(system_bus()) if d[0] == keys.sysname)
     swap_broker(cs, kept=True)
-    parker = Container("parker", [sys.executable, PROBE, "silent", "--late",
-                                  f"{dev[1]}:{dev[2]}"])
+    parker = live_holder("parker", f"{dev[1]}:{dev[2]}")
     try:
-        check(json.loads(parker.expect("{", timeout=60))["controlling"], "parker controls")
-        manager().SwitchContainer("seat0", "parker")
-        parker.send("take")
-        check(json.loads(parker.expect("{", timeout=60))["ready"], "parker ready")
-        parker.send("status")
-        check(json.loads(parker.expect("{", timeout=30))["status"] == [True],
-              "the parker's keyboard is live")
         parker.send("park")
         check(json.loads(parker.expect("{", timeout=30)) == {"park": 1}, "the file is parked")
 
