@@ -292,9 +292,9 @@ survival = [
      "test-seatd-server `a_client_connecting_during_a_restart_is_served_by_the_next_devnsd`; "
      "seatd-sway, login1-weston (devnsd's fds stay flat: the sockets are taken back)"),
     ("a switch in flight",
-     "devnsd killed at the 1st, 2nd, ... ioctl from the start of a switch (about 20 "
-     "points: each `EVIOCREVOKE`, `DROP_MASTER`, `SET_MASTER`, and the hotkeys' "
-     "key-state reads between them): the next devnsd "
+     "devnsd killed at each ioctl on the card in a switch in turn (the master check, "
+     "`DROP_MASTER`, `SET_MASTER`), then at the 1st to 16th ioctl of any kind (each "
+     "`EVIOCREVOKE`, and the hotkeys' key-state reads between them): the next devnsd "
      "undoes it (the state file names the container in front only once a switch "
      "is done), with master and live input only there; the next switch works",
      "the same: `SIGTERM` hands over between two steps of the switch, as a kill there would",
