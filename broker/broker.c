@@ -376,7 +376,7 @@ static void op_active_changed(void *ud, struct seat *s, struct seat_container *o
 		container_notify_activated(old->userdata, false);
 	if (s->active)
 		container_notify_activated(s->active->userdata, true);
-	broker_state_changed(bs->broker);
+	broker_state_active_changed(bs->broker);
 	/* A switch is answered right after this (op_switch_done). Its
 	 * signals wait for that answer: building them is most of a switch's
 	 * work, and each wakes the bus daemon while the new controller is
@@ -489,6 +489,12 @@ void broker_state_changed(struct broker *b)
 {
 	if (b->event)
 		broker_state_save(b);
+}
+
+void broker_state_active_changed(struct broker *b)
+{
+	if (b->event)
+		broker_state_save_active(b);
 }
 
 /* The sockets the transports left in an endpoint directory; nothing else
@@ -744,6 +750,7 @@ void broker_free(struct broker *b)
 		(void)rmdir(b->containers_dir);
 	free(b->containers_dir);
 	free(b->runtime_dir);
+	free(b->state_containers);
 	config_done(&b->config);
 	free(b);
 }

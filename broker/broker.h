@@ -53,6 +53,11 @@ struct broker {
 
 	struct list seats;      /* struct broker_seat */
 	struct list containers; /* struct container, registration order */
+
+	/* The state file up to the seats (broker/state.c); NULL until the
+	 * first save. */
+	char *state_containers;
+	size_t state_containers_len;
 };
 
 struct broker_options {
@@ -80,6 +85,8 @@ struct container *broker_find_container(struct broker *b, const char *name);
 /* Containers or active containers changed: the state file is rewritten
  * (broker/state.c). */
 void broker_state_changed(struct broker *b);
+/* Only the active container of a seat changed. */
+void broker_state_active_changed(struct broker *b);
 
 /* Called once when a switch is complete: r < 0 if it failed (the seat has
  * no active container), -ESHUTDOWN when the broker stops first, or the

@@ -21,6 +21,7 @@
 #include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -31,6 +32,7 @@
 #include "broker/state.h"
 #include "common/fd-store.h"
 #include "common/log.h"
+#include "common/macro.h"
 #include "drm/drm.h"
 #include "input/evdev.h"
 #include "seat/names.h"
@@ -73,47 +75,127 @@ static int state_path(struct broker *b, char *buf, size_t size, const char *suff
 		0 : -ENAMETOOLONG;
 }
 
-int broker_state_save(struct broker *b)
+static void write_container(FILE *f, struct container *c)
 {
-	char path[PATH_MAX], tmp[PATH_MAX];
-	struct broker_seat *bs;
+	struct loop_device *l;
+
+	fprintf(f, "\n[Container %s]\nSeat=%s\nLeader=%d\nLeaderStart=%llu\n"
+		   "AllowActivate=%s\nKernelId=%u\n",
+		c->name, c->seat->seat->id, (int)c->leader, c->leader_start,
+		c->allow_activate ? "yes" : "no", c->kernel_id);
+	fprintf(f, "BinderDevice=%s\n", c->binder ? c->binder->name : "");
+	for (unsigned i = 0; i < c->n_options; i++)
+		fprintf(f, "Option=%s %u\n", c->options[i].option->name, c->options[i].value);
+	/* With the backing file's numbers, so that a device detached and
+	 * reused meanwhile is not taken for the container's. */
+	list_for_each(l, &c->loops, link) {
+		uint64_t dev, ino;
+
+		if (loop_device_backing(l, &dev, &ino) >= 0)
+			fprintf(f, "LoopDevice=loop%u %llu %llu\n", l->number,
+				(unsigned long long)dev, (unsigned long long)ino);
+	}
+}
+
+/* The file up to the seats, kept in b->state_containers: a switch changes
+ * only the seats' part, and rewrites the rest from memory. */
+static int format_containers(struct broker *b)
+{
 	struct container *c;
+	char *text = NULL;
+	size_t len = 0;
 	FILE *f;
 	int r;
 
-	if ((r = state_path(b, path, sizeof(path), "")) < 0 ||
-	    (r = state_path(b, tmp, sizeof(tmp), ".new")) < 0)
-		return r;
-	f = fopen(tmp, "we");
+	f = open_memstream(&text, &len);
 	if (!f)
-		return log_warning_errno(errno, "Cannot write %s", tmp);
+		return -errno;
 	fprintf(f, "# devnsd's containers, for picking them up after a restart.\n");
-	list_for_each(c, &b->containers, link) {
-		fprintf(f, "\n[Container %s]\nSeat=%s\nLeader=%d\nLeaderStart=%llu\n"
-			   "AllowActivate=%s\nKernelId=%u\n",
-			c->name, c->seat->seat->id, (int)c->leader, c->leader_start,
-			c->allow_activate ? "yes" : "no", c->kernel_id);
-		fprintf(f, "BinderDevice=%s\n", c->binder ? c->binder->name : "");
-		for (unsigned i = 0; i < c->n_options; i++)
-			fprintf(f, "Option=%s %u\n", c->options[i].option->name, c->options[i].value);
-		/* With the backing file's numbers, so that a device detached
-		 * and reused meanwhile is not taken for the container's. */
-		{
-			struct loop_device *l;
-			list_for_each(l, &c->loops, link) {
-				uint64_t dev, ino;
+	list_for_each(c, &b->containers, link)
+		write_container(f, c);
+	r = fflush(f) == 0 && !ferror(f) ? 0 : -ENOMEM;
+	fclose(f);
+	if (r < 0) {
+		free(text);
+		return r;
+	}
+	free(b->state_containers);
+	b->state_containers = text;
+	b->state_containers_len = len;
+	return 0;
+}
 
-				if (loop_device_backing(l, &dev, &ino) >= 0)
-					fprintf(f, "LoopDevice=loop%u %llu %llu\n", l->number,
-						(unsigned long long)dev, (unsigned long long)ino);
-			}
+/* The seats' part: each seat's active container. */
+static int format_seats(struct broker *b, char **ret, size_t *ret_len)
+{
+	struct broker_seat *bs;
+	char *text = NULL;
+	size_t len = 0;
+
+	list_for_each(bs, &b->seats, link) {
+		const char *active = bs->seat->active ? bs->seat->active->name : NULL;
+		int n;
+		char *t;
+
+		if (!active)
+			continue;
+		n = snprintf(NULL, 0, "\n[Seat %s]\nActive=%s\n", bs->seat->id, active);
+		t = realloc(text, len + (size_t)n + 1);
+		if (!t) {
+			free(text);
+			return -ENOMEM;
+		}
+		text = t;
+		snprintf(text + len, (size_t)n + 1, "\n[Seat %s]\nActive=%s\n", bs->seat->id, active);
+		len += (size_t)n;
+	}
+	*ret = text;
+	*ret_len = len;
+	return 0;
+}
+
+static int write_all(int fd, struct iovec *iov, int n)
+{
+	while (n > 0) {
+		ssize_t k = writev(fd, iov, n);
+
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		for (; n > 0 && (size_t)k >= iov->iov_len; iov++, n--)
+			k -= (ssize_t)iov->iov_len;
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + k;
+			iov->iov_len -= (size_t)k;
 		}
 	}
-	list_for_each(bs, &b->seats, link)
-		if (bs->seat->active)
-			fprintf(f, "\n[Seat %s]\nActive=%s\n", bs->seat->id, bs->seat->active->name);
-	r = fflush(f) == 0 && !ferror(f) ? 0 : -EIO;
-	fclose(f);
+	return 0;
+}
+
+/* Writes the kept containers' part and the seats' part, replacing the
+ * file at once. */
+static int write_state(struct broker *b)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+	_cleanup_free_ char *seats = NULL;
+	size_t seats_len;
+	int fd, r;
+
+	if ((r = state_path(b, path, sizeof(path), "")) < 0 ||
+	    (r = state_path(b, tmp, sizeof(tmp), ".new")) < 0 ||
+	    (r = format_seats(b, &seats, &seats_len)) < 0)
+		return log_warning_errno(r, "Cannot save state");
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	if (fd < 0)
+		return log_warning_errno(errno, "Cannot write %s", tmp);
+	r = write_all(fd, (struct iovec[]) {
+		{ b->state_containers, b->state_containers_len },
+		{ seats, seats_len },
+	}, 2);
+	if (close(fd) < 0 && r >= 0)
+		r = -errno;
 	if (r >= 0 && rename(tmp, path) < 0)
 		r = -errno;
 	if (r < 0) {
@@ -121,6 +203,22 @@ int broker_state_save(struct broker *b)
 		return log_warning_errno(r, "Cannot save state to %s", path);
 	}
 	return 0;
+}
+
+int broker_state_save(struct broker *b)
+{
+	int r = format_containers(b);
+
+	if (r < 0)
+		return log_warning_errno(r, "Cannot save state");
+	return write_state(b);
+}
+
+int broker_state_save_active(struct broker *b)
+{
+	if (!b->state_containers)
+		return broker_state_save(b);
+	return write_state(b);
 }
 
 struct saved_container {

@@ -12,6 +12,7 @@
 #include "dbus/bus-error.h"
 #include "dbus/dbus.h"
 #include "dbus/endpoint.h"
+#include "dbus/signal-cache.h"
 
 static struct container *container_of_data(void *userdata)
 {
@@ -127,12 +128,21 @@ struct dbus_controller {
 	sd_bus *bus;
 	char *sender;
 	sd_bus_track *track;
+	/* PauseDevice of each device and type, built once: every switch
+	 * away from the container sends the same ones (signal-cache.h). */
+	struct {
+		dev_t devnum;
+		enum seat_pause_type type;
+		sd_bus_message *m;
+	} pauses[8];
 };
 
 static void dbus_controller_free(struct dbus_controller *dc)
 {
 	if (!dc)
 		return;
+	for (size_t i = 0; i < ARRAY_SIZE(dc->pauses); i++)
+		sd_bus_message_unref(dc->pauses[i].m);
 	sd_bus_track_unref(dc->track);
 	sd_bus_unref(dc->bus);
 	free(dc->sender);
@@ -140,11 +150,10 @@ static void dbus_controller_free(struct dbus_controller *dc)
 }
 
 /* Signals go to the controller only, as logind's do. */
-static int send_to_controller(struct dbus_controller *dc, const char *member,
-			      const char *types, ...)
+static int controller_signal_new(struct dbus_controller *dc, const char *member,
+				 sd_bus_message **ret)
 {
 	sd_bus_message *m = NULL;
-	va_list ap;
 	int r;
 
 	r = sd_bus_message_new_signal(dc->bus, &m, dc->dc->path, CONTAINER_INTERFACE, member);
@@ -152,41 +161,94 @@ static int send_to_controller(struct dbus_controller *dc, const char *member,
 		return r;
 	if (dc->sender) {
 		r = sd_bus_message_set_destination(m, dc->sender);
-		if (r < 0)
-			goto out;
+		if (r < 0) {
+			sd_bus_message_unref(m);
+			return r;
+		}
 	}
-	va_start(ap, types);
-	r = sd_bus_message_appendv(m, types, ap);
-	va_end(ap);
-	if (r < 0)
-		goto out;
-	r = sd_bus_send(dc->bus, m, NULL);
+	*ret = m;
+	return 0;
+}
+
+static int controller_send(struct dbus_controller *dc, sd_bus_message *m)
+{
+	int r = sd_bus_send(dc->bus, m, NULL);
+
 	/* On the container's endpoint nobody else bounds what a controller
 	 * that never reads is sent. */
 	if (!dc->sender)
 		endpoint_check_backlog(dc->dc->endpoint);
-out:
-	sd_bus_message_unref(m);
 	return r;
+}
+
+static int pause_signal_new(struct dbus_controller *dc, dev_t devnum, enum seat_pause_type type,
+			    sd_bus_message **ret)
+{
+	sd_bus_message *m = NULL;
+	int r = controller_signal_new(dc, "PauseDevice", &m);
+
+	if (r < 0)
+		return r;
+	r = sd_bus_message_append(m, "uus", major(devnum), minor(devnum),
+				  seat_pause_type_to_string(type));
+	if (r < 0) {
+		sd_bus_message_unref(m);
+		return r;
+	}
+	*ret = m;
+	return 0;
+}
+
+/* The kept PauseDevice of devnum and type, made now if there is room;
+ * NULL when it could not be made. A new reference. */
+static sd_bus_message *pause_signal(struct dbus_controller *dc, dev_t devnum,
+				    enum seat_pause_type type)
+{
+	sd_bus_message *m = NULL;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(dc->pauses) && dc->pauses[i].m; i++)
+		if (dc->pauses[i].devnum == devnum && dc->pauses[i].type == type)
+			return sd_bus_message_ref(dc->pauses[i].m);
+	if (pause_signal_new(dc, devnum, type, &m) < 0)
+		return NULL;
+	if (i < ARRAY_SIZE(dc->pauses)) {
+		dc->pauses[i].devnum = devnum;
+		dc->pauses[i].type = type;
+		dc->pauses[i].m = sd_bus_message_ref(m);
+	}
+	return m;
 }
 
 static void dbus_controller_pause(struct container *c, void *data, struct seat_handle *h,
 				  enum seat_pause_type type)
 {
-	dev_t devnum = h->device->devnum;
-	int r = send_to_controller(data, "PauseDevice", "uus", major(devnum), minor(devnum),
-				   seat_pause_type_to_string(type));
+	struct dbus_controller *dc = data;
+	sd_bus_message *m = pause_signal(dc, h->device->devnum, type);
+	int r = m ? controller_send(dc, m) : -ENOMEM;
 
+	sd_bus_message_unref(m);
 	if (r < 0)
 		log_warning_errno(r, "Cannot send PauseDevice for %s to the controller of %s",
 				  h->device->sysname, c->name);
 }
 
+/* Never kept: each carries the file of its moment (a fresh one for evdev). */
 static void dbus_controller_resume(struct container *c, void *data, struct seat_handle *h)
 {
+	struct dbus_controller *dc = data;
 	dev_t devnum = h->device->devnum;
-	int r = send_to_controller(data, "ResumeDevice", "uuh", major(devnum), minor(devnum), h->fd);
+	sd_bus_message *m = NULL;
+	uint32_t maj = major(devnum), min = minor(devnum);
+	int r;
 
+	r = controller_signal_new(dc, "ResumeDevice", &m);
+	if (r >= 0 &&
+	    (r = sd_bus_message_append_basic(m, 'u', &maj)) >= 0 &&
+	    (r = sd_bus_message_append_basic(m, 'u', &min)) >= 0 &&
+	    (r = sd_bus_message_append_basic(m, 'h', &h->fd)) >= 0)
+		r = controller_send(dc, m);
+	sd_bus_message_unref(m);
 	if (r < 0)
 		log_warning_errno(r, "Cannot send ResumeDevice for %s to the controller of %s",
 				  h->device->sysname, c->name);
@@ -555,5 +617,17 @@ void container_dbus_emit_changed(struct dbus_container *dc, const char *property
 	sd_bus_emit_properties_changed_strv(dc->transport->bus, dc->path, CONTAINER_INTERFACE, names);
 	endpoint_emit_properties_changed(dc->endpoint, dc->path, CONTAINER_INTERFACE, property);
 	endpoint_emit_properties_changed(dc->endpoint, CONTAINER_SELF_PATH, CONTAINER_INTERFACE, property);
+}
+
+void container_dbus_emit_active_changed(struct dbus_container *dc)
+{
+	bool active = container_is_active(dc->container);
+	int r;
+
+	r = signal_cache_send_changed(&dc->active_changed[active], dc->transport->bus, dc->path,
+				      CONTAINER_INTERFACE, "Active", "b", (int)active);
+	if (r < 0)
+		log_debug_errno(r, "Cannot announce Active of %s", dc->container->name);
+	endpoint_emit_active_changed(dc->endpoint);
 }
 

@@ -61,6 +61,9 @@ struct dbus_seat {
 	struct broker_seat *seat;
 	char *path;
 	struct dbus_seat_view view; /* { this, NULL } */
+	/* On the bus: PropertiesChanged of ActiveContainer ("", "/"), built
+	 * once (signal-cache.h). */
+	sd_bus_message *active_none_changed;
 };
 
 struct dbus_container {
@@ -69,6 +72,11 @@ struct dbus_container {
 	char *path;
 	struct endpoint *endpoint;       /* <endpoint dir>/bus */
 	struct dbus_seat_view seat_view; /* { its seat, this } */
+	/* On the bus, built once (signal-cache.h): PropertiesChanged of
+	 * Active (by its value), and of the seat's ActiveContainer naming
+	 * this container. */
+	sd_bus_message *active_changed[2];
+	sd_bus_message *seat_active_changed;
 };
 
 /* Connects to the system bus, or to address, and serves the objects
@@ -97,6 +105,8 @@ void seat_dbus_emit_changed(struct dbus_seat *ds, const char *property);
 void seat_dbus_emit_active_changed(struct dbus_seat *ds, struct dbus_container *old,
 				   struct dbus_container *now);
 void container_dbus_emit_changed(struct dbus_container *dc, const char *property);
+/* Active, from messages built once: the switch's own signals. */
+void container_dbus_emit_active_changed(struct dbus_container *dc);
 
 /* An endpoint connection closed: control ends if it was the controller. */
 void container_dbus_connection_gone(struct container *c, sd_bus *bus);

@@ -14,6 +14,7 @@
 #include "dbus/dbus.h"
 #include "dbus/endpoint.h"
 #include "dbus/endpoint-input.h"
+#include "dbus/signal-cache.h"
 
 struct endpoint_conn {
 	struct endpoint *ep;
@@ -37,6 +38,11 @@ struct endpoint {
 	struct list conns;
 	unsigned n_conns;
 	unsigned next_id;
+	/* The switch's PropertiesChanged, built once each (signal-cache.h):
+	 * Active at the full path and at .../self, and the seat's
+	 * ActiveContainer, each by value. */
+	sd_bus_message *active_changed[2][2]; /* [self path][value] */
+	sd_bus_message *seat_active_changed[2];
 };
 
 /* A container's processes get this many connections at once. */
@@ -416,6 +422,9 @@ void endpoint_free(struct endpoint *ep)
 		conn_destroy(conn);
 	}
 	peer_listener_free(ep->listener);
+	signal_cache_clear(ep->active_changed[0], ARRAY_SIZE(ep->active_changed[0]));
+	signal_cache_clear(ep->active_changed[1], ARRAY_SIZE(ep->active_changed[1]));
+	signal_cache_clear(ep->seat_active_changed, ARRAY_SIZE(ep->seat_active_changed));
 	free(ep);
 }
 
@@ -430,4 +439,69 @@ void endpoint_emit_properties_changed(struct endpoint *ep, const char *path,
 			sd_bus_emit_properties_changed_strv(conn->bus, path, interface, names);
 			conn_check_backlog(conn);
 		}
+}
+
+static bool endpoint_has_listeners(struct endpoint *ep)
+{
+	struct endpoint_conn *conn;
+
+	list_for_each(conn, &ep->conns, link)
+		if (conn->spoke)
+			return true;
+	return false;
+}
+
+/* Sends *slot to every connection that may hear signals, building it on
+ * the broker's bus first when it is NULL: the same message goes to each
+ * connection, and again at the next change to the same value. */
+static void endpoint_send_changed(struct endpoint *ep, sd_bus_message **slot, const char *path,
+				  const char *interface, const char *property, const char *type, ...)
+{
+	struct endpoint_conn *conn;
+	va_list ap;
+	int r;
+
+	if (!endpoint_has_listeners(ep))
+		return;
+	if (!*slot) {
+		va_start(ap, type);
+		r = properties_changed_newv(ep->dc->transport->bus, slot, path, interface, property,
+					    type, ap);
+		va_end(ap);
+		if (r < 0) {
+			log_debug_errno(r, "Endpoint of %s: cannot announce %s", ep->container->name,
+					  property);
+			return;
+		}
+	}
+	list_for_each(conn, &ep->conns, link)
+		if (conn->spoke) {
+			(void)sd_bus_send(conn->bus, *slot, NULL);
+			conn_check_backlog(conn);
+		}
+}
+
+void endpoint_emit_active_changed(struct endpoint *ep)
+{
+	bool active = container_is_active(ep->container);
+
+	endpoint_send_changed(ep, &ep->active_changed[0][active], ep->dc->path,
+			      CONTAINER_INTERFACE, "Active", "b", (int)active);
+	endpoint_send_changed(ep, &ep->active_changed[1][active], CONTAINER_SELF_PATH,
+			      CONTAINER_INTERFACE, "Active", "b", (int)active);
+}
+
+/* The endpoint's seat shows its own container or none (seat-dbus.c). */
+void endpoint_emit_seat_active_changed(struct endpoint *ep)
+{
+	struct dbus_container *dc = ep->dc;
+	bool active = container_is_active(ep->container);
+
+	if (active)
+		endpoint_send_changed(ep, &ep->seat_active_changed[1], dc->seat_view.seat->path,
+				      SEAT_INTERFACE, "ActiveContainer", "(so)",
+				      ep->container->name, dc->path);
+	else
+		endpoint_send_changed(ep, &ep->seat_active_changed[0], dc->seat_view.seat->path,
+				      SEAT_INTERFACE, "ActiveContainer", "(so)", "", "/");
 }

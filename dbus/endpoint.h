@@ -20,3 +20,7 @@ void endpoint_free(struct endpoint *ep);
 void endpoint_check_backlog(struct endpoint *ep);
 void endpoint_emit_properties_changed(struct endpoint *ep, const char *path,
 				      const char *interface, const char *property);
+/* The switch's changes as this endpoint shows them: Active of its
+ * container (at both paths), and ActiveContainer of its scoped seat. */
+void endpoint_emit_active_changed(struct endpoint *ep);
+void endpoint_emit_seat_active_changed(struct endpoint *ep);

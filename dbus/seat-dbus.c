@@ -3,9 +3,11 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
+#include "common/log.h"
 #include "dbus/bus-error.h"
 #include "dbus/dbus.h"
 #include "dbus/endpoint.h"
+#include "dbus/signal-cache.h"
 #include "seat/names.h"
 
 static int property_get_id(sd_bus *bus, const char *path, const char *interface,
@@ -197,16 +199,34 @@ void seat_dbus_emit_changed(struct dbus_seat *ds, const char *property)
 	}
 }
 
+/* ActiveContainer on the bus, as its getter shows it, from a message built
+ * once per value: the switch toggles between the same few. */
+static void emit_active_on_bus(struct dbus_seat *ds)
+{
+	struct seat_container *sc = ds->seat->seat->active;
+	struct dbus_container *dc = sc ? dbus_container_of(ds->transport, sc->userdata) : NULL;
+	int r;
+
+	if (dc)
+		r = signal_cache_send_changed(&dc->seat_active_changed, ds->transport->bus, ds->path,
+					      SEAT_INTERFACE, "ActiveContainer", "(so)", sc->name,
+					      dc->path);
+	else
+		r = signal_cache_send_changed(&ds->active_none_changed, ds->transport->bus,
+					      ds->path, SEAT_INTERFACE, "ActiveContainer", "(so)",
+					      "", "/");
+	if (r < 0)
+		log_debug_errno(r, "Cannot announce the active container of %s", ds->seat->seat->id);
+}
+
 /* Only the two endpoints whose view changed hear of it: a container never
  * learns of switches among the others. */
 void seat_dbus_emit_active_changed(struct dbus_seat *ds, struct dbus_container *old,
 				   struct dbus_container *now)
 {
-	emit_on_bus(ds, "ActiveContainer");
+	emit_active_on_bus(ds);
 	if (old)
-		endpoint_emit_properties_changed(old->endpoint, ds->path, SEAT_INTERFACE,
-						 "ActiveContainer");
+		endpoint_emit_seat_active_changed(old->endpoint);
 	if (now && now != old)
-		endpoint_emit_properties_changed(now->endpoint, ds->path, SEAT_INTERFACE,
-						 "ActiveContainer");
+		endpoint_emit_seat_active_changed(now->endpoint);
 }

@@ -7,8 +7,10 @@
 #include <stdlib.h>
 
 #include "common/log.h"
+#include "common/macro.h"
 #include "dbus/dbus.h"
 #include "dbus/endpoint.h"
+#include "dbus/signal-cache.h"
 
 struct dbus_seat *dbus_seat_of(struct dbus_transport *t, const struct broker_seat *bs)
 {
@@ -45,6 +47,7 @@ static void on_seat_detach(struct broker_listener *l, struct broker_seat *bs)
 
 	if (!ds)
 		return;
+	sd_bus_message_unref(ds->active_none_changed);
 	free(ds->path);
 	free(ds);
 }
@@ -54,6 +57,8 @@ static void dbus_container_free(struct dbus_container *dc)
 	if (!dc)
 		return;
 	endpoint_free(dc->endpoint);
+	signal_cache_clear(dc->active_changed, ARRAY_SIZE(dc->active_changed));
+	sd_bus_message_unref(dc->seat_active_changed);
 	free(dc->path);
 	free(dc);
 }
@@ -118,9 +123,9 @@ static void on_event(struct broker_listener *l, const struct broker_event *ev)
 
 		/* The containers' Active, then the seat's ActiveContainer. */
 		if (old)
-			container_dbus_emit_changed(old, "Active");
+			container_dbus_emit_active_changed(old);
 		if (dc)
-			container_dbus_emit_changed(dc, "Active");
+			container_dbus_emit_active_changed(dc);
 		seat_dbus_emit_active_changed(ds, old, dc);
 		break;
 	}

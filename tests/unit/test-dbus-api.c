@@ -1103,4 +1103,78 @@ TEST(state_file_leader_start)
 		EXPECT_FAIL("no %s in %s", "LeaderStart=4242", path);
 }
 
+/* The state file's text, or NULL; the caller frees. */
+static char *read_state(struct fixture *f)
+{
+	char path[PATH_MAX], *text = NULL;
+	size_t size = 0;
+	FILE *sf;
+
+	snprintf(path, sizeof(path), "%s/state", f->dir);
+	sf = fopen(path, "re");
+	if (!sf)
+		return NULL;
+	if (getdelim(&text, &size, '\0', sf) < 0) {
+		free(text);
+		text = NULL;
+	}
+	fclose(sf);
+	return text;
+}
+
+/* Checks the file names exactly the containers listed (" a b") and the
+ * active one (NULL: none). */
+static void expect_state(struct fixture *f, const char *containers, const char *active)
+{
+	static const char *const all[] = { "a", "b", "c" };
+	_cleanup_free_ char *text = read_state(f);
+	char want[64];
+
+	if (!text) {
+		EXPECT_FAIL("no state file");
+		return;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
+		bool listed;
+
+		snprintf(want, sizeof(want), " %s", all[i]);
+		listed = strstr(containers, want) != NULL;
+		snprintf(want, sizeof(want), "[Container %s]\n", all[i]);
+		if (listed != (strstr(text, want) != NULL))
+			EXPECT_FAIL("container %s %s the state file:\n%s", all[i],
+				    listed ? "missing from" : "still in", text);
+	}
+	snprintf(want, sizeof(want), "[Seat seat0]\nActive=%s\n", active ? active : "");
+	if (active ? !strstr(text, want) : strstr(text, "[Seat seat0]") != NULL)
+		EXPECT_FAIL("the state file does not say %s is active:\n%s",
+			    active ? active : "none", text);
+}
+
+/* A switch rewrites the active containers and keeps the containers' part
+ * as the last registration or removal left it. */
+TEST(state_file_follows_switches)
+{
+	struct container *a, *b, *c;
+	struct fixture *f;
+
+	FX_SETUP(f, false);
+	a = fx_add_container(f, "a", 0, false);
+	b = fx_add_container(f, "b", 0, false);
+	ASSERT_TRUE(a && b);
+	expect_state(f, " a b", NULL);
+	ASSERT_TRUE(fx_activate(f, a));
+	expect_state(f, " a b", "a");
+	ASSERT_TRUE(fx_activate(f, b));
+	expect_state(f, " a b", "b");
+	c = fx_add_container(f, "c", 0, false);
+	ASSERT_NOT_NULL(c);
+	expect_state(f, " a b c", "b");
+	ASSERT_TRUE(fx_activate(f, c));
+	expect_state(f, " a b c", "c");
+	container_free(b);
+	expect_state(f, " a c", "c");
+	ASSERT_TRUE(fx_activate(f, a));
+	expect_state(f, " a c", "a");
+}
+
 TEST_MAIN

@@ -19,6 +19,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "common/macro.h"
 #include "dbus/bus-error.h"
 #include "fixture.h"
 
@@ -644,6 +645,215 @@ TEST(endpoint_admits_pidns_below)
 	EXPECT_CALL(f, "ok", ep, SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 0);
 	if (!c->sc->controlled)
 		EXPECT_FAIL("not controlled");
+}
+
+/* ---- The signals of a switch, and who hears them ---- */
+
+/* What one connection heard, in order, with the values: "PATH Active
+ * yes|no", "PATH ActiveContainer NAME", "PATH PropertiesChanged PROPERTY"
+ * for any other property, "PATH MEMBER" for any other signal. */
+struct heard {
+	char lines[48][200];
+	unsigned n;
+	sd_bus_slot *slot;
+};
+
+static void heard_add(struct heard *h, const char *line)
+{
+	if (h->n < ARRAY_SIZE(h->lines))
+		snprintf(h->lines[h->n++], sizeof(h->lines[0]), "%s", line);
+}
+
+static void heard_changed(struct heard *h, sd_bus_message *m)
+{
+	const char *path = sd_bus_message_get_path(m), *iface, *name, *cname, *cpath;
+	char line[200];
+	int v;
+
+	if (sd_bus_message_read(m, "s", &iface) <= 0 ||
+	    sd_bus_message_enter_container(m, 'a', "{sv}") <= 0)
+		return;
+	while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
+		if (sd_bus_message_read(m, "s", &name) <= 0)
+			break;
+		if (strcmp(name, "Active") == 0 && sd_bus_message_read(m, "v", "b", &v) > 0)
+			snprintf(line, sizeof(line), "%s Active %s", path, v ? "yes" : "no");
+		else if (strcmp(name, "ActiveContainer") == 0 &&
+			 sd_bus_message_read(m, "v", "(so)", &cname, &cpath) > 0)
+			snprintf(line, sizeof(line), "%s ActiveContainer %s", path, cname);
+		else {
+			snprintf(line, sizeof(line), "%s PropertiesChanged %s", path, name);
+			sd_bus_message_skip(m, "v");
+		}
+		heard_add(h, line);
+		sd_bus_message_exit_container(m);
+	}
+}
+
+static int on_heard(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	char line[200];
+
+	if (sd_bus_message_is_signal(m, PROPS, "PropertiesChanged")) {
+		heard_changed(userdata, m);
+		return 0;
+	}
+	snprintf(line, sizeof(line), "%s %s", sd_bus_message_get_path(m),
+		 sd_bus_message_get_member(m));
+	heard_add(userdata, line);
+	return 0;
+}
+
+static void heard_free(void *data)
+{
+	struct heard *h = data;
+
+	sd_bus_slot_unref(h->slot);
+	free(h);
+}
+
+static struct heard *heard_new(sd_bus *bus)
+{
+	struct heard *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	test_defer(heard_free, h);
+	if (sd_bus_match_signal(bus, &h->slot, NULL, NULL, NULL, NULL, on_heard, h) < 0)
+		return NULL;
+	return h;
+}
+
+/* Checks that h heard exactly expected[0..n) since it was last emptied,
+ * waiting for them and then a while for anything more; empties it. */
+static bool heard_exactly(struct fixture *f, struct heard *h, const char *who,
+			  const char *const *expected, unsigned n)
+{
+	uint64_t deadline = fx_now() + FX_TIMEOUT_USEC;
+	bool ok = true;
+
+	while (h->n < n && fx_now() < deadline)
+		if (sd_event_run(f->b->event, 100000) < 0)
+			break;
+	fx_run_for(f, 20000);
+	for (unsigned i = 0; i < n || i < h->n; i++)
+		if (i >= n || i >= h->n || strcmp(h->lines[i], expected[i]) != 0) {
+			EXPECT_FAIL("%s #%u: expected \"%s\", heard \"%s\"", who, i,
+				    i < n ? expected[i] : "(nothing)", i < h->n ? h->lines[i] : "(nothing)");
+			ok = false;
+		}
+	h->n = 0;
+	return ok;
+}
+
+/* A switch from a to b, again and again: the bus hears Active of both and
+ * the seat's ActiveContainer; each endpoint of the two hears its own
+ * container's Active at both paths and its seat's ActiveContainer, with the
+ * values of that switch every time; the endpoint of a container not
+ * involved hears nothing at all. */
+TEST(switch_signals_to_those_involved_only)
+{
+	static const char *const names[] = { "a", "b", "c" };
+	struct fixture *f;
+	struct container *cs[3];
+	struct heard *bus, *ep[3];
+	sd_bus *eps[3];
+	char pa[128], pb[128], l[5][200];
+
+	FX_SETUP(f, false);
+	for (unsigned i = 0; i < 3; i++) {
+		cs[i] = fx_add_container(f, names[i], 0, false);
+		eps[i] = cs[i] ? fx_endpoint_client(f, names[i], false) : NULL;
+		if (!eps[i])
+			FAIL("cannot reach the endpoint of %s", names[i]);
+		/* A client hears signals once it has called something. */
+		EXPECT_CALL(f, "ok", eps[i], SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+	}
+	ASSERT_TRUE(fx_activate(f, cs[0]));
+	bus = heard_new(f->client);
+	ASSERT_NOT_NULL(bus);
+	for (unsigned i = 0; i < 3; i++) {
+		ep[i] = heard_new(eps[i]);
+		ASSERT_NOT_NULL(ep[i]);
+	}
+	fx_run_for(f, 20000);
+	bus->n = ep[0]->n = ep[1]->n = ep[2]->n = 0;
+	snprintf(pa, sizeof(pa), "%s", FX_PATH(cs[0]));
+	snprintf(pb, sizeof(pb), "%s", FX_PATH(cs[1]));
+
+	/* Three rounds: the later ones send what the first one built. */
+	for (unsigned round = 0; round < 3; round++) {
+		for (unsigned k = 0; k < 2; k++) {
+			bool to_b = k == 0;
+			const char *from = to_b ? pa : pb, *to = to_b ? pb : pa;
+			unsigned from_i = to_b ? 0 : 1, to_i = to_b ? 1 : 0;
+
+			ASSERT_TRUE(fx_activate(f, cs[to_i]));
+			snprintf(l[0], sizeof(l[0]), "%s Active no", from);
+			snprintf(l[1], sizeof(l[1]), "%s Active yes", to);
+			snprintf(l[2], sizeof(l[2]), "%s ActiveContainer %s", SEAT0_PATH,
+				 names[to_i]);
+			heard_exactly(f, bus, "bus", (const char *[]) { l[0], l[1], l[2] }, 3);
+			snprintf(l[3], sizeof(l[3]), "%s Active no", SELF_PATH);
+			snprintf(l[4], sizeof(l[4]), "%s ActiveContainer ", SEAT0_PATH);
+			heard_exactly(f, ep[from_i], names[from_i],
+				      (const char *[]) { l[0], l[3], l[4] }, 3);
+			snprintf(l[3], sizeof(l[3]), "%s Active yes", SELF_PATH);
+			heard_exactly(f, ep[to_i], names[to_i],
+				      (const char *[]) { l[1], l[3], l[2] }, 3);
+			heard_exactly(f, ep[2], "c", NULL, 0);
+		}
+	}
+}
+
+/* PauseDevice and ResumeDevice reach the controller at every switch, not
+ * only the first, and nobody else. */
+TEST(pause_and_resume_every_switch)
+{
+	struct fixture *f;
+	struct container *a, *b;
+	struct fx_recorder *ra, *rb;
+	sd_bus *ea, *eb;
+	sd_bus_message *m;
+	char pause[256], resume[256];
+	unsigned n_pause = 0, n_resume = 0;
+
+	FX_SETUP(f, false);
+	a = fx_add_container(f, "a", 0, false);
+	b = fx_add_container(f, "b", 0, false);
+	ea = a ? fx_endpoint_client(f, "a", false) : NULL;
+	eb = b ? fx_endpoint_client(f, "b", false) : NULL;
+	if (!ea || !eb)
+		FAIL("cannot reach the endpoints");
+	ASSERT_NOT_NULL(fx_add_null_device(f->seat0, "event9", SEAT_DEVICE_EVDEV));
+	ASSERT_TRUE(fx_activate(f, a));
+	EXPECT_CALL(f, "ok", ea, SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+	EXPECT_CALL(f, "ok", eb, SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+	m = fx_call(f, ea, SELF_PATH, CONTAINER_INTERFACE, "TakeDevice", "uu", NULL_MAJOR, NULL_MINOR);
+	if (!m || sd_bus_message_is_method_error(m, NULL))
+		EXPECT_FAIL("TakeDevice: %s", fx_outcome(m));
+	sd_bus_message_unref(m);
+	ra = fx_recorder_new(ea);
+	rb = fx_recorder_new(eb);
+	ASSERT_TRUE(ra && rb);
+
+	for (unsigned round = 0; round < 3; round++) {
+		ASSERT_TRUE(fx_activate(f, b));
+		ASSERT_TRUE(fx_activate(f, a));
+	}
+	fx_run_for(f, 50000);
+	snprintf(pause, sizeof(pause), "%s PauseDevice 1 3 force", FX_PATH(a));
+	snprintf(resume, sizeof(resume), "%s ResumeDevice 1 3", FX_PATH(a));
+	for (unsigned i = 0; i < ra->n; i++) {
+		n_pause += strcmp(ra->lines[i], pause) == 0;
+		n_resume += strcmp(ra->lines[i], resume) == 0;
+	}
+	if (n_pause != 3 || n_resume != 3)
+		EXPECT_FAIL("a's controller got %u PauseDevice and %u ResumeDevice, not 3 and 3",
+			    n_pause, n_resume);
+	for (unsigned i = 0; i < rb->n; i++)
+		if (strstr(rb->lines[i], "PauseDevice") || strstr(rb->lines[i], "ResumeDevice"))
+			EXPECT_FAIL("b heard \"%s\"", rb->lines[i]);
 }
 
 TEST_MAIN
