@@ -327,13 +327,16 @@ static void announce_seat(struct broker_seat *bs, enum broker_event_type type)
 	broker_announce(bs->broker, &ev);
 }
 
-static void announce_active(struct broker_seat *bs, struct container *old)
+static void announce_active(struct broker_seat *bs, struct container *old, bool devices,
+			    bool old_devices)
 {
 	struct broker_event ev = {
 		.type = BROKER_EVENT_ACTIVE_CHANGED,
 		.seat = bs,
 		.container = bs->seat->active ? bs->seat->active->userdata : NULL,
 		.old = old,
+		.devices = devices,
+		.old_devices = old_devices,
 	};
 
 	broker_announce(bs->broker, &ev);
@@ -361,9 +364,11 @@ static void op_switch_done(void *ud, struct seat *s, void *cookie, int r)
 	 * signals carry this switch's values. */
 	if (bs->announce_active) {
 		bs->announce_active = false;
-		announce_active(bs, bs->announce_old);
+		announce_active(bs, bs->announce_old, bs->announce_devices,
+				bs->announce_old_devices);
 		bs->announce_old = NULL;
 	}
+	bs->announce_devices = bs->announce_old_devices = false;
 }
 
 static void op_active_changed(void *ud, struct seat *s, struct seat_container *old)
@@ -386,7 +391,26 @@ static void op_active_changed(void *ud, struct seat *s, struct seat_container *o
 		bs->announce_old = old ? old->userdata : NULL;
 		return;
 	}
-	announce_active(bs, old ? old->userdata : NULL);
+	announce_active(bs, old ? old->userdata : NULL, false, false);
+}
+
+static void op_handles_changed(void *ud, struct seat_container *sc)
+{
+	struct seat *s = sc->seat;
+	struct broker_seat *bs = broker_seat_of(s);
+
+	/* A switch that goes on to its answer announces this with the
+	 * active container, in the same signals (op_active_changed). One
+	 * that waits for the controller announces it now: the wait may last
+	 * the whole pause timeout. */
+	if (s->current && s->pending_acks == 0) {
+		if (sc == s->active)
+			bs->announce_old_devices = true;
+		else
+			bs->announce_devices = true;
+		return;
+	}
+	container_announce(sc->userdata, BROKER_EVENT_DEVICES_PAUSED);
 }
 
 static const struct seat_ops broker_seat_ops = {
@@ -400,6 +424,7 @@ static const struct seat_ops broker_seat_ops = {
 	.notify_pause = op_notify_pause,
 	.notify_resume = op_notify_resume,
 	.pause_forced = op_pause_forced,
+	.handles_changed = op_handles_changed,
 	.timer_set = op_timer_set,
 	.switch_done = op_switch_done,
 	.active_changed = op_active_changed,

@@ -28,6 +28,8 @@ struct broker_seat {
 	 * announced once its caller has the answer. old: the previous one. */
 	bool announce_active;
 	struct container *announce_old;
+	/* ... and paused the old one's devices, resumed the new one's. */
+	bool announce_devices, announce_old_devices;
 	void *listener_data[BROKER_MAX_LISTENERS];
 	struct list link; /* broker->seats */
 };

@@ -35,6 +35,11 @@ enum broker_event_type {
 	/* A seat's active container changed, from old to the seat's active
 	 * one. Announced after the switch's caller has its answer. */
 	BROKER_EVENT_ACTIVE_CHANGED,
+	/* A container's devices were paused or resumed (a switch, or a
+	 * device refresh that failed). Within a switch that goes straight
+	 * on, it comes with ACTIVE_CHANGED instead (its devices flags); on
+	 * its own when the switch waits for the controller's answer. */
+	BROKER_EVENT_DEVICES_PAUSED,
 	BROKER_EVENT_CONTROL_CHANGED,    /* a container got or lost its controller */
 	BROKER_EVENT_DEVICES_CHANGED,    /* a container took or released a device */
 	BROKER_EVENT_LOOP_DEVICES_CHANGED,
@@ -47,6 +52,9 @@ struct broker_event {
 	struct broker_seat *seat;
 	struct container *container; /* NULL for seat events */
 	struct container *old;       /* ACTIVE_CHANGED: the previous one, or NULL */
+	/* ACTIVE_CHANGED: the devices of container, of old, were paused or
+	 * resumed by this switch too (no DEVICES_PAUSED of their own). */
+	bool devices, old_devices;
 	const struct broker_listener *listener; /* LISTENER_STATUS */
 };
 

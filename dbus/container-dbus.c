@@ -58,26 +58,32 @@ static int property_get_controlled(sd_bus *bus, const char *path, const char *in
 	return sd_bus_message_append(reply, "b", container_of_data(userdata)->sc->controlled);
 }
 
-static int property_get_devices(sd_bus *bus, const char *path, const char *interface,
-				const char *property, sd_bus_message *reply,
-				void *userdata, sd_bus_error *error)
+/* A device being paused (waiting for the controller) counts as paused, as
+ * TakeDevice's inactive does. */
+static int devices_append(sd_bus_message *m, const struct container *c)
 {
-	struct container *c = container_of_data(userdata);
 	struct seat_handle *h;
 	int r;
 
-	r = sd_bus_message_open_container(reply, 'a', "(uusb)");
+	r = sd_bus_message_open_container(m, 'a', "(uusb)");
 	if (r < 0)
 		return r;
 	list_for_each(h, &c->sc->handles, link) {
-		r = sd_bus_message_append(reply, "(uusb)",
+		r = sd_bus_message_append(m, "(uusb)",
 					  major(h->device->devnum), minor(h->device->devnum),
 					  seat_device_type_to_string(h->device->type),
 					  h->state != SEAT_HANDLE_LIVE);
 		if (r < 0)
 			return r;
 	}
-	return sd_bus_message_close_container(reply);
+	return sd_bus_message_close_container(m);
+}
+
+static int property_get_devices(sd_bus *bus, const char *path, const char *interface,
+				const char *property, sd_bus_message *reply,
+				void *userdata, sd_bus_error *error)
+{
+	return devices_append(reply, container_of_data(userdata));
 }
 
 static int property_get_binder_device(sd_bus *bus, const char *path, const char *interface,
@@ -619,15 +625,107 @@ void container_dbus_emit_changed(struct dbus_container *dc, const char *property
 	endpoint_emit_properties_changed(dc->endpoint, CONTAINER_SELF_PATH, CONTAINER_INTERFACE, property);
 }
 
-void container_dbus_emit_active_changed(struct dbus_container *dc)
+static int container_changes_new(struct dbus_container *dc, const char *path, bool active,
+				 bool devices, sd_bus_message **ret)
 {
-	bool active = container_is_active(dc->container);
+	struct container *c = dc->container;
+	sd_bus_message *m = NULL;
 	int r;
 
-	r = signal_cache_send_changed(&dc->active_changed[active], dc->transport->bus, dc->path,
-				      CONTAINER_INTERFACE, "Active", "b", (int)active);
+	r = properties_changed_begin(dc->transport->bus, &m, path, CONTAINER_INTERFACE);
 	if (r < 0)
-		log_debug_errno(r, "Cannot announce Active of %s", dc->container->name);
-	endpoint_emit_active_changed(dc->endpoint);
+		return r;
+	if (active &&
+	    ((r = properties_changed_open_entry(m, "Active", "b")) < 0 ||
+	     (r = sd_bus_message_append(m, "b", (int)container_is_active(c))) < 0 ||
+	     (r = properties_changed_close_entry(m)) < 0))
+		goto fail;
+	if (devices &&
+	    ((r = properties_changed_open_entry(m, "Devices", "a(uusb)")) < 0 ||
+	     (r = devices_append(m, c)) < 0 ||
+	     (r = properties_changed_close_entry(m)) < 0))
+		goto fail;
+	r = properties_changed_end(m);
+	if (r < 0)
+		goto fail;
+	*ret = m;
+	return 0;
+fail:
+	sd_bus_message_unref(m);
+	return r;
+}
+
+/* True when every handle is paused (*paused) or every one live: the states
+ * a switch leaves, whose messages are kept. */
+static bool devices_uniform(const struct container *c, bool *paused)
+{
+	const struct seat_handle *h;
+	unsigned n = 0, n_paused = 0;
+
+	list_for_each(h, &c->sc->handles, link) {
+		n++;
+		n_paused += h->state != SEAT_HANDLE_LIVE;
+	}
+	*paused = n_paused > 0;
+	return n_paused == 0 || n_paused == n;
+}
+
+/* The slot for the devices as they are now, emptied when it was made for
+ * another list; NULL when they are not kept. */
+static sd_bus_message **devices_slot(const struct container *c,
+				     struct kept_devices_changed *by_paused)
+{
+	struct kept_devices_changed *k;
+	bool paused;
+
+	if (!devices_uniform(c, &paused))
+		return NULL;
+	k = &by_paused[paused];
+	if (k->version != c->sc->handles_version) {
+		k->m = sd_bus_message_unref(k->m);
+		k->version = c->sc->handles_version;
+	}
+	return &k->m;
+}
+
+sd_bus_message *container_changes_get(struct dbus_container *dc, struct container_changes *k,
+				      const char *path, bool active, bool devices)
+{
+	struct container *c = dc->container;
+	bool is_active = container_is_active(c);
+	sd_bus_message **slot, *m = NULL;
+
+	if (!devices)
+		slot = &k->active[is_active];
+	else
+		slot = devices_slot(c, active ? k->both[is_active] : k->devices);
+	if (slot && *slot)
+		return sd_bus_message_ref(*slot);
+	if (container_changes_new(dc, path, active, devices, &m) < 0)
+		return NULL;
+	if (slot)
+		*slot = sd_bus_message_ref(m);
+	return m;
+}
+
+void container_changes_clear(struct container_changes *k)
+{
+	signal_cache_clear(k->active, ARRAY_SIZE(k->active));
+	for (size_t i = 0; i < ARRAY_SIZE(k->devices); i++)
+		k->devices[i].m = sd_bus_message_unref(k->devices[i].m);
+	for (size_t i = 0; i < ARRAY_SIZE(k->both); i++)
+		for (size_t j = 0; j < ARRAY_SIZE(k->both[i]); j++)
+			k->both[i][j].m = sd_bus_message_unref(k->both[i][j].m);
+}
+
+void container_dbus_emit_switched(struct dbus_container *dc, bool active, bool devices)
+{
+	sd_bus_message *m = container_changes_get(dc, &dc->changes, dc->path, active, devices);
+	int r = m ? sd_bus_send(dc->transport->bus, m, NULL) : -ENOMEM;
+
+	sd_bus_message_unref(m);
+	if (r < 0)
+		log_debug_errno(r, "Cannot announce the switch of %s", dc->container->name);
+	endpoint_emit_switched(dc->endpoint, active, devices);
 }
 

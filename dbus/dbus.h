@@ -66,16 +66,32 @@ struct dbus_seat {
 	sd_bus_message *active_none_changed;
 };
 
+/* A PropertiesChanged with Devices, kept for one state of the container's
+ * devices: its list of handles (seat_container's handles_version) with
+ * every handle paused, or every one live, as the slot it is kept in says. */
+struct kept_devices_changed {
+	unsigned version;
+	sd_bus_message *m;
+};
+
+/* The PropertiesChanged of a switch for a Container at one path, each built
+ * once (signal-cache.h) and sent again when the same values recur: Active
+ * alone, by its value; Devices alone, by paused; both, by both. */
+struct container_changes {
+	sd_bus_message *active[2];
+	struct kept_devices_changed devices[2];
+	struct kept_devices_changed both[2][2]; /* [active][paused] */
+};
+
 struct dbus_container {
 	struct dbus_transport *transport;
 	struct container *container;
 	char *path;
 	struct endpoint *endpoint;       /* <endpoint dir>/bus */
 	struct dbus_seat_view seat_view; /* { its seat, this } */
-	/* On the bus, built once (signal-cache.h): PropertiesChanged of
-	 * Active (by its value), and of the seat's ActiveContainer naming
-	 * this container. */
-	sd_bus_message *active_changed[2];
+	/* On the bus, built once (signal-cache.h): the switch's changes of
+	 * the container, and of the seat's ActiveContainer naming it. */
+	struct container_changes changes;
 	sd_bus_message *seat_active_changed;
 };
 
@@ -105,8 +121,15 @@ void seat_dbus_emit_changed(struct dbus_seat *ds, const char *property);
 void seat_dbus_emit_active_changed(struct dbus_seat *ds, struct dbus_container *old,
 				   struct dbus_container *now);
 void container_dbus_emit_changed(struct dbus_container *dc, const char *property);
-/* Active, from messages built once: the switch's own signals. */
-void container_dbus_emit_active_changed(struct dbus_container *dc);
+/* Active, Devices (their paused flags) or both in one signal, from
+ * messages built once: the switch's own signals. */
+void container_dbus_emit_switched(struct dbus_container *dc, bool active, bool devices);
+/* The message of container_dbus_emit_switched() for path, from changes
+ * when kept there, else built (and kept unless some devices are paused
+ * and others live). A new reference, or NULL if it cannot be built. */
+sd_bus_message *container_changes_get(struct dbus_container *dc, struct container_changes *k,
+				      const char *path, bool active, bool devices);
+void container_changes_clear(struct container_changes *k);
 
 /* An endpoint connection closed: control ends if it was the controller. */
 void container_dbus_connection_gone(struct container *c, sd_bus *bus);

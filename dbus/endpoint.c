@@ -39,9 +39,9 @@ struct endpoint {
 	unsigned n_conns;
 	unsigned next_id;
 	/* The switch's PropertiesChanged, built once each (signal-cache.h):
-	 * Active at the full path and at .../self, and the seat's
-	 * ActiveContainer, each by value. */
-	sd_bus_message *active_changed[2][2]; /* [self path][value] */
+	 * the container's at the full path and at .../self, and the seat's
+	 * ActiveContainer by value. */
+	struct container_changes changes[2]; /* [self path] */
 	sd_bus_message *seat_active_changed[2];
 };
 
@@ -422,8 +422,8 @@ void endpoint_free(struct endpoint *ep)
 		conn_destroy(conn);
 	}
 	peer_listener_free(ep->listener);
-	signal_cache_clear(ep->active_changed[0], ARRAY_SIZE(ep->active_changed[0]));
-	signal_cache_clear(ep->active_changed[1], ARRAY_SIZE(ep->active_changed[1]));
+	container_changes_clear(&ep->changes[0]);
+	container_changes_clear(&ep->changes[1]);
 	signal_cache_clear(ep->seat_active_changed, ARRAY_SIZE(ep->seat_active_changed));
 	free(ep);
 }
@@ -451,13 +451,23 @@ static bool endpoint_has_listeners(struct endpoint *ep)
 	return false;
 }
 
+static void endpoint_send(struct endpoint *ep, sd_bus_message *m)
+{
+	struct endpoint_conn *conn;
+
+	list_for_each(conn, &ep->conns, link)
+		if (conn->spoke) {
+			(void)sd_bus_send(conn->bus, m, NULL);
+			conn_check_backlog(conn);
+		}
+}
+
 /* Sends *slot to every connection that may hear signals, building it on
  * the broker's bus first when it is NULL: the same message goes to each
  * connection, and again at the next change to the same value. */
 static void endpoint_send_changed(struct endpoint *ep, sd_bus_message **slot, const char *path,
 				  const char *interface, const char *property, const char *type, ...)
 {
-	struct endpoint_conn *conn;
 	va_list ap;
 	int r;
 
@@ -474,21 +484,26 @@ static void endpoint_send_changed(struct endpoint *ep, sd_bus_message **slot, co
 			return;
 		}
 	}
-	list_for_each(conn, &ep->conns, link)
-		if (conn->spoke) {
-			(void)sd_bus_send(conn->bus, *slot, NULL);
-			conn_check_backlog(conn);
-		}
+	endpoint_send(ep, *slot);
 }
 
-void endpoint_emit_active_changed(struct endpoint *ep)
+void endpoint_emit_switched(struct endpoint *ep, bool active, bool devices)
 {
-	bool active = container_is_active(ep->container);
+	const char *paths[] = { ep->dc->path, CONTAINER_SELF_PATH };
 
-	endpoint_send_changed(ep, &ep->active_changed[0][active], ep->dc->path,
-			      CONTAINER_INTERFACE, "Active", "b", (int)active);
-	endpoint_send_changed(ep, &ep->active_changed[1][active], CONTAINER_SELF_PATH,
-			      CONTAINER_INTERFACE, "Active", "b", (int)active);
+	if (!endpoint_has_listeners(ep))
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
+		sd_bus_message *m = container_changes_get(ep->dc, &ep->changes[i], paths[i],
+							  active, devices);
+
+		if (!m) {
+			log_debug("Endpoint of %s: cannot announce its switch", ep->container->name);
+			return;
+		}
+		endpoint_send(ep, m);
+		sd_bus_message_unref(m);
+	}
 }
 
 /* The endpoint's seat shows its own container or none (seat-dbus.c). */

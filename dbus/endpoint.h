@@ -7,6 +7,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <systemd/sd-bus.h>
 
 struct dbus_container;
@@ -20,7 +21,8 @@ void endpoint_free(struct endpoint *ep);
 void endpoint_check_backlog(struct endpoint *ep);
 void endpoint_emit_properties_changed(struct endpoint *ep, const char *path,
 				      const char *interface, const char *property);
-/* The switch's changes as this endpoint shows them: Active of its
- * container (at both paths), and ActiveContainer of its scoped seat. */
-void endpoint_emit_active_changed(struct endpoint *ep);
+/* The switch's changes as this endpoint shows them: Active, Devices or
+ * both of its container (at both paths, container_dbus_emit_switched()),
+ * and ActiveContainer of its scoped seat. */
+void endpoint_emit_switched(struct endpoint *ep, bool active, bool devices);
 void endpoint_emit_seat_active_changed(struct endpoint *ep);

@@ -22,6 +22,14 @@ int properties_changed_newv(sd_bus *bus, sd_bus_message **ret, const char *path,
 			    const char *interface, const char *property, const char *type,
 			    va_list ap);
 
+/* The same with any number of properties: begin, then for each property
+ * open its entry, append its value, close the entry; then end. */
+int properties_changed_begin(sd_bus *bus, sd_bus_message **ret, const char *path,
+			     const char *interface);
+int properties_changed_open_entry(sd_bus_message *m, const char *property, const char *type);
+int properties_changed_close_entry(sd_bus_message *m);
+int properties_changed_end(sd_bus_message *m);
+
 /* Sends *slot on bus, building it first with properties_changed_new()
  * when it is NULL. 0 or a negative errno. */
 int signal_cache_send_changed(sd_bus_message **slot, sd_bus *bus, const char *path,

@@ -57,7 +57,7 @@ static void dbus_container_free(struct dbus_container *dc)
 	if (!dc)
 		return;
 	endpoint_free(dc->endpoint);
-	signal_cache_clear(dc->active_changed, ARRAY_SIZE(dc->active_changed));
+	container_changes_clear(&dc->changes);
 	sd_bus_message_unref(dc->seat_active_changed);
 	free(dc->path);
 	free(dc);
@@ -121,14 +121,19 @@ static void on_event(struct broker_listener *l, const struct broker_event *ev)
 	case BROKER_EVENT_ACTIVE_CHANGED: {
 		struct dbus_container *old = ev->old ? dbus_container_of(t, ev->old) : NULL;
 
-		/* The containers' Active, then the seat's ActiveContainer. */
+		/* The containers' Active (with their Devices when this
+		 * switch paused or resumed them), then the seat's
+		 * ActiveContainer. */
 		if (old)
-			container_dbus_emit_active_changed(old);
+			container_dbus_emit_switched(old, true, ev->old_devices);
 		if (dc)
-			container_dbus_emit_active_changed(dc);
+			container_dbus_emit_switched(dc, true, ev->devices);
 		seat_dbus_emit_active_changed(ds, old, dc);
 		break;
 	}
+	case BROKER_EVENT_DEVICES_PAUSED:
+		container_dbus_emit_switched(dc, false, true);
+		break;
 	case BROKER_EVENT_CONTAINER_PICKED_UP:
 		/* The endpoint's connections did not outlive the previous
 		 * devnsd: its clients connect again. */

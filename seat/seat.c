@@ -310,6 +310,7 @@ int seat_container_take_device(struct seat_container *c, dev_t devnum,
 		return r;
 	}
 	list_append(&c->handles, &h->link);
+	c->handles_version++;
 	*ret = h;
 	return 0;
 }
@@ -332,6 +333,7 @@ int seat_container_adopt(struct seat_container *c, struct seat_device *d, int fd
 	h->state = state;
 	h->adopted = true;
 	list_append(&c->handles, &h->link);
+	c->handles_version++;
 	if (ret)
 		*ret = h;
 	return 0;
@@ -350,6 +352,7 @@ void seat_handle_release(struct seat_handle *h)
 	bool was_pausing = h->state == SEAT_HANDLE_PAUSING;
 
 	list_remove(&h->link);
+	h->container->handles_version++;
 	/* Closing the file drops master with it. */
 	s->ops->handle_close(s->ud, h);
 	free(h);
@@ -390,7 +393,7 @@ void seat_pause_timeout(struct seat *s)
 /* Steps 1 and 2. Returns true when the seat must wait for acknowledgements. */
 static bool seat_pause_container(struct seat *s, struct seat_container *c)
 {
-	bool force = s->pause_timeout_usec == 0;
+	bool force = s->pause_timeout_usec == 0, changed = false;
 	struct seat_handle *h;
 
 	s->leaving = c;
@@ -400,6 +403,7 @@ static bool seat_pause_container(struct seat *s, struct seat_container *c)
 		s->ops->handle_revoke(s->ud, h);
 		h->state = SEAT_HANDLE_PAUSED;
 		s->ops->notify_pause(s->ud, h, SEAT_PAUSE_FORCE);
+		changed = true;
 	}
 
 	/* Count first, then notify: an answer may only arrive later, but the
@@ -407,6 +411,7 @@ static bool seat_pause_container(struct seat *s, struct seat_container *c)
 	list_for_each(h, &c->handles, link) {
 		if (h->device->type != SEAT_DEVICE_DRM || h->state != SEAT_HANDLE_LIVE)
 			continue;
+		changed = true;
 		if (force) {
 			s->ops->handle_drop_master(s->ud, h);
 			h->state = SEAT_HANDLE_PAUSED;
@@ -419,6 +424,10 @@ static bool seat_pause_container(struct seat *s, struct seat_container *c)
 	list_for_each(h, &c->handles, link)
 		if (h->state == SEAT_HANDLE_PAUSING)
 			s->ops->notify_pause(s->ud, h, SEAT_PAUSE_PAUSE);
+	/* Pausing counts as paused already: an acknowledgement or the
+	 * timeout changes nothing a client sees of the handle. */
+	if (changed)
+		s->ops->handles_changed(s->ud, c);
 
 	if (s->pending_acks == 0)
 		return false;
@@ -432,6 +441,7 @@ static bool seat_pause_container(struct seat *s, struct seat_container *c)
 static int seat_resume_container(struct seat *s, struct seat_container *c)
 {
 	struct seat_handle *h;
+	bool changed = false;
 	int r = 0;
 
 	list_for_each(h, &c->handles, link) {
@@ -461,8 +471,12 @@ static int seat_resume_container(struct seat *s, struct seat_container *c)
 	}
 
 	list_for_each(h, &c->handles, link)
-		if (h->state == SEAT_HANDLE_LIVE)
+		if (h->state == SEAT_HANDLE_LIVE) {
 			s->ops->notify_resume(s->ud, h);
+			changed = true;
+		}
+	if (changed)
+		s->ops->handles_changed(s->ud, c);
 	return 0;
 }
 
@@ -479,8 +493,10 @@ int seat_handle_refresh(struct seat_handle *h)
 	h->state = SEAT_HANDLE_PAUSED;
 	s->ops->notify_pause(s->ud, h, SEAT_PAUSE_FORCE);
 	r = s->ops->handle_reopen(s->ud, h);
-	if (r < 0)
+	if (r < 0) {
+		s->ops->handles_changed(s->ud, h->container);
 		return r;
+	}
 	h->state = SEAT_HANDLE_LIVE;
 	s->ops->notify_resume(s->ud, h);
 	return 0;

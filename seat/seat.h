@@ -79,6 +79,9 @@ struct seat_container {
 	char *name;
 	bool controlled;
 	struct list handles;
+	/* Changes whenever a handle is added or removed: what a transport
+	 * built from the list stays good while this is the same. */
+	unsigned handles_version;
 	struct list link; /* seat->containers, in registration order */
 	void *userdata;
 };
@@ -99,6 +102,11 @@ struct seat_ops {
 	void (*notify_resume)(void *ud, struct seat_handle *h);
 	/* A handle whose controller did not acknowledge in time. */
 	void (*pause_forced)(void *ud, struct seat_handle *h);
+	/* Some of c's handles went from live to paused (or pausing), or back:
+	 * once per step, after its notifications. For the leaving container
+	 * of a switch s->pending_acks is already counted: nonzero, the seat
+	 * now waits for the controller. */
+	void (*handles_changed)(void *ud, struct seat_container *c);
 
 	/* Broker: arm (usec > 0) or disarm (0) the pause timeout, after which
 	 * it calls seat_pause_timeout(). */

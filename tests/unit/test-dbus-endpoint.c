@@ -650,8 +650,9 @@ TEST(endpoint_admits_pidns_below)
 /* ---- The signals of a switch, and who hears them ---- */
 
 /* What one connection heard, in order, with the values: "PATH Active
- * yes|no", "PATH ActiveContainer NAME", "PATH PropertiesChanged PROPERTY"
- * for any other property, "PATH MEMBER" for any other signal. */
+ * yes|no", "PATH ActiveContainer NAME", "PATH Devices MAJ:MIN TYPE
+ * paused|live ...", "PATH PropertiesChanged PROPERTY" for any other
+ * property, "PATH MEMBER" for any other signal. */
 struct heard {
 	char lines[48][200];
 	unsigned n;
@@ -662,6 +663,27 @@ static void heard_add(struct heard *h, const char *line)
 {
 	if (h->n < ARRAY_SIZE(h->lines))
 		snprintf(h->lines[h->n++], sizeof(h->lines[0]), "%s", line);
+}
+
+/* Appends " MAJ:MIN TYPE paused|live" for each device of the variant. */
+static int heard_devices(sd_bus_message *m, char *line, size_t size)
+{
+	const char *type;
+	uint32_t maj, min;
+	int paused, r;
+	size_t len;
+
+	if ((r = sd_bus_message_enter_container(m, 'v', "a(uusb)")) <= 0 ||
+	    (r = sd_bus_message_enter_container(m, 'a', "(uusb)")) <= 0)
+		return r < 0 ? r : -EINVAL;
+	while ((r = sd_bus_message_read(m, "(uusb)", &maj, &min, &type, &paused)) > 0) {
+		len = strlen(line);
+		snprintf(line + len, size - len, " %u:%u %s %s", maj, min, type,
+			 paused ? "paused" : "live");
+	}
+	if (r < 0 || (r = sd_bus_message_exit_container(m)) < 0)
+		return r;
+	return sd_bus_message_exit_container(m);
 }
 
 static void heard_changed(struct heard *h, sd_bus_message *m)
@@ -681,7 +703,11 @@ static void heard_changed(struct heard *h, sd_bus_message *m)
 		else if (strcmp(name, "ActiveContainer") == 0 &&
 			 sd_bus_message_read(m, "v", "(so)", &cname, &cpath) > 0)
 			snprintf(line, sizeof(line), "%s ActiveContainer %s", path, cname);
-		else {
+		else if (strcmp(name, "Devices") == 0) {
+			snprintf(line, sizeof(line), "%s Devices", path);
+			if (heard_devices(m, line, sizeof(line)) < 0)
+				break;
+		} else {
 			snprintf(line, sizeof(line), "%s PropertiesChanged %s", path, name);
 			sd_bus_message_skip(m, "v");
 		}
@@ -801,6 +827,92 @@ TEST(switch_signals_to_those_involved_only)
 			snprintf(l[3], sizeof(l[3]), "%s Active yes", SELF_PATH);
 			heard_exactly(f, ep[to_i], names[to_i],
 				      (const char *[]) { l[1], l[3], l[2] }, 3);
+			heard_exactly(f, ep[2], "c", NULL, 0);
+		}
+	}
+}
+
+/* A switch pauses the devices of the container it leaves and resumes
+ * those of the one it goes to: the bus hears Devices of both with the new
+ * paused flags (in the same PropertiesChanged as their Active), each of
+ * the two endpoints its own container's at both paths, every time; the
+ * endpoint of a third container, which holds no device of the switch,
+ * hears nothing. */
+TEST(switch_announces_devices_paused)
+{
+	static const char *const names[] = { "a", "b", "c" };
+	struct fixture *f;
+	struct container *cs[3];
+	struct heard *bus, *ep[3];
+	sd_bus *eps[3];
+	sd_bus_message *m;
+	char pa[128], pb[128], l[8][200];
+
+	FX_SETUP(f, false);
+	ASSERT_NOT_NULL(fx_add_null_device(f->seat0, "event9", SEAT_DEVICE_EVDEV));
+	for (unsigned i = 0; i < 3; i++) {
+		cs[i] = fx_add_container(f, names[i], 0, false);
+		eps[i] = cs[i] ? fx_endpoint_client(f, names[i], false) : NULL;
+		if (!eps[i])
+			FAIL("cannot reach the endpoint of %s", names[i]);
+		EXPECT_CALL(f, "ok", eps[i], SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+	}
+	/* Each of a and b takes the device while active: /dev/null cannot
+	 * be handed out paused (it has no EVIOCREVOKE). */
+	for (unsigned i = 0; i < 2; i++) {
+		ASSERT_TRUE(fx_activate(f, cs[i]));
+		m = fx_call(f, eps[i], SELF_PATH, CONTAINER_INTERFACE, "TakeDevice", "uu",
+			    NULL_MAJOR, NULL_MINOR);
+		if (!m || sd_bus_message_is_method_error(m, NULL))
+			FAIL("TakeDevice of %s: %s", names[i], fx_outcome(m));
+		sd_bus_message_unref(m);
+	}
+	ASSERT_TRUE(fx_activate(f, cs[0]));
+	bus = heard_new(f->client);
+	ASSERT_NOT_NULL(bus);
+	for (unsigned i = 0; i < 3; i++) {
+		ep[i] = heard_new(eps[i]);
+		ASSERT_NOT_NULL(ep[i]);
+	}
+	fx_run_for(f, 20000);
+	bus->n = ep[0]->n = ep[1]->n = ep[2]->n = 0;
+	snprintf(pa, sizeof(pa), "%s", FX_PATH(cs[0]));
+	snprintf(pb, sizeof(pb), "%s", FX_PATH(cs[1]));
+
+	/* Three rounds: the later ones send what the first one built. */
+	for (unsigned round = 0; round < 3; round++) {
+		for (unsigned k = 0; k < 2; k++) {
+			bool to_b = k == 0;
+			const char *from = to_b ? pa : pb, *to = to_b ? pb : pa;
+			unsigned from_i = to_b ? 0 : 1, to_i = to_b ? 1 : 0;
+
+			ASSERT_TRUE(fx_activate(f, cs[to_i]));
+			snprintf(l[0], sizeof(l[0]), "%s Active no", from);
+			snprintf(l[1], sizeof(l[1]), "%s Devices %u:%u evdev paused", from,
+				 NULL_MAJOR, NULL_MINOR);
+			snprintf(l[2], sizeof(l[2]), "%s Active yes", to);
+			snprintf(l[3], sizeof(l[3]), "%s Devices %u:%u evdev live", to,
+				 NULL_MAJOR, NULL_MINOR);
+			snprintf(l[4], sizeof(l[4]), "%s ActiveContainer %s", SEAT0_PATH,
+				 names[to_i]);
+			heard_exactly(f, bus, "bus",
+				      (const char *[]) { l[0], l[1], l[2], l[3], l[4] }, 5);
+			snprintf(l[5], sizeof(l[5]), "%s Active no", SELF_PATH);
+			snprintf(l[6], sizeof(l[6]), "%s Devices %u:%u evdev paused", SELF_PATH,
+				 NULL_MAJOR, NULL_MINOR);
+			snprintf(l[4], sizeof(l[4]), "%s ActiveContainer ", SEAT0_PATH);
+			/* The controller's own signal first. */
+			snprintf(l[7], sizeof(l[7]), "%s PauseDevice", from);
+			heard_exactly(f, ep[from_i], names[from_i],
+				      (const char *[]) { l[7], l[0], l[1], l[5], l[6], l[4] }, 6);
+			snprintf(l[4], sizeof(l[4]), "%s ActiveContainer %s", SEAT0_PATH,
+				 names[to_i]);
+			snprintf(l[5], sizeof(l[5]), "%s Active yes", SELF_PATH);
+			snprintf(l[6], sizeof(l[6]), "%s Devices %u:%u evdev live", SELF_PATH,
+				 NULL_MAJOR, NULL_MINOR);
+			snprintf(l[7], sizeof(l[7]), "%s ResumeDevice", to);
+			heard_exactly(f, ep[to_i], names[to_i],
+				      (const char *[]) { l[7], l[2], l[3], l[5], l[6], l[4] }, 6);
 			heard_exactly(f, ep[2], "c", NULL, 0);
 		}
 	}

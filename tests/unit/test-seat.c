@@ -21,6 +21,7 @@
 #include <stdarg.h>
 #include <sys/sysmacros.h>
 
+#include "common/macro.h"
 #include "seat/seat.h"
 #include "test.h"
 
@@ -61,6 +62,10 @@ struct fake {
 
 	uint64_t timer; /* armed timeout, 0 when disarmed */
 	unsigned timer_arms;
+
+	/* handles_changed, apart from the log: "c1 wait", "c2 go", ... */
+	char changed[16][FAKE_LINE_MAX];
+	unsigned n_changed;
 };
 
 static const char *errname(int r)
@@ -494,6 +499,15 @@ static void fake_active_changed(void *ud, struct seat *s, struct seat_container 
 		EXPECT_FAIL("active_changed without a change (%s)", cname(old));
 }
 
+static void fake_handles_changed(void *ud, struct seat_container *c)
+{
+	struct fake *f = ud;
+
+	if (f->n_changed < ARRAY_SIZE(f->changed))
+		snprintf(f->changed[f->n_changed++], FAKE_LINE_MAX, "%s %s", c->name,
+			 c->seat->pending_acks ? "wait" : "go");
+}
+
 static const struct seat_ops fake_ops = {
 	.handle_open = fake_handle_open,
 	.handle_close = fake_handle_close,
@@ -505,6 +519,7 @@ static const struct seat_ops fake_ops = {
 	.notify_pause = fake_notify_pause,
 	.notify_resume = fake_notify_resume,
 	.pause_forced = fake_pause_forced,
+	.handles_changed = fake_handles_changed,
 	.timer_set = fake_timer_set,
 	.switch_done = fake_switch_done,
 	.active_changed = fake_active_changed,
@@ -1420,6 +1435,71 @@ TEST(refresh_reopen_fails_leaves_it_paused)
 		     "pause c1/event4 force",
 		     "reopen c1/event4");
 	ASSERT_EQ_INT(SEAT_HANDLE_PAUSED, H(f->c1, EV4)->state);
+}
+
+/* Checks that handles_changed was called for exactly the lines given
+ * (NULL-terminated) since the last check. */
+static void check_changed(struct fake *f, ...)
+{
+	const char *line;
+	unsigned i = 0;
+	va_list ap;
+
+	va_start(ap, f);
+	for (; (line = va_arg(ap, const char *)); i++)
+		if (i >= f->n_changed || strcmp(f->changed[i], line) != 0)
+			EXPECT_FAIL("handles_changed #%u: expected \"%s\", got \"%s\"", i, line,
+				    i < f->n_changed ? f->changed[i] : "(nothing)");
+	va_end(ap);
+	for (; i < f->n_changed; i++)
+		EXPECT_FAIL("handles_changed #%u: unexpected \"%s\"", i, f->changed[i]);
+	f->n_changed = 0;
+}
+
+/* The paused flags of a container's handles change when its switch away
+ * begins (pausing counts as paused: the acknowledgement and the timeout
+ * change nothing a client sees) and when it is resumed: one call per
+ * container and step, the leaving one's while the seat waits. */
+TEST(handles_changed_once_per_step)
+{
+	FAKE(f);
+
+	ASSERT_EQ_INT(0, setup_two(f));
+	f->n_changed = 0;
+	ASSERT_EQ_INT(0, sw(f, f->c2, "r1"));
+	check_changed(f, "c1 wait", NULL);
+	seat_handle_pause_complete(H(f->c1, CARD0));
+	check_changed(f, "c2 go", NULL);
+
+	/* Input only: no wait, the pause and the resume in one go. */
+	seat_handle_release(H(f->c2, CARD0));
+	ASSERT_EQ_INT(0, sw(f, f->c1, "r2"));
+	check_changed(f, "c2 go", "c1 go", NULL);
+	ASSERT_EQ_INT(0, sw(f, f->c2, "r3"));
+	check_changed(f, "c1 wait", NULL);
+	seat_pause_timeout(f->seat);
+	check_changed(f, "c2 go", NULL);
+
+	/* A failed resume leaves the target as it was. */
+	fake_fail_op(f, "reopen", "c1/event3", -EIO);
+	seat_handle_release(H(f->c2, EV4));
+	ASSERT_EQ_INT(0, sw(f, f->c1, "r4"));
+	check_changed(f, "c2 go", NULL);
+	CHECK_SEAT(f);
+}
+
+/* A refresh that cannot reopen leaves the handle paused. */
+TEST(handles_changed_refresh_fails)
+{
+	FAKE(f);
+
+	ASSERT_EQ_INT(0, setup_two(f));
+	f->n_changed = 0;
+	ASSERT_EQ_INT(0, seat_handle_refresh(H(f->c1, EV3)));
+	check_changed(f, NULL);
+	fake_fail_op(f, "reopen", "c1/event4", -ENODEV);
+	ASSERT_EQ_INT(-ENODEV, seat_handle_refresh(H(f->c1, EV4)));
+	check_changed(f, "c1 go", NULL);
 }
 
 TEST(switch_fails_kernel_activate)

@@ -172,6 +172,10 @@ static void op_active(void *ud, struct seat *s, struct seat_container *old)
 		container_notify_activated(s->active->userdata, true);
 }
 
+static void op_handles_changed(void *ud, struct seat_container *c)
+{
+}
+
 static const struct seat_ops fake_ops = {
 	.handle_open = op_open,
 	.handle_close = op_close,
@@ -183,6 +187,7 @@ static const struct seat_ops fake_ops = {
 	.notify_pause = op_notify_pause,
 	.notify_resume = op_notify_resume,
 	.pause_forced = op_forced,
+	.handles_changed = op_handles_changed,
 	.timer_set = op_timer,
 	.switch_done = op_done,
 	.active_changed = op_active,
