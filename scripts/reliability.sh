@@ -199,6 +199,7 @@ w("| `scripts/reliability.sh` | the counts CI runs: the fuzzers as in the unit s
 w("| `scripts/reliability.sh --full` | the full counts: 10x the fuzzing, 100,000 hostile calls, 10,000 switches (hours under TCG) |")
 w("| `scripts/reliability.sh --soak` | only the soak: 10,000 switches |")
 w("| `meson test -C build --suite vm trust-faults trust-stress trust-soak` | the same vm tests with the CI counts; `DEVNS_TRUST_CALLS`, `DEVNS_TRUST_SWITCHES`, `DEVNS_TRUST_KILL_ROUNDS`, `DEVNS_TRUST_LEADER_ROUNDS`, `DEVNS_TRUST_UNPLUG_ROUNDS`, `DEVNS_TRUST_FORCED_ROUNDS` change them |")
+w("| `meson test -C build --suite vm restart seatd-sway login1-weston login1-sway installed` | the crash and restart rounds of each transport (`DEVNS_RESTART_ROUNDS`: by default 20 in `restart`, 3 in the others; 20 for the full count). `installed` does them under systemd, with the packages installed |")
 w("| `meson test -C build fuzz-config fuzz-names fuzz-seatd-proto` | the seeded fuzzer runs of the unit suite |")
 w("")
 w("The vm tests use `build-asan/devnsd` (ASan and UBSan) when it is up to date")
@@ -305,6 +306,16 @@ survival = [
      "container picks up is revoked",
      "the same",
      "restart `files_taken_back_without_the_client`, seatd-sway (above)"),
+    ("devnsd under systemd, installed from the packages",
+     "systemd starts it again (`Restart=on-failure`) and keeps the unit's fd store "
+     "meanwhile: the seatd client sees nothing, the D-Bus endpoint's client "
+     "reconnects, the picture stays",
+     "the same for `systemctl restart` and for the package's postinst on an "
+     "upgrade (`try-restart`, nothing stopped before): the store is kept across "
+     "the restart",
+     "installed `survives_kill_9_under_systemd`, `survives_systemctl_restart`, "
+     "`survives_package_upgrade` (a libseat client on seatd.sock, the demo client "
+     "with `--reconnect`)"),
 ]
 for what, crash, restart, test in survival:
     w(f"| {cell(what)} | {cell(crash)} | {cell(restart)} | {test} |")
@@ -314,6 +325,13 @@ w("")
 w("| bug | fix | checked by |")
 w("| --- | --- | --- |")
 fixed = [
+    ("An upgrade of the `devns` package stopped devnsd before unpacking (the preinst "
+     "that `dh_installsystemd --no-start` makes) and never started it again (the "
+     "postinst's `try-restart` starts nothing): the stop dropped the fd store, so every "
+     "client lost its devices, and the seat had no broker until the next boot.",
+     "`dh_installsystemd --no-start --no-stop-on-upgrade` (debian/rules): nothing stops "
+     "devnsd before an upgrade; the postinst restarts it, and the store is kept.",
+     "installed `survives_package_upgrade`"),
     ("An invalid D-Bus message that carries fds on a container's endpoint (one whose "
      "header counts one fd more than it brings, say): sd-bus (libsystemd 252) drops the "
      "message and forgets the fds that came with it, so any process of any container "

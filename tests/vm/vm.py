@@ -11,6 +11,12 @@ current directory, with DEVNS_OUT, DEVNS_SRC, DEVNS_BUILD (and every DEVNS_*
 variable of the caller) set. The guest's serial console is copied to stdout
 and to DIR/console.log. The exit status is the command's.
 
+With --root-disk IMG the guest is instead a whole system booted from IMG
+with systemd as PID 1 (tests/vm/mksysroot.sh builds it); its test runner
+mounts the host root read-only at /mnt/host and binds the current, source
+and build directories from there at their own paths, so CMD runs the same
+way, against the programs installed in IMG.
+
 While the guest runs, vm.py serves the host control channel (a virtio-serial
 port named org.devns.hostctl, used by tests/vm/hostctl in the guest): it takes
 screendumps and types keys through QMP.
@@ -112,7 +118,7 @@ def prepare_out(out):
             else:
                 os.unlink(p)
     os.makedirs(out, exist_ok=True)
-    for name in ('.exit-status', '.exit-status.tmp', '.cmd', 'console.log'):
+    for name in ('.exit-status', '.exit-status.tmp', '.cmd', '.binds', 'console.log'):
         try:
             os.unlink(os.path.join(out, name))
         except FileNotFoundError:
@@ -375,6 +381,15 @@ def parse_args(argv):
     p.add_argument('--env', action='append', default=[], metavar='KEY=VALUE',
                    help='extra environment variable for the command (repeatable)')
     p.add_argument('--initramfs', help='use this initramfs instead of the cached one')
+    p.add_argument('--root-disk', metavar='IMG',
+                   help='boot a whole system from this ext4 image instead of the host root '
+                        '(Debian\'s initrd, systemd as PID 1; see tests/vm/mksysroot.sh), '
+                        'whose test runner mounts the host root at /mnt/host')
+    p.add_argument('--bind', action='append', default=[], metavar='DIR',
+                   help='with --root-disk: a further host directory the guest binds '
+                        'at its own path (repeatable)')
+    p.add_argument('--root-label', default='devns-sysroot',
+                   help='file system label of --root-disk (default devns-sysroot)')
     p.add_argument('--cache-dir', help='where the initramfs is built and kept '
                    '(default: BUILD/tests/vm, else the parent of --out)')
     p.add_argument('--kernel-version', help='default: newest /boot/vmlinuz-*-amd64 with modules')
@@ -407,7 +422,13 @@ def run(a):
 
     out = os.path.abspath(a.out)
     build = os.path.abspath(a.build_dir) if a.build_dir else None
-    if a.initramfs:
+    if a.root_disk:
+        # The system's own init; Debian's initrd finds the root by label.
+        initrd = '/boot/initrd.img-' + kver
+        if not os.access(initrd, os.R_OK):
+            log('%s is not readable; skipping' % initrd)
+            return EXIT_MISSING
+    elif a.initramfs:
         initrd = os.path.abspath(a.initramfs)
     else:
         cache = a.cache_dir or (os.path.join(build, 'tests', 'vm') if build
@@ -424,6 +445,15 @@ def run(a):
         env.pop('DEVNS_BUILD', None)
     env.update(e.split('=', 1) for e in a.env)
     write_cmd(out, a.cmd, env)
+    if a.root_disk:
+        # The directories the command names, which the guest's runner binds
+        # from the host root at the same paths.
+        binds = []
+        for d in [os.getcwd(), SRC_DIR, build] + [os.path.abspath(b) for b in a.bind]:
+            if d and d not in binds:
+                binds.append(d)
+        with open(os.path.join(out, '.binds'), 'w') as f:
+            f.write(''.join(d + '\n' for d in binds))
 
     # Sockets live in a short private directory: unix paths are limited to
     # 108 bytes and build trees can be deep.
@@ -438,6 +468,10 @@ def run(a):
         listeners.append(s)
 
     append = ['console=ttyS0', 'panic=-1', 'loglevel=4'] + a.append
+    disk = []
+    if a.root_disk:
+        append += ['root=LABEL=' + a.root_label, 'rw']
+        disk = ['-drive', 'file=%s,if=virtio,format=raw' % os.path.abspath(a.root_disk).replace(',', ',,')]
     cmd = [qemu, '-machine', 'pc', '-accel', a.accel, '-smp', str(a.smp),
            '-m', str(a.memory), '-nodefaults', '-no-user-config',
            '-display', 'none', '-vga', a.vga, '-no-reboot',
@@ -454,7 +488,7 @@ def run(a):
            '-device', 'virtio-serial-pci,id=hostctl-bus',
            '-chardev', 'socket,id=hostctl,path=%s' % ctl_path,
            '-device', 'virtserialport,bus=hostctl-bus.0,chardev=hostctl,name=%s' % PORT_NAME,
-           ] + a.qemu_arg
+           ] + disk + a.qemu_arg
 
     logf = open(os.path.join(out, 'console.log'), 'wb')
     log('booting %s (%s, timeout %d s)' % (kver, a.accel, a.timeout))

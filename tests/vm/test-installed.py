@@ -1,0 +1,505 @@
+#!/usr/bin/env python3
+"""devns as a user installs it: the Debian packages built from the tree
+(scripts/build-packages.sh), installed with apt into a whole Debian 12
+system that boots with systemd as PID 1 (tests/vm/mksysroot.sh).
+
+- DKMS built devns.ko for the running kernel, and it loads;
+- devnsd.service, enabled by the package, was started at boot;
+- the demo: two of the package's demo clients in containers started by the
+  package's devnsctl, switched over D-Bus and by hotkey, each switch checked
+  on the screen and keys typed reaching only the one in front;
+- devnsd restarted by `systemctl restart`, by the package's postinst when
+  the package is installed again (as on an upgrade), and killed with
+  SIGKILL for systemd to start again: systemd's fd store keeps what the
+  clients hold, so a libseat client on seatd.sock sees nothing and a demo
+  client on the D-Bus endpoint reconnects; afterwards a switch away and
+  back shows each on the screen and gives it keys, and devnsd's fds do not
+  grow;
+- podman, LXC and systemd-nspawn (machinectl start) each run a demo client
+  in a container from a local root file system, registered by the
+  package's hooks, switched to the front;
+- the purge removes every file the packages installed or made.
+
+Nothing of the build tree is used but this script's helpers and the
+test's seatd client (tests/vm/libseat-client, linked with the system's
+libseat). Run by test-installed.sh in the guest."""
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import devnstest  # noqa: E402
+from devnstest import (  # noqa: E402
+    BUILD, OUT, RunContainer, TestFailure, check, expect_screen, log, manager,
+    run_testcases, seat_devices, sendkey, switch_and_wait, system_bus, wait_until)
+
+# The installed programs, not the build tree's.
+devnstest.DEVNSCTL = "/usr/bin/devnsctl"
+devnstest.CLIENT = "/usr/libexec/devns/devns-demo-client"
+SEAT_CLIENT = os.path.join(BUILD, "tests", "vm", "libseat-client")
+ROUNDS = int(os.environ.get("DEVNS_RESTART_ROUNDS", "3"))
+COLOURS = {"alpha": "cc2222", "beta": "2255cc", "seat": "dd7711", "pod": "22aa44",
+           "lxcdemo": "8833bb", "desk": "22bbbb"}
+KEY_A = 30
+state = {}
+
+
+def sh(*argv, check_rc=True):
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    if check_rc and r.returncode != 0:
+        raise TestFailure(f"{' '.join(argv)}: status {r.returncode}: {r.stderr.strip()[-2000:]}")
+    return r.stdout
+
+
+def unit_prop(prop):
+    return sh("systemctl", "show", "-P", prop, "devnsd.service").strip()
+
+
+def main_pid():
+    return int(unit_prop("MainPID") or 0)
+
+
+def devnsd_up(old_pid=None):
+    """devnsd.service running (a new process if old_pid is given), on the
+    bus, with seat0's card; returns its pid."""
+    def up():
+        pid = main_pid()
+        if not pid or pid == old_pid or unit_prop("ActiveState") != "active":
+            return None
+        try:
+            devs = seat_devices(system_bus())
+        except Exception:
+            return None
+        return pid if any(d[3] == "drm" for d in devs) else None
+    return wait_until("devnsd.service active with seat0's card", up, timeout=120, interval=0.2)
+
+
+def fd_count(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def keyboard():
+    """The sysname of QEMU's PS/2 keyboard on seat0."""
+    def find():
+        for name, _, _, kind in seat_devices(system_bus()):
+            if kind != "evdev":
+                continue
+            try:
+                with open(f"/sys/class/input/{name}/device/name") as f:
+                    if "keyboard" in f.read().lower():
+                        return name
+            except OSError:
+                pass
+        return None
+    return wait_until("the PS/2 keyboard on seat0", find, timeout=60)
+
+
+def demo_clients(names=("alpha", "beta"), extra=()):
+    cs = {n: devnstest.run_demo_client(n, COLOURS[n], extra=extra) for n in names}
+    for c in cs.values():
+        c.expect("ready", timeout=60)
+    return cs
+
+
+def stop_all(cs):
+    for c in cs.values():
+        c.stop()
+    for n in cs:
+        devnstest.wait_unregistered(n)
+
+
+# ---------------------------------------------------------------- testcases
+
+def testcase_module_built_by_dkms():
+    kver = os.uname().release
+    status = sh("dkms", "status", "-m", "devns", "-k", kver)
+    check("installed" in status, f"dkms status for {kver}: {status!r}")
+    path = sh("modinfo", "-n", "devns").strip()
+    check(path.startswith(f"/lib/modules/{kver}/updates/dkms/devns.ko"), f"devns.ko at {path}")
+    version = sh("dpkg-query", "-W", "-f=${Version}", "devns-dkms").split("-")[0]
+    check(sh("modinfo", "-F", "version", "devns").strip() == version,
+          f"devns.ko is not version {version}")
+    sh("modprobe", "devns")
+    try:
+        wait_until("/dev/devns", lambda: os.path.exists("/dev/devns"), timeout=30)
+    finally:
+        sh("modprobe", "-r", "devns")
+    log(f"DKMS built devns.ko {version} for {kver}; it loads")
+
+
+def testcase_started_at_boot():
+    check(sh("systemctl", "is-enabled", "devnsd.service", check_rc=False).strip() == "enabled",
+          "devnsd.service is not enabled")
+    pid = devnsd_up()
+    exe = os.readlink(f"/proc/{pid}/exe")
+    check(exe == "/usr/sbin/devnsd", f"devnsd.service runs {exe}")
+    # Started by systemd at boot, not by this test.
+    check(int(unit_prop("NRestarts")) == 0 or state.get("restarted"),
+          "devnsd.service was restarted before any test restarted it")
+    log(f"devnsd.service active, pid {pid}")
+
+
+def testcase_demo():
+    devnsd_up()
+    kbd = keyboard()
+    cs = demo_clients()
+    try:
+        # (how, the hotkey, the container in front afterwards)
+        steps = [("dbus", None, "alpha"), ("dbus", None, "beta"),
+                 ("hotkey", "ctrl-alt-f1", "alpha"), ("hotkey", "ctrl-alt-right", "beta"),
+                 ("hotkey", "ctrl-alt-left", "alpha"), ("dbus", None, "beta")]
+        for step, (how, chord, name) in enumerate(steps):
+            c = cs[name]
+            if how == "dbus":
+                switch_and_wait(c)
+            else:
+                c.take_lines("resume")
+                sendkey(chord)
+                c.expect("resume ", timeout=60)
+            expect_screen(f"demo-{step:02d}-{name}.png", COLOURS[name], timeout=60)
+            for other in cs.values():
+                other.take_lines("key ")
+            sendkey("a")
+            c.expect(f"key {kbd} {KEY_A}", timeout=30)
+            for other in cs.values():
+                if other is not c:
+                    check(not other.take_lines("key "), f"{other.name} got a key meant for {name}")
+        log("demo: 6 switches, each on the screen, keys only to the one in front")
+    finally:
+        stop_all(cs)
+
+
+def restart_rounds(how):
+    """ROUNDS restarts of devnsd by how(pid), with a libseat client (seat)
+    in front and a demo client (alpha) behind."""
+    pid = devnsd_up()
+    kbd = keyboard()
+    cs = demo_clients(("alpha",), extra=["--reconnect"])
+    cs["seat"] = RunContainer("seat", [
+        "env", "LIBSEAT_BACKEND=seatd", "SEATD_SOCK=/run/devns/seatd.sock", SEAT_CLIENT,
+        "--card", "/dev/dri/card0", "--input", f"/dev/input/{kbd}",
+        "--color", COLOURS["seat"], "--label", "seat"])
+    seat, alpha = cs["seat"], cs["alpha"]
+    try:
+        seat.expect("seat ", timeout=60)
+        manager().SwitchContainer("seat0", "seat")
+        seat.expect("enable 1 ", timeout=60)
+        expect_screen(f"{how.__name__}-start.png", COLOURS["seat"], timeout=60)
+        enables = 1
+        fds = []
+        for i in range(ROUNDS):
+            stored = int(unit_prop("NFileDescriptorStore") or 0)
+            check(stored > 0, f"round {i}: nothing in systemd's fd store")
+            how(pid)
+            state["restarted"] = True
+            pid = devnsd_up(old_pid=pid)
+            alpha.expect("reconnected", timeout=60)
+            st = seat.status()
+            check(st["master"] == "1" and st["evdev"] == "live" and st["enabled"] == "1",
+                  f"round {i}: the seatd client lost its seat: {st}")
+            expect_screen(f"{how.__name__}-{i:02d}-seat.png", COLOURS["seat"], timeout=60)
+            # A switch away and back; keys to the one in front.
+            switch_and_wait(alpha)
+            seat.expect(f"disable {enables} ", timeout=60)
+            expect_screen(f"{how.__name__}-{i:02d}-alpha.png", COLOURS["alpha"], timeout=60)
+            sendkey("a")
+            alpha.expect(f"key {kbd} {KEY_A}", timeout=30)
+            manager().SwitchContainer("seat0", "seat")
+            enables += 1
+            seat.expect(f"enable {enables} ", timeout=60)
+            expect_screen(f"{how.__name__}-{i:02d}-back.png", COLOURS["seat"], timeout=60)
+            sendkey("a")
+            seat.expect(f"key /dev/input/{kbd} {KEY_A}", timeout=30)
+            check(seat.proc.poll() is None and alpha.proc.poll() is None,
+                  f"round {i}: a client exited")
+            fds.append(fd_count(pid))
+        check(len(set(fds[1:])) <= 1, f"devnsd's fds grew from round to round: {fds}")
+        log(f"{how.__name__}: {ROUNDS} rounds, both clients kept; devnsd's fds {fds}, "
+            f"fd store {unit_prop('NFileDescriptorStore')}")
+    finally:
+        stop_all(cs)
+
+
+def systemctl_restart(pid):
+    sh("systemctl", "restart", "devnsd.service")
+
+
+def kill_9(pid):
+    restarts = int(unit_prop("NRestarts"))
+    os.kill(pid, 9)
+    wait_until("systemd to restart devnsd", lambda: int(unit_prop("NRestarts")) > restarts,
+               timeout=60, interval=0.2)
+
+
+def package_upgrade(pid):
+    """The package installed again over itself: its postinst restarts a
+    running devnsd, as an upgrade's does."""
+    debs = glob.glob(os.path.join(os.environ["DEVNS_TEST_PACKAGES"], "devns_*.deb"))
+    check(len(debs) == 1, f"one devns package to install again: {debs}")
+    sh("dpkg", "-i", debs[0])
+
+
+def testcase_survives_systemctl_restart():
+    restart_rounds(systemctl_restart)
+
+
+def testcase_survives_package_upgrade():
+    restart_rounds(package_upgrade)
+
+
+def testcase_survives_kill_9_under_systemd():
+    restart_rounds(kill_9)
+
+
+# ---------------------------------------------------------------- runtimes
+
+class RuntimeContainer(devnstest.Container):
+    """A demo client run by a container runtime (argv), whose devns hooks
+    register it as name; the client's lines are read as Container's."""
+
+    def __init__(self, name, argv, log_name):
+        self.name = name
+        self.log = open(os.path.join(OUT, log_name), "w")
+        # The runtime's own messages go to a file: a pipe nobody reads
+        # could stall it.
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self.log, bufsize=0)
+        self._buf = b""
+        self.lines = []
+        self.path = wait_until(f"{name} registered by its hook", self._registered, timeout=300,
+                               interval=0.2)
+        self.leader = int(devnstest.get_prop(system_bus(), self.path, devnstest.CONTAINER,
+                                             "Leader"))
+
+    def _registered(self):
+        check(self.proc.poll() is None,
+              f"the runtime of {self.name} exited with {self.proc.returncode}")
+        try:
+            return manager().GetContainer(self.name)
+        except Exception:
+            return None
+
+    def stop(self):
+        """End of input ends the client, and the runtime then stops the
+        container (podman waits for conmon: slow under TCG)."""
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=300)
+        except subprocess.TimeoutExpired:
+            self.kill_leader()
+            self.proc.kill()
+            self.proc.wait()
+            raise TestFailure(f"the runtime of {self.name} did not stop with its client")
+        finally:
+            self.log.close()
+
+
+def client_root(path, programs=()):
+    """A root file system holding only the demo client (and programs) and
+    the libraries they load (ldd), at their own paths."""
+    files = [devnstest.CLIENT, *programs]
+    for prog in list(files):
+        files += re.findall(r"(/\S+) \(0x", sh("ldd", prog))
+    for f in dict.fromkeys(files):
+        dest = path + f
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        shutil.copy(f, dest)
+    for d in ("dev", "proc", "sys", "run", "tmp", "etc"):
+        os.makedirs(os.path.join(path, d), exist_ok=True)
+    return path
+
+
+def client_argv(name):
+    return [devnstest.CLIENT, "--control", "--color", COLOURS[name], "--label", name]
+
+
+def in_front_with_keys(c):
+    """c switched to the front: on the screen, and the keys go to it."""
+    kbd = keyboard()
+    c.expect("ready", timeout=120)
+    switch_and_wait(c)
+    expect_screen(f"{c.name}.png", COLOURS[c.name], timeout=60)
+    sendkey("a")
+    c.expect(f"key {kbd} {KEY_A}", timeout=30)
+
+
+def testcase_podman():
+    """podman runs an image imported from a local root file system
+    (nothing pulled); the package's OCI hooks register it by annotation."""
+    devnsd_up()
+    work = tempfile.mkdtemp(prefix="podman-", dir="/var/tmp")
+    try:
+        root = client_root(os.path.join(work, "root"))
+        sh("tar", "-C", root, "-cf", os.path.join(work, "root.tar"), ".")
+        sh("podman", "import", os.path.join(work, "root.tar"), "localhost/devns-client")
+        run_podman()
+    finally:
+        shutil.rmtree(work)
+        quietly("podman", "rmi", "--force", "localhost/devns-client")
+
+
+def run_podman():
+    c = RuntimeContainer("pod", [
+        "podman", "run", "--rm", "-i", "--network", "none", "--name", "pod",
+        "--annotation", "org.devns.container=pod",
+        "-v", "/dev/dri:/dev/dri:ro", "-v", "/dev/input:/dev/input:ro",
+        "localhost/devns-client", *client_argv("pod")], "podman.log")
+    try:
+        in_front_with_keys(c)
+        check(str(manager().GetContainer("pod")) == str(c.path), "registered once")
+    finally:
+        c.stop()
+    devnstest.wait_unregistered("pod", timeout=120)
+    log("podman: the hook registered the container, which switched and got keys; "
+        "poststop unregistered it")
+
+
+def testcase_lxc():
+    """lxc-execute of a container from a local root file system, with the
+    package's example configuration lines and hooks."""
+    devnsd_up()
+    work = tempfile.mkdtemp(prefix="lxc-", dir="/var/tmp")
+    try:
+        run_lxc(client_root(os.path.join(work, "root")), os.path.join(work, "lxcdemo.conf"))
+    finally:
+        shutil.rmtree(work)
+
+
+def run_lxc(root, conf):
+    with open("/usr/share/doc/devns/examples/lxc/lxc-devns.conf") as f:
+        devns_lines = f.read().replace("NAME", "lxcdemo")
+    with open(conf, "w") as f:
+        f.write("lxc.include = /usr/share/lxc/config/common.conf\n"
+                f"lxc.rootfs.path = dir:{root}\n"
+                "lxc.net.0.type = empty\n"
+                "lxc.apparmor.profile = unconfined\n" + devns_lines)
+    c = RuntimeContainer("lxcdemo", [
+        "lxc-execute", "-n", "lxcdemo", "-f", conf, "--", *client_argv("lxcdemo")], "lxc.log")
+    try:
+        in_front_with_keys(c)
+    finally:
+        c.stop()
+    devnstest.wait_unregistered("lxcdemo", timeout=120)
+    log("LXC: the hooks registered the container, which switched and got keys; "
+        "the stop hook unregistered it")
+
+
+def testcase_nspawn():
+    """machinectl start of a machine under systemd-nspawn@.service with the
+    package's drop-in, its .nspawn file the package's example but for
+    running the demo client instead of booting (nspawn's own stdio is the
+    journal, so the client is checked on the screen and by its devices)."""
+    devnsd_up()
+    work = tempfile.mkdtemp(prefix="nspawn-", dir="/var/tmp")
+    machine = "/var/lib/machines/desk"
+    dropin = "/etc/systemd/system/systemd-nspawn@desk.service.d"
+    settings = "/etc/systemd/nspawn/desk.nspawn"
+    try:
+        os.makedirs(os.path.dirname(machine), exist_ok=True)
+        client_root(machine, ["/bin/sh", "/bin/sleep"])
+        examples = "/usr/share/doc/devns/examples/nspawn"
+        with open(os.path.join(examples, "desk.nspawn")) as f:
+            text = f.read()
+        check("Boot=yes" in text, "the example .nspawn file boots the machine")
+        os.makedirs(os.path.dirname(settings), exist_ok=True)
+        # The client waits for its endpoint, which the drop-in's
+        # ExecStartPost= registers only once the machine runs
+        # (docs/runtimes.md: a compositor started that early waits).
+        client = " ".join([devnstest.CLIENT, "--color", COLOURS["desk"], "--label", "desk"])
+        with open(settings, "w") as f:
+            f.write(text.replace("Boot=yes", "Boot=no\nParameters=/bin/sh -c "
+                                 "'until [ -S /run/devns/bus ]; do sleep 0.2; done; "
+                                 f"exec {client}'"))
+        os.makedirs(dropin, exist_ok=True)
+        shutil.copy(os.path.join(examples, "nspawn-devns.conf"), os.path.join(dropin, "devns.conf"))
+        sh("systemctl", "daemon-reload")
+        sh("machinectl", "start", "desk")
+        wait_until("desk registered", lambda: "desk" in [str(n) for n, *_ in
+                                                          manager().ListContainers()],
+                   timeout=180, interval=0.5)
+        wait_until("desk's client in control",
+                   lambda: bool(devnstest.container_prop("desk", "Controlled")), timeout=120,
+                   interval=0.5)
+        manager().SwitchContainer("seat0", "desk")
+        devnstest.wait_compositor_live("desk")
+        expect_screen("desk.png", COLOURS["desk"], timeout=60)
+        # terminate, not stop: stop asks the machine's init to halt, and
+        # this one is the client, which does not know that request.
+        sh("machinectl", "terminate", "desk")
+        devnstest.wait_unregistered("desk", timeout=180)
+        check(unit_state("systemd-nspawn@desk.service") in ("inactive", "failed"),
+              "the machine did not stop")
+        log("systemd-nspawn: the drop-in's hooks registered the machine, its client "
+            "was in front on the screen; unregistered when it stopped")
+    finally:
+        quietly("machinectl", "terminate", "desk")
+        quietly("systemctl", "reset-failed", "systemd-nspawn@desk.service")
+        for p in (dropin, machine, work):
+            shutil.rmtree(p, ignore_errors=True)
+        if os.path.exists(settings):
+            os.unlink(settings)
+        quietly("systemctl", "daemon-reload")
+
+
+def quietly(*argv):
+    """Cleaning up: whatever fails, the rest still runs."""
+    try:
+        subprocess.run(argv, capture_output=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+
+
+def unit_state(unit):
+    return sh("systemctl", "show", "-P", "ActiveState", unit).strip()
+
+
+LAST = "testcase_purge_leaves_nothing"
+
+
+def testcase_purge_leaves_nothing():
+    files = sh("dpkg-query", "-L", "devns", "devns-dkms").split("\n")
+    kver = os.uname().release
+    made = ["/etc/devns", "/usr/libexec/devns", "/var/lib/dkms/devns",
+            f"/lib/modules/{kver}/updates/dkms/devns.ko", "/run/devns",
+            "/etc/systemd/system/multi-user.target.wants/devnsd.service"]
+    check(os.path.exists(made[3]), "devns.ko is not installed before the purge")
+    sh("env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "purge", "-y", "devns", "devns-dkms")
+    left = [p for p in files + made
+            if p and p not in ("/.", "/") and os.path.lexists(p) and not os.path.isdir(p)]
+    left += [p for p in made if os.path.lexists(p)]
+    # Directories of their own the packages had (shared ones like /usr/bin stay).
+    left += [p for p in files if "devns" in os.path.basename(p) and os.path.lexists(p)]
+    # Anything else named after devns on the root file system, but the test's
+    # own directories bound from the host.
+    with open(os.path.join(OUT, ".binds")) as f:
+        binds = [l.strip() for l in f if l.strip()]
+    found = sh("find", "/", "-xdev", "-name", "*devns*", "-not", "-path", "/proc/*").split("\n")
+    left += [p for p in found if p and not any(b == p or b.startswith(p + "/") for b in binds)]
+    check(not left, f"left after the purge: {sorted(set(left))}")
+    check(subprocess.run(["pgrep", "-x", "devnsd"], capture_output=True).returncode == 1,
+          "devnsd still runs after the purge")
+    check(unit_prop("LoadState") == "not-found", "devnsd.service still known to systemd")
+    check(subprocess.run(["modinfo", "devns"], capture_output=True).returncode != 0,
+          "modinfo still finds devns.ko")
+    log(f"purged: none of the {len([f for f in files if f])} paths of the packages left")
+
+
+def main():
+    # The purge ends the installed system, so it comes last in any order.
+    names = devnstest.testcase_order(sorted(n for n in globals() if n.startswith("testcase_") and n != LAST))
+    names.append(LAST)
+    os.environ["DEVNS_TESTCASE_ORDER"] = "given"
+    try:
+        return run_testcases(globals(), names)
+    finally:
+        with open(os.path.join(OUT, "journal.txt"), "w") as f:
+            subprocess.run(["journalctl", "-b", "--no-pager", "-o", "short-monotonic"],
+                           stdout=f, stderr=subprocess.STDOUT)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
