@@ -431,8 +431,11 @@ def testcase_nspawn():
         # this one is the client, which does not know that request.
         sh("machinectl", "terminate", "desk")
         devnstest.wait_unregistered("desk", timeout=180)
-        check(unit_state("systemd-nspawn@desk.service") in ("inactive", "failed"),
-              "the machine did not stop")
+        # Its ExecStopPost= (the hook's unregister) runs before the unit is
+        # down.
+        wait_until("systemd-nspawn@desk.service down",
+                   lambda: unit_state("systemd-nspawn@desk.service") in ("inactive", "failed"),
+                   timeout=120, interval=0.2)
         log("systemd-nspawn: the drop-in's hooks registered the machine, its client "
             "was in front on the screen; unregistered when it stopped")
     finally:
