@@ -3,10 +3,12 @@
  * (event*), each on the seat named by its ID_SEAT property, as logind
  * assigns them. Render nodes have no master and are not brokered. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "broker/broker.h"
+#include "broker/container.h"
 #include "common/log.h"
 #include "seat/names.h"
 
@@ -71,10 +73,25 @@ static void announce_devices(struct broker_seat *bs)
 static void device_remove(struct broker *b, struct seat_device *d)
 {
 	struct broker_seat *bs = broker_seat_of(d->seat);
+	struct container *c, **holders = NULL;
+	size_t n = 0, n_holders = 0;
+
+	/* Its holders' Devices lose it too; noted first, announced once it is
+	 * gone. Without memory they go unannounced, as nothing else fails. */
+	list_for_each(c, &b->containers, link)
+		if (seat_container_find_handle(c->sc, d->devnum))
+			n++;
+	if (n > 0 && (holders = calloc(n, sizeof(*holders))))
+		list_for_each(c, &b->containers, link)
+			if (n_holders < n && seat_container_find_handle(c->sc, d->devnum))
+				holders[n_holders++] = c;
 
 	log_info("Device %s removed from %s", d->sysname, bs->seat->id);
 	free(d->userdata);
 	seat_remove_device(d);
+	for (size_t i = 0; i < n_holders; i++)
+		container_announce(holders[i], BROKER_EVENT_DEVICES_CHANGED);
+	free(holders);
 	announce_devices(bs);
 	broker_seat_gc(bs);
 }

@@ -189,11 +189,49 @@ def testcase_leader_exit():
             {"rounds": LEADER_ROUNDS, "mid_pause_switch_s": lib.stats(took)})
 
 
+class DevicesWatch:
+    """The last Devices each container announced on the system bus
+    (PropertiesChanged, read with busctl monitor), by object path."""
+
+    def __init__(self):
+        self.last = {}
+        self.proc = subprocess.Popen(
+            ["busctl", "--system", "monitor", "--json=short",
+             "--match=type='signal',interface='org.freedesktop.DBus.Properties',"
+             "member='PropertiesChanged',sender='org.devns.broker1'"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # busctl says so on stderr once it is a monitor of the bus.
+        ready = self.proc.stderr.readline()
+        check("Monitoring" in ready, f"busctl monitor: {ready.strip()}")
+        threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self.proc.stderr.read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            try:
+                m = json.loads(line)
+                changed = m["payload"]["data"][1]
+            except (ValueError, KeyError, IndexError, TypeError):
+                continue
+            if "Devices" in changed:
+                self.last[m.get("path")] = [(int(a), int(b)) for a, b, *_ in
+                                            changed["Devices"]["data"]]
+
+    def announced_without(self, path, dev):
+        got = self.last.get(path)
+        return got is not None and dev not in got
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
 def testcase_unplug():
     """unplugging uinput keyboards held by the clients during switches"""
     alpha, beta = survivors()
     u = [lib.controller(n, *devs()) for n in ("u1", "u2")]
     timing = {"before": 0, "during": 0, "after": 0}
+    watch = DevicesWatch()
     try:
         for c in u:
             lib.expect_ready(c)
@@ -225,15 +263,22 @@ def testcase_unplug():
             for c in u:
                 held = {(int(a), int(b)) for a, b, *_ in lib.container_prop(c.name, "Devices")}
                 check((ma, mi) not in held, f"{c.name} still holds the unplugged keyboard")
+                # ... and said so: a PropertiesChanged of its Devices.
+                path = str(manager().GetContainer(c.name))
+                wait_until(f"round {r} ({when}): {c.name}'s Devices announced without the "
+                           "keyboard", lambda: watch.announced_without(path, (ma, mi)),
+                           timeout=30)
         switch_to_survivor(alpha, [beta] + u)
     finally:
+        watch.stop()
         for c in u:
             c.stop()
     return (f"{UNPLUG_ROUNDS} rounds: a new uinput keyboard taken by two controllers is "
             f"destroyed before ({timing['before']}), during ({timing['during']}) or after "
             f"({timing['after']}) a switch between them",
             "every switch completed; both holders got PauseDevice gone, the keyboard left "
-            "Seat.Devices and both containers' Devices, and the invariant held",
+            "Seat.Devices and both containers' Devices (announced by PropertiesChanged), "
+            "and the invariant held",
             {"rounds": UNPLUG_ROUNDS, **{f"unplug_{k}": v for k, v in timing.items()}})
 
 
