@@ -297,8 +297,18 @@ void broker_announce(struct broker *b, const struct broker_event *ev)
 			b->listeners[i]->ops->event(b->listeners[i], ev);
 }
 
+/* Options the broker keeps for every transport: ControlUser decides who
+ * may take control (container_check_control_uid()). */
+static const struct broker_option broker_own_options[] = {
+	{ "ControlUser", BROKER_OPTION_UINT32 },
+	{ NULL },
+};
+
 const struct broker_option *broker_find_option(const struct broker *b, const char *name)
 {
+	for (const struct broker_option *o = broker_own_options; o->name; o++)
+		if (strcmp(o->name, name) == 0)
+			return o;
 	for (unsigned i = 0; i < b->n_listeners; i++) {
 		const struct broker_option *o = b->listeners[i]->ops->options;
 

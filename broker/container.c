@@ -15,6 +15,7 @@
 #include "broker/loop.h"
 #include "broker/state.h"
 #include "common/log.h"
+#include "common/root-resolve.h"
 
 static bool pidfd_exited(int pidfd)
 {
@@ -114,12 +115,50 @@ int container_options_set(struct container_options *opts, const struct broker_op
 	return 0;
 }
 
-uint32_t container_option(const struct container *c, const char *name)
+bool container_option_given(const struct container *c, const char *name, uint32_t *ret)
 {
 	for (unsigned i = 0; i < c->n_options; i++)
-		if (strcmp(c->options[i].option->name, name) == 0)
-			return c->options[i].value;
-	return 0;
+		if (strcmp(c->options[i].option->name, name) == 0) {
+			if (ret)
+				*ret = c->options[i].value;
+			return true;
+		}
+	return false;
+}
+
+uint32_t container_option(const struct container *c, const char *name)
+{
+	uint32_t v = 0;
+
+	(void)container_option_given(c, name, &v);
+	return v;
+}
+
+bool container_control_uid_allowed(const struct container *c, uid_t uid)
+{
+	uint32_t user;
+
+	return !container_option_given(c, "ControlUser", &user) || uid == 0 || uid == user;
+}
+
+/* A uid of the container, as SO_PEERCRED shows it to us; never matches
+ * when the container's user namespace does not map it. */
+static bool is_container_uid(const struct container *c, uid_t inner, uid_t peer_uid)
+{
+	uid_t uid;
+
+	return root_map_uid(c->leader, c->pidfd, inner, &uid) >= 0 && uid == peer_uid;
+}
+
+int container_check_control_uid(const struct container *c, uid_t peer_uid)
+{
+	uint32_t user;
+
+	if (!container_option_given(c, "ControlUser", &user))
+		return 0;
+	if (is_container_uid(c, (uid_t)user, peer_uid) || is_container_uid(c, 0, peer_uid))
+		return 0;
+	return -EPERM;
 }
 
 int container_set_listener_status(struct container *c, const struct broker_listener *l,

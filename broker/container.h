@@ -90,6 +90,15 @@ void container_free(struct container *c);
 
 bool container_is_active(const struct container *c);
 
+/* ControlUser, when the container was registered with it, lets only
+ * that uid and root of the container take control. For a peer of an
+ * endpoint socket: peer_uid as SO_PEERCRED shows it, mapped through the
+ * leader's user namespace. 0 or -EPERM. */
+int container_check_control_uid(const struct container *c, uid_t peer_uid);
+/* The same for a uid as the container sees it (the login1 facade's
+ * callers, named by the container's own bus daemon). */
+bool container_control_uid_allowed(const struct container *c, uid_t uid);
+
 /* Makes (ops, data) the controller; -EBUSY if another one is, unless force
  * replaces it. The caller has checked who is asking. */
 int container_take_control(struct container *c, const struct controller_ops *ops,

@@ -60,8 +60,8 @@ struct broker_event {
 
 struct broker_listener;
 
-/* A registration option that a listener takes (RegisterContainer's
- * options, beside the broker's own): the broker keeps its value with the
+/* A registration option that a listener or the broker takes
+ * (RegisterContainer's options, beside AllowActivate): the broker keeps its value with the
  * container, across restarts too, without knowing what it means. A value
  * not given is 0 (false). */
 enum broker_option_type {
@@ -118,10 +118,13 @@ void broker_seat_set_listener_data(struct broker_seat *bs, const struct broker_l
 void *container_listener_data(const struct container *c, const struct broker_listener *l);
 void container_set_listener_data(struct container *c, const struct broker_listener *l, void *data);
 
-/* The option of that name of some listener, or NULL. */
+/* The option of that name, the broker's own (ControlUser) or some
+ * listener's, or NULL. */
 const struct broker_option *broker_find_option(const struct broker *b, const char *name);
 /* The value the container was registered with (0 when not given). */
 uint32_t container_option(const struct container *c, const char *name);
+/* Whether the container was registered with the option, and its value. */
+bool container_option_given(const struct container *c, const char *name, uint32_t *ret);
 
 /* A short status a listener shows for a container (the login1 facade:
  * "waiting", "serving", ...), announced as BROKER_EVENT_LISTENER_STATUS.

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Endpoint access is decided by pid namespace, not by uid: a compositor in a
  * container may run as any user, and uids inside user namespaces mean nothing
- * to the host. A namespace "below" the container's is one whose chain of
+ * to the host. (Taking control is narrowed by uid only when the container
+ * was registered with ControlUser: container_check_control_uid().) A namespace "below" the container's is one whose chain of
  * parents (NS_GET_PARENT) reaches the container's namespace. */
 #include <errno.h>
 #include <fcntl.h>
@@ -216,6 +217,17 @@ int peer_accept(int listen_fd, const struct pidns_id *ns, const char *kind, cons
 	if (ret_pid)
 		*ret_pid = cred.pid;
 	return TAKE_FD(fd);
+}
+
+int peer_uid(int fd, uid_t *ret)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return -errno;
+	*ret = cred.uid;
+	return 0;
 }
 
 struct peer_listener {

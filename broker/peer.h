@@ -31,6 +31,10 @@ int pidns_has_pid(const struct pidns_id *ns, int depth, pid_t nspid);
  * is pending (stop accepting until the socket wakes again). */
 int peer_accept(int listen_fd, const struct pidns_id *ns, const char *kind, const char *name,
 		unsigned n_conns, unsigned max_conns, pid_t *ret_pid);
+/* The uid of the peer of a connected socket, as SO_PEERCRED shows it
+ * (its uid when it connected, mapped into our user namespace). */
+int peer_uid(int fd, uid_t *ret);
+
 /* How many connections one wake-up of a listening socket accepts at most:
  * enough to drain a flood of refused peers quickly, few enough to let
  * everything else run in between. */

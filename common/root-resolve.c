@@ -175,24 +175,60 @@ int root_connect_unix(int rootfd, const char *path)
 	return TAKE_FD(fd);
 }
 
-/* The id that inner 0 maps to in /proc/PID/{uid,gid}_map: lines of
+/* The id that inner maps to in /proc/PID/{uid,gid}_map: lines of
  * "inner outer count", as the kernel writes them for the reader. */
-static int outer_root_id(pid_t pid, const char *map, uint32_t *ret)
+static int outer_id(pid_t pid, const char *map, uint32_t inner, uint32_t *ret)
 {
 	_cleanup_(fclosep) FILE *f = NULL;
-	uint32_t inner, outer, count;
+	uint32_t first, outer, count;
 	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, map);
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
-	while (fscanf(f, "%" SCNu32 " %" SCNu32 " %" SCNu32, &inner, &outer, &count) == 3)
-		if (inner == 0 && count > 0) {
-			*ret = outer;
+	while (fscanf(f, "%" SCNu32 " %" SCNu32 " %" SCNu32, &first, &outer, &count) == 3)
+		if (inner >= first && inner - first < count) {
+			*ret = outer + (inner - first);
 			return 0;
 		}
 	return -EOVERFLOW;
+}
+
+static int outer_root_id(pid_t pid, const char *map, uint32_t *ret)
+{
+	return outer_id(pid, map, 0, ret);
+}
+
+/* 1 when pid's user namespace is ours: there the kernel writes its map
+ * relative to the parent namespace, not to the reader's. */
+static int in_our_userns(pid_t pid)
+{
+	struct stat ours, theirs;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+	if (stat("/proc/self/ns/user", &ours) < 0 || stat(path, &theirs) < 0)
+		return -errno;
+	return ours.st_dev == theirs.st_dev && ours.st_ino == theirs.st_ino;
+}
+
+int root_map_uid(pid_t pid, int pidfd, uid_t inner, uid_t *ret)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+	uint32_t uid = inner;
+	int r;
+
+	r = in_our_userns(pid);
+	if (r == 0)
+		r = outer_id(pid, "uid_map", inner, &uid);
+	if (r < 0)
+		return r;
+	/* Read first, checked after, as in root_open_of_pid(). */
+	if (pidfd >= 0 && poll(&p, 1, 0) != 0)
+		return -ESRCH;
+	*ret = uid;
+	return 0;
 }
 
 int root_ids_of_pid(pid_t pid, int pidfd, uid_t *ret_uid, gid_t *ret_gid)

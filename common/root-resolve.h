@@ -60,6 +60,12 @@ int root_connect_unix(int rootfd, const char *path);
  * no map yet). */
 int root_ids_of_pid(pid_t pid, int pidfd, uid_t *ret_uid, gid_t *ret_gid);
 
+/* The uid that inner, a uid of the user namespace of process pid, is
+ * for this process (what SO_PEERCRED reports for it): inner itself in
+ * our own namespace, else through the namespace's uid_map. pidfd pins
+ * the process as above. -EOVERFLOW when the namespace maps no such uid. */
+int root_map_uid(pid_t pid, int pidfd, uid_t inner, uid_t *ret);
+
 /* root_connect_unix() as uid and gid: the connection carries them
  * (SO_PEERCRED), so a server in a user namespace sees the user they map
  * to there rather than the overflow user. When they are not this

@@ -452,6 +452,18 @@ static void client_release(struct seatd_client *cl)
 
 /* ---------------------------------------------------------------- requests */
 
+/* ControlUser: the uid the client connected with (SO_PEERCRED, read
+ * again here so that a client taken back after a restart is judged the
+ * same way). */
+static bool client_may_control(struct seatd_client *cl)
+{
+	uid_t uid;
+
+	if (peer_uid(cl->fd, &uid) < 0)
+		uid = (uid_t)-1; /* matches no ControlUser */
+	return container_check_control_uid(cl->server->container, uid) >= 0;
+}
+
 static void handle_open_seat(struct seatd_client *cl)
 {
 	struct container *c = cl->server->container;
@@ -470,6 +482,12 @@ static void handle_open_seat(struct seatd_client *cl)
 		return;
 	}
 	strcpy(reply.seat_name, seat_id);
+	if (!client_may_control(cl)) {
+		log_info("seatd client %u (pid %d) of %s refused: not the container's control user or root",
+			 cl->id, (int)cl->pid, c->name);
+		client_send_error(cl, EPERM);
+		return;
+	}
 
 	r = container_take_control(c, &seatd_controller_ops, cl, false);
 	if (r < 0) {

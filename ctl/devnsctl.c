@@ -34,7 +34,8 @@ enum {
 	OPT_NO_DEVICE_CONFINEMENT = 1 << 5,
 	OPT_LOGIN1 = 1 << 6,
 	OPT_LOGIN1_USER = 1 << 7,
-	OPT_LAST = OPT_LOGIN1_USER,
+	OPT_CONTROL_USER = 1 << 8,
+	OPT_LAST = OPT_CONTROL_USER,
 };
 
 static const char *arg_address;
@@ -46,6 +47,7 @@ static bool arg_allow_activate;
 static bool arg_read_only;
 static bool arg_device_confinement = true;
 static uint32_t arg_login1_user;
+static uint32_t arg_control_user;
 static unsigned arg_given; /* OPT_* bits seen on the command line */
 static char **arg_command; /* run: what follows "--", NULL-terminated */
 
@@ -556,6 +558,7 @@ static struct register_options register_options(const char *name)
 		/* run: the command's user, which is ours, by default. */
 		.login1_user = (arg_given & OPT_LOGIN1_USER) ? (int64_t)arg_login1_user :
 								(int64_t)getuid(),
+		.control_user = (arg_given & OPT_CONTROL_USER) ? (int64_t)arg_control_user : -1,
 	};
 }
 
@@ -690,12 +693,13 @@ static const struct verb verbs[] = {
 	{ "prev", 1, 1, OPT_SEAT, verb_prev },
 	{ "previous", 1, 1, OPT_SEAT, verb_prev },
 	{ "register", 2, 2,
-	  OPT_SEAT | OPT_LEADER | OPT_ALLOW_ACTIVATE | OPT_LOGIN1 | OPT_LOGIN1_USER,
+	  OPT_SEAT | OPT_LEADER | OPT_ALLOW_ACTIVATE | OPT_LOGIN1 | OPT_LOGIN1_USER |
+		  OPT_CONTROL_USER,
 	  verb_register },
 	{ "unregister", 2, 2, 0, verb_unregister },
 	{ "run", 2, 2,
 	  OPT_SEAT | OPT_ALLOW_ACTIVATE | OPT_NO_DEVICE_CONFINEMENT | OPT_LOGIN1 |
-		  OPT_LOGIN1_USER,
+		  OPT_LOGIN1_USER | OPT_CONTROL_USER,
 	  verb_run },
 	{ "attach-loop", 3, 3, OPT_READ_ONLY, verb_attach_loop },
 	{ "detach-loop", 3, 3, 0, verb_detach_loop },
@@ -717,11 +721,11 @@ static void help(void)
 	       "  next [--seat S]          Switch a seat to its next container\n"
 	       "  prev [--seat S]          Switch a seat to its previous container\n"
 	       "  register NAME --leader PID [--seat S] [--allow-activate]\n"
-	       "           [--login1 [--login1-user UID]]\n"
+	       "           [--login1 [--login1-user UID]] [--control-user UID]\n"
 	       "                           Register a container, print its object path\n"
 	       "  unregister NAME          Unregister a container\n"
 	       "  run NAME [--seat S] [--allow-activate] [--no-device-confinement]\n"
-	       "      [--login1 [--login1-user UID]]\n"
+	       "      [--login1 [--login1-user UID]] [--control-user UID]\n"
 	       "      -- COMMAND...        Run a command as a container, with the\n"
 	       "                           container's endpoint at /run/devns\n"
 	       "  attach-loop NAME FILE [--read-only]\n"
@@ -748,6 +752,9 @@ static void help(void)
 	       "                           for the command)\n"
 	       "     --login1-user=UID     With --login1: the session's user, as the\n"
 	       "                           container sees it (register: 0, run: ours)\n"
+	       "     --control-user=UID    With register, run: only this user and root of\n"
+	       "                           the container (as it sees them) may take\n"
+	       "                           control of its seat\n"
 	       "     --read-only           With attach-loop: a read-only loop device\n"
 	       "     --no-device-confinement\n"
 	       "                           With run: let the command open DRM, input,\n"
@@ -776,8 +783,26 @@ static const char *option_name(unsigned opt)
 		return "--login1";
 	case OPT_LOGIN1_USER:
 		return "--login1-user";
+	case OPT_CONTROL_USER:
+		return "--control-user";
 	}
 	return "?";
+}
+
+/* A uid in decimal, below (uid_t)-1, which is no user. */
+static int parse_uid(const char *s, uint32_t *ret)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s[0] || s[0] == '-' || s[0] == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v >= UINT32_MAX)
+		return -EINVAL;
+	*ret = (uint32_t)v;
+	return 0;
 }
 
 static int parse_pid(const char *s, uint32_t *ret)
@@ -812,6 +837,7 @@ static int parse_argv(int argc, char **argv)
 		ARG_NO_DEVICE_CONFINEMENT,
 		ARG_LOGIN1,
 		ARG_LOGIN1_USER,
+		ARG_CONTROL_USER,
 	};
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -828,6 +854,7 @@ static int parse_argv(int argc, char **argv)
 		  ARG_NO_DEVICE_CONFINEMENT },
 		{ "login1", no_argument, NULL, ARG_LOGIN1 },
 		{ "login1-user", required_argument, NULL, ARG_LOGIN1_USER },
+		{ "control-user", required_argument, NULL, ARG_CONTROL_USER },
 		{}
 	};
 	int c;
@@ -882,19 +909,16 @@ static int parse_argv(int argc, char **argv)
 		case ARG_LOGIN1:
 			arg_given |= OPT_LOGIN1;
 			break;
-		case ARG_LOGIN1_USER: {
-			unsigned long long v;
-			char *end;
-
-			errno = 0;
-			v = strtoull(optarg, &end, 10);
-			if (!optarg[0] || optarg[0] == '-' || optarg[0] == '+' || errno || *end ||
-			    v >= UINT32_MAX)
+		case ARG_LOGIN1_USER:
+			if (parse_uid(optarg, &arg_login1_user) < 0)
 				return log_usage("invalid uid '%s'", optarg);
-			arg_login1_user = (uint32_t)v;
 			arg_given |= OPT_LOGIN1_USER;
 			break;
-		}
+		case ARG_CONTROL_USER:
+			if (parse_uid(optarg, &arg_control_user) < 0)
+				return log_usage("invalid uid '%s'", optarg);
+			arg_given |= OPT_CONTROL_USER;
+			break;
 		case ':':
 			return log_usage("option '%s' needs an argument",
 					 argv[optind - 1]);

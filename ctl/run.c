@@ -141,6 +141,9 @@ int register_container(sd_bus *bus, const struct register_options *o,
 	if (r >= 0 && o->login1)
 		r = sd_bus_message_append(m, "{sv}{sv}", "Login1", "b", 1, "Login1User", "u",
 					  (uint32_t)o->login1_user);
+	if (r >= 0 && o->control_user >= 0)
+		r = sd_bus_message_append(m, "{sv}", "ControlUser", "u",
+					  (uint32_t)o->control_user);
 	if (r >= 0)
 		r = sd_bus_message_close_container(m);
 	if (r < 0)

@@ -14,6 +14,7 @@ struct register_options {
 	int allow_activate; /* -1: not given, the broker's default */
 	bool login1;        /* the login1 facade, for login1_user */
 	int64_t login1_user;
+	int64_t control_user; /* -1: not given, anyone in the container */
 };
 
 /* Calls RegisterContainer for the pid namespace of leader; *ret_path, if

@@ -330,6 +330,26 @@ static int check_controller(struct dbus_container *dcont, sd_bus_message *m, sd_
 	return 0;
 }
 
+/* On the endpoint, ControlUser narrows control to one user of the
+ * container and its root; on the broker's bus the caller is host root. */
+static int check_control_user(struct dbus_container *dcont, sd_bus_message *m,
+			      sd_bus_error *error)
+{
+	struct container *c = dcont->container;
+	uid_t uid;
+
+	if (bus_is_broker_bus(dcont->transport, m))
+		return 0;
+	/* A peer whose uid is not known matches no ControlUser. */
+	if (endpoint_peer_uid(dcont->endpoint, sd_bus_message_get_bus(m), &uid) < 0)
+		uid = (uid_t)-1;
+	if (container_check_control_uid(c, uid) < 0)
+		return bus_error_errnof(error, -EPERM,
+					"Only the control user of container '%s' or its root may take control",
+					c->name);
+	return 0;
+}
+
 static int method_take_control(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct container *c = container_of_data(userdata);
@@ -342,6 +362,9 @@ static int method_take_control(sd_bus_message *m, void *userdata, sd_bus_error *
 	if (r < 0)
 		return r;
 	r = check_caller(userdata, m, error, &sender);
+	if (r < 0)
+		return r;
+	r = check_control_user(userdata, m, error);
 	if (r < 0)
 		return r;
 	if (dbus_controller_of(c, bus, sender))

@@ -25,6 +25,7 @@ struct endpoint_conn {
 	 * out before the client has called something. */
 	bool spoke;
 	unsigned id;
+	uid_t uid; /* SO_PEERCRED's, for ControlUser; -1 when unknown */
 	sd_event_source *free_source;
 	sd_event_source *auth_source;
 	sd_event_source *cut_source; /* set: being hung up on for its backlog */
@@ -333,6 +334,8 @@ static int conn_new(struct endpoint *ep, int fd)
 	}
 	conn->ep = ep;
 	conn->id = ++ep->next_id;
+	if (peer_uid(fd, &conn->uid) < 0)
+		conn->uid = (uid_t)-1;
 
 	r = sd_bus_new(&conn->bus);
 	if (r < 0)
@@ -409,6 +412,22 @@ int endpoint_new(struct dbus_container *dc, const char *socket_path, struct endp
 	}
 	*ret = ep;
 	return 0;
+}
+
+int endpoint_peer_uid(struct endpoint *ep, sd_bus *bus, uid_t *ret)
+{
+	struct endpoint_conn *conn;
+
+	if (!ep)
+		return -ENOTCONN;
+	list_for_each(conn, &ep->conns, link)
+		if (conn->bus == bus) {
+			if (conn->uid == (uid_t)-1)
+				return -ENODATA;
+			*ret = conn->uid;
+			return 0;
+		}
+	return -ENOTCONN;
 }
 
 void endpoint_free(struct endpoint *ep)

@@ -8,12 +8,16 @@
 #pragma once
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <systemd/sd-bus.h>
 
 struct dbus_container;
 struct endpoint;
 
 int endpoint_new(struct dbus_container *dc, const char *socket_path, struct endpoint **ret);
+/* The uid of the peer on bus, one of ep's connections (SO_PEERCRED, as
+ * we see it). -ENOTCONN when bus is none of them. */
+int endpoint_peer_uid(struct endpoint *ep, sd_bus *bus, uid_t *ret);
 /* Closes every connection and removes the socket. Accepts NULL. */
 void endpoint_free(struct endpoint *ep);
 /* Something was sent on the endpoint's connections: a client that does

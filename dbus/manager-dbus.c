@@ -173,8 +173,9 @@ static int read_option_value(sd_bus_message *m, const char *key, char type, uint
 	return sd_bus_message_exit_container(m);
 }
 
-/* AllowActivate is the broker's; every other option belongs to a
- * transport (broker_find_option()), and an unknown one is an error. */
+/* AllowActivate is the broker's; every other option is the broker's
+ * (ControlUser) or a transport's (broker_find_option()), and an unknown
+ * one is an error. */
 static int read_options(struct broker *b, sd_bus_message *m, struct container_options *opts,
 			sd_bus_error *error)
 {

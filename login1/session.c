@@ -348,7 +348,9 @@ static int take_control(struct login1_session *s, sd_bus_message *m, uid_t uid,
 	r = sd_bus_message_read(m, "b", &force);
 	if (r < 0)
 		return r;
-	if (uid != 0 && uid != s->uid)
+	/* logind's rule, and ControlUser's as on the other endpoints: with
+	 * both, a user must be both. */
+	if (uid != 0 && (uid != s->uid || !container_control_uid_allowed(c, uid)))
 		return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
 					 "Only the session's user or root may take control");
 	if (!s->bus)

@@ -62,6 +62,7 @@ register)
 		--allow-activate) echo "$name" >>"$d/allow-activate" ;;
 		--login1) echo "$name" >>"$d/login1" ;;
 		--login1-user=*) echo "$name ${1#--login1-user=}" >>"$d/login1-user" ;;
+		--control-user=*) echo "$name ${1#--control-user=}" >>"$d/control-user" ;;
 		*) echo "devnsctl: unexpected argument $1" >&2; exit 2 ;;
 		esac
 		shift
@@ -149,7 +150,7 @@ not_registered() {
 }
 reset() {
 	: >"$tmp/registered"
-	rm -f "$tmp/down" "$tmp/allow-activate" "$tmp/login1" "$tmp/login1-user"
+	rm -f "$tmp/down" "$tmp/allow-activate" "$tmp/login1" "$tmp/login1-user" "$tmp/control-user"
 	rm -rf "$tmp/run/containers"
 	mkdir -p "$tmp/run/containers"
 }
@@ -222,6 +223,8 @@ else
 	expect 2 "org.devns.login1 must be true or false" "oci: bad login1" oci createRuntime
 	state '{"id":"c1","pid":1,"bundle":"/nonexistent","annotations":{"org.devns.container":"web","org.devns.login1-user":"-1"}}'
 	expect 2 "'-1' is not a user id" "oci: bad login1-user" oci createRuntime
+	state '{"id":"c1","pid":1,"bundle":"/nonexistent","annotations":{"org.devns.container":"web","org.devns.control-user":"root"}}'
+	expect 2 "'root' is not a user id" "oci: bad control-user" oci createRuntime
 	state '{"id":"c1","bundle":"/nonexistent","annotations":{"org.devns.container":"web"}}'
 	expect 2 "has no pid" "oci: no pid" oci createRuntime
 	state "{\"id\":\"c1\",\"pid\":$$,\"bundle\":\"/nonexistent\",\"annotations\":{\"org.devns.container\":\"web\"}}"
@@ -266,6 +269,7 @@ else
 		check "oci: registered on seat1" registered kiosk seat1 "$leader"
 		check "oci: with allow-activate" grep -qx kiosk "$tmp/allow-activate"
 		check "oci: without login1" test ! -e "$tmp/login1"
+		check "oci: without control-user" test ! -e "$tmp/control-user"
 
 		reset
 		mkdir -p "$tmp/bundle3/rootfs"
@@ -274,6 +278,14 @@ else
 		expect 0 "" "oci createRuntime: login1-user annotation" oci createRuntime
 		check "oci: login1-user implies login1" grep -qx desk "$tmp/login1"
 		check "oci: for user 1000" grep -qx "desk 1000" "$tmp/login1-user"
+
+		reset
+		mkdir -p "$tmp/bundle5/rootfs"
+		echo '{"root":{"path":"rootfs"}}' >"$tmp/bundle5/config.json"
+		state "{\"id\":\"c5\",\"pid\":$leader,\"bundle\":\"$tmp/bundle5\",\"annotations\":{\"org.devns.container\":\"desk\",\"org.devns.control-user\":\"1000\"}}"
+		expect 0 "" "oci createRuntime: control-user annotation" oci createRuntime
+		check "oci: control by user 1000" grep -qx "desk 1000" "$tmp/control-user"
+		check "oci: control-user does not imply login1" test ! -e "$tmp/login1"
 
 		reset
 		mkdir -p "$tmp/evil"
@@ -309,6 +321,10 @@ for uid in "" x 01 1e3 4294967295 99999999999; do
 	expect 2 "'$uid' is not a user id" "lxc: bad --login1-user '$uid'" lxc --login1-user="$uid" web lxc start-host
 done
 expect 2 "--login1-user needs a value" "lxc: --login1-user without a value" lxc --login1-user
+for uid in "" x -1 4294967295; do
+	expect 2 "'$uid' is not a user id" "lxc: bad --control-user '$uid'" lxc --control-user="$uid" web lxc start-host
+done
+expect 2 "--control-user needs a value" "lxc: --control-user without a value" lxc --control-user
 
 LXC_NAME=web
 export LXC_NAME
@@ -329,6 +345,7 @@ if spawn_leader && leader=$spawned && spawn_leader mounted; then
 	check "lxc: registered with LXC_PID on seat1" registered web seat1 "$mounted"
 	check "lxc: with login1" grep -qx web "$tmp/login1"
 	check "lxc: for the default user" test ! -e "$tmp/login1-user"
+	check "lxc: without control-user" test ! -e "$tmp/control-user"
 	LXC_HOOK_TYPE=pre-start
 	expect 1 "registered already" "lxc pre-start: a name that is taken" lxc
 	LXC_HOOK_TYPE=stop LXC_PID=$leader
@@ -365,10 +382,11 @@ if spawn_leader mounted; then
 	mounted=$spawned
 	DEVNS_FAKE_LEADER=$mounted
 	export DEVNS_FAKE_LEADER
-	expect 0 "" "nspawn register" nspawn register desk --allow-activate --login1-user 4294967294
+	expect 0 "" "nspawn register" nspawn register desk --allow-activate --login1-user 4294967294 --control-user 1000
 	check "nspawn: registered with machinectl's leader" registered desk seat0 "$mounted"
 	check "nspawn: with allow-activate" grep -qx desk "$tmp/allow-activate"
 	check "nspawn: with login1 for the highest uid" grep -qx "desk 4294967294" "$tmp/login1-user"
+	check "nspawn: control by user 1000" grep -qx "desk 1000" "$tmp/control-user"
 	expect 0 "" "nspawn unregister: the leader still runs" nspawn unregister desk
 	check "nspawn unregister: so it is another machine's" registered desk seat0 "$mounted"
 	kill -KILL "$mounted"

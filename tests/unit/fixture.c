@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -541,6 +542,24 @@ struct container *fx_add_container(struct fixture *f, const char *name, pid_t le
 	return c;
 }
 
+struct container *fx_add_container_option(struct fixture *f, const char *name, pid_t leader,
+					  const char *option, uint32_t value)
+{
+	const struct broker_option *o = broker_find_option(f->b, option);
+	struct container_options opts = { 0 };
+	struct container *c = NULL;
+	int r;
+
+	r = o ? container_options_set(&opts, o, value) : -ENOENT;
+	if (r >= 0)
+		r = container_new(f->b, name, f->seat0, leader > 0 ? leader : getpid(), &opts, &c);
+	if (r < 0) {
+		printf("# container_new(%s, %s): %s\n", name, option, strerror(-r));
+		return NULL;
+	}
+	return c;
+}
+
 struct seat_device *fx_add_null_device(struct broker_seat *bs, const char *sysname,
 				       enum seat_device_type type)
 {
@@ -790,6 +809,97 @@ pid_t fx_idle_child(void)
 	/* Reaped only here, so the pid is not another's when it is killed. */
 	test_defer(kill_child, (void *)(intptr_t)pid);
 	return pid;
+}
+
+int fx_connect_as(const char *path, uid_t uid)
+{
+	int chan[2], fd = -1, r;
+	pid_t pid;
+
+	if (uid == geteuid())
+		return fx_connect(path);
+	if (geteuid() != 0)
+		return -EPERM;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		close(chan[0]);
+		close(chan[1]);
+		return r;
+	}
+	if (pid == 0) {
+		/* Found while root, connected as uid: the socket's directory
+		 * need not be open to uid. */
+		int node = open(path, O_PATH | O_CLOEXEC), s = -1;
+		char proc[64];
+
+		close(chan[0]);
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", node);
+		if (node >= 0 && setgroups(0, NULL) == 0 && setgid(FX_NOBODY) == 0 &&
+		    setuid(uid) == 0 && prctl(PR_SET_DUMPABLE, 1) == 0)
+			s = fx_connect(proc);
+		if (s < 0 || fx_send_fds(chan[1], &s, 1) < 0)
+			_exit(1);
+		/* The broker identifies a peer by its pid when it accepts. */
+		for (;;)
+			pause();
+	}
+	close(chan[1]);
+	test_defer(kill_child, (void *)(intptr_t)pid);
+	r = fx_recv_fds(chan[0], &fd, 1);
+	close(chan[0]);
+	return r < 0 ? r : fd;
+}
+
+pid_t fx_userns_child(const char *uid_map)
+{
+	int p[2], q[2];
+	char path[64], c = 0;
+	pid_t pid;
+	int r = 0;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	if (pipe2(q, O_CLOEXEC) < 0) {
+		r = -errno;
+		close(p[0]);
+		close(p[1]);
+		return r;
+	}
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		close(q[1]);
+		if (unshare(CLONE_NEWUSER) == 0)
+			(void)!write(p[1], "1", 1);
+		close(p[1]);
+		/* Lives on once its map is written. */
+		(void)!read(q[0], &c, 1);
+		for (;;)
+			pause();
+	}
+	test_defer(kill_child, (void *)(intptr_t)pid);
+	close(p[1]);
+	p[1] = -1;
+	if (read(p[0], &c, 1) != 1 || c != '1') {
+		r = -EPERM;
+		goto out;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
+	r = fx_write_file(path, uid_map);
+out:
+	close(p[0]);
+	if (p[1] >= 0)
+		close(p[1]);
+	close(q[0]);
+	close(q[1]);
+	return r < 0 ? r : pid;
 }
 
 pid_t fx_chroot_child(const char *root)

@@ -189,6 +189,10 @@ int fx_get_bool(struct fixture *f, sd_bus *bus, const char *path, const char *in
 struct container *fx_add_container(struct fixture *f, const char *name, pid_t leader,
 				   bool allow_activate);
 
+/* The same, registered with option (by name; a uint32 or bool) set. */
+struct container *fx_add_container_option(struct fixture *f, const char *name, pid_t leader,
+					  const char *option, uint32_t value);
+
 /* A fake device of a seat whose node is /dev/null. */
 struct seat_device *fx_add_null_device(struct broker_seat *bs, const char *sysname,
 				       enum seat_device_type type);
@@ -264,6 +268,18 @@ void fx_as_root(void (*body)(void));
  * -errno. It is killed and reaped after the test; kill it earlier to see
  * the leader exit. */
 pid_t fx_idle_child(void);
+
+/* A socket connected to path with uid's credentials: by us when uid is
+ * ours, else (as root) by a child that takes uid, connects and hands the
+ * socket back, and stays until the test ends so that the broker finds it
+ * by its pid. -EPERM when we are neither. */
+int fx_connect_as(const char *path, uid_t uid);
+
+/* A child process in a new user namespace whose uid_map we write (as
+ * root: "0 100000 65536"), as the leader of a container with a user
+ * namespace. Killed and reaped after the test; -errno if it could not be
+ * made. */
+pid_t fx_userns_child(const char *uid_map);
 
 /* A child process whose root directory is root (chroot(), in a new user
  * namespace when we are not root), as the leader of a container with a

@@ -1150,6 +1150,67 @@ static void expect_state(struct fixture *f, const char *containers, const char *
 			    active ? active : "none", text);
 }
 
+/* ControlUser is a uid: any other type is InvalidArgs. */
+ROOT_TEST(register_container_control_user)
+{
+	struct container *c;
+	struct fixture *f;
+	uint32_t user = 0;
+
+	FX_SETUP(f, false);
+	EXPECT_CALL(f, SD_BUS_ERROR_INVALID_ARGS, f->client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "RegisterContainer", "ssua{sv}", "web-1", "seat0", (uint32_t)getpid(),
+		    1, "ControlUser", "b", 1);
+	EXPECT_CALL(f, SD_BUS_ERROR_INVALID_ARGS, f->client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "RegisterContainer", "ssua{sv}", "web-1", "seat0", (uint32_t)getpid(),
+		    1, "ControlUser", "s", "4711");
+	EXPECT_CALL(f, SD_BUS_ERROR_INVALID_ARGS, f->client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "RegisterContainer", "ssua{sv}", "web-1", "seat0", (uint32_t)getpid(),
+		    1, "ControlUser", "i", -1);
+	ASSERT_EQ_INT(0, list_length(&f->b->containers));
+	ASSERT_CALL(f, "ok", f->client, MANAGER_PATH, MANAGER_INTERFACE, "RegisterContainer",
+		    "ssua{sv}", "web-1", "seat0", (uint32_t)getpid(), 1, "ControlUser", "u", 4711);
+	c = broker_find_container(f->b, "web-1");
+	ASSERT_NOT_NULL(c);
+	ASSERT_TRUE(container_option_given(c, "ControlUser", &user));
+	ASSERT_EQ_INT(4711, user);
+}
+
+/* ControlUser outlives a restart: the state file keeps it, and the
+ * container a restarted devnsd picks up has it again. */
+TEST(state_file_keeps_control_user)
+{
+	_cleanup_free_ char *text = NULL;
+	char path[PATH_MAX];
+	struct container *c;
+	struct fixture *f;
+	uint32_t user = 0;
+	FILE *sf;
+
+	FX_SETUP(f, false);
+	c = fx_add_container_option(f, "web-1", 0, "ControlUser", 4711);
+	ASSERT_NOT_NULL(c);
+	ASSERT_EQ_INT(0, broker_state_save(f->b));
+	text = read_state(f);
+	ASSERT_NOT_NULL(text);
+	if (!strstr(text, "Option=ControlUser 4711\n"))
+		FAIL("no Option=ControlUser 4711 in the state file:\n%s", text);
+
+	/* As a restarted devnsd finds it: the file, but no container yet. */
+	container_free(c);
+	ASSERT_NULL(broker_find_container(f->b, "web-1"));
+	snprintf(path, sizeof(path), "%s/state", f->dir);
+	sf = fopen(path, "we");
+	ASSERT_NOT_NULL(sf);
+	fputs(text, sf);
+	fclose(sf);
+	ASSERT_EQ_INT(0, broker_state_restore(f->b));
+	c = broker_find_container(f->b, "web-1");
+	ASSERT_NOT_NULL(c);
+	ASSERT_TRUE(container_option_given(c, "ControlUser", &user));
+	ASSERT_EQ_INT(4711, user);
+}
+
 /* A switch rewrites the active containers and keeps the containers' part
  * as the last registration or removal left it. */
 TEST(state_file_follows_switches)

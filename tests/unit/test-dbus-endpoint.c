@@ -968,4 +968,143 @@ TEST(pause_and_resume_every_switch)
 			EXPECT_FAIL("b heard \"%s\"", rb->lines[i]);
 }
 
+/* ---- ControlUser ---- */
+
+/* A client of the endpoint of container name whose peer credentials carry
+ * uid (fx_connect_as()), or NULL. */
+static sd_bus *endpoint_client_as(struct fixture *f, const char *name, uid_t uid)
+{
+	char path[PATH_MAX];
+	sd_bus *bus;
+	int fd;
+
+	fx_endpoint_path(f, name, path, sizeof(path));
+	fd = fx_connect_as(path, uid);
+	if (fd < 0) {
+		printf("# cannot connect to %s as uid %u: %s\n", path, (unsigned)uid, strerror(-fd));
+		return NULL;
+	}
+	bus = fx_client_on_fd(f, fd, false);
+	if (bus && !fx_wait_ready(f, bus)) {
+		fx_close_bus(f, bus);
+		return NULL;
+	}
+	return bus;
+}
+
+/* The uids of the ControlUser tests: the option's, and a user that is
+ * neither it nor root. As root, any; otherwise the one we are must serve
+ * as the other (or as the option's). */
+#define CU_USER 4711u
+static uid_t other_uid(void)
+{
+	return geteuid() == 0 ? FX_NOBODY : geteuid();
+}
+
+/* With ControlUser, another user of the container is refused control;
+ * without it, that same user may take it. */
+TEST(endpoint_control_user_refuses_other_uids)
+{
+	uint32_t user = geteuid() == 0 ? CU_USER : geteuid() + 1;
+	struct container *c, *open;
+	struct fixture *f;
+	sd_bus *ep;
+
+	FX_SETUP(f, false);
+	c = fx_add_container_option(f, "web-1", 0, "ControlUser", user);
+	open = fx_add_container(f, "web-2", 0, false);
+	if (!c || !open)
+		FAIL("cannot add containers");
+	ep = endpoint_client_as(f, "web-1", other_uid());
+	if (!ep)
+		FAIL("cannot reach the endpoint of web-1");
+	EXPECT_CALL(f, SD_BUS_ERROR_ACCESS_DENIED, ep, SELF_PATH, CONTAINER_INTERFACE,
+		    "TakeControl", "b", 0);
+	EXPECT_CALL(f, SD_BUS_ERROR_ACCESS_DENIED, ep, SELF_PATH, CONTAINER_INTERFACE,
+		    "TakeControl", "b", 1);
+	if (c->sc->controlled)
+		EXPECT_FAIL("web-1 is controlled by a user that is not its ControlUser");
+	/* Everything else stays open to it. */
+	EXPECT_CALL(f, "ok", ep, SELF_PATH, PROPS, "Get", "ss", CONTAINER_INTERFACE, "Name");
+
+	ep = endpoint_client_as(f, "web-2", other_uid());
+	if (!ep)
+		FAIL("cannot reach the endpoint of web-2");
+	EXPECT_CALL(f, "ok", ep, SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+}
+
+TEST(endpoint_control_user_admits_its_user)
+{
+	uint32_t user = geteuid() == 0 ? CU_USER : geteuid();
+	struct container *c;
+	struct fixture *f;
+	sd_bus *ep;
+
+	FX_SETUP(f, false);
+	c = fx_add_container_option(f, "web-1", 0, "ControlUser", user);
+	if (!c)
+		FAIL("cannot add web-1");
+	ep = endpoint_client_as(f, "web-1", user);
+	if (!ep)
+		FAIL("cannot reach the endpoint of web-1");
+	EXPECT_CALL(f, "ok", ep, SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+	if (!c->sc->controlled)
+		EXPECT_FAIL("web-1 is not controlled by its ControlUser");
+}
+
+/* Root of the container (here, of our own user namespace) may as well. */
+ROOT_TEST(endpoint_control_user_admits_root)
+{
+	struct container *c;
+	struct fixture *f;
+	sd_bus *ep;
+
+	FX_SETUP(f, false);
+	c = fx_add_container_option(f, "web-1", 0, "ControlUser", CU_USER);
+	ep = c ? fx_endpoint_client(f, "web-1", false) : NULL;
+	if (!ep)
+		FAIL("cannot reach the endpoint of web-1");
+	EXPECT_CALL(f, "ok", ep, SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+	if (!c->sc->controlled)
+		EXPECT_FAIL("web-1 is not controlled by root");
+}
+
+/* ControlUser is a uid as the container sees it: in a user namespace, its
+ * user and its root are the uids the namespace maps them to, and the
+ * host's uid of the same number (root included) is someone else. */
+TEST(endpoint_control_user_through_the_leaders_user_namespace)
+{
+	static const struct {
+		uid_t uid;
+		const char *outcome;
+	} cases[] = {
+		{ 1000, SD_BUS_ERROR_ACCESS_DENIED },
+		{ 0, SD_BUS_ERROR_ACCESS_DENIED },
+		{ 101000, "ok" },
+		{ 100000, "ok" },
+	};
+	struct container *c;
+	struct fixture *f;
+	pid_t leader;
+
+	if (geteuid() != 0)
+		SKIP("needs root, to map a user namespace and to call as other users");
+	leader = fx_userns_child("0 100000 65536");
+	if (leader < 0)
+		SKIP("cannot make a user namespace");
+	FX_SETUP(f, false);
+	c = fx_add_container_option(f, "web-1", leader, "ControlUser", 1000);
+	if (!c)
+		FAIL("cannot add web-1");
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		sd_bus *ep = endpoint_client_as(f, "web-1", cases[i].uid);
+
+		if (!ep)
+			FAIL("cannot reach the endpoint as uid %u", (unsigned)cases[i].uid);
+		printf("# host uid %u\n", (unsigned)cases[i].uid);
+		EXPECT_CALL(f, cases[i].outcome, ep, SELF_PATH, CONTAINER_INTERFACE, "TakeControl",
+			    "b", 1);
+	}
+}
+
 TEST_MAIN

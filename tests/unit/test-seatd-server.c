@@ -33,6 +33,7 @@
 #include "common/root-resolve.h"
 #include "compat/seatd-proto.h"
 #include "compat/seatd-server.h"
+#include "fixture.h"
 #include "test.h"
 
 /* As compat/seatd-server.c. */
@@ -1432,6 +1433,94 @@ TEST(root_of_an_exited_process)
 	ASSERT_TRUE(root_open_of_pid(pid, pidfd) < 0);
 	close(pidfd);
 	waitpid(pid, NULL, 0);
+}
+
+/* ------------------------------------------------------------ ControlUser */
+
+#define CU_USER 4711u
+
+static void set_control_user(struct container *c, uint32_t uid)
+{
+	static const struct broker_option control_user = { "ControlUser", BROKER_OPTION_UINT32 };
+
+	c->options[0] = (struct broker_option_value) { &control_user, uid };
+	c->n_options = 1;
+}
+
+/* tc_connect() with uid's credentials (fx_connect_as()). */
+static int tc_connect_as(struct env *e, struct tclient *t, uid_t uid)
+{
+	memset(t, 0, sizeof(*t));
+	t->fd = fx_connect_as(e->sock, uid);
+	if (t->fd < 0)
+		return t->fd;
+	pump(e);
+	return 0;
+}
+
+/* A user that is neither the ControlUser nor root: as root, nobody;
+ * otherwise we, with the option set to another uid. */
+static uid_t other_uid(void)
+{
+	return geteuid() == 0 ? FX_NOBODY : geteuid();
+}
+
+TEST(open_seat_control_user_refuses_other_uids)
+{
+	struct tclient t;
+
+	SETUP(e);
+	set_control_user(&e->c1, geteuid() == 0 ? CU_USER : geteuid() + 1);
+	ASSERT_EQ_INT(0, tc_connect_as(e, &t, other_uid()));
+	tc_simple(e, &t, SEATD_CLIENT_OPEN_SEAT);
+	ASSERT_TRUE(tc_expect_error(e, &t, EPERM));
+	ASSERT_FALSE(e->c1.sc->controlled);
+	ASSERT_NULL(e->c1.controller_ops);
+	/* The connection stays, as for any refused request. */
+	tc_simple(e, &t, SEATD_CLIENT_PING);
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_PONG, NULL, NULL));
+	tc_close(e, &t);
+
+	/* Without the option, the same user may. */
+	e->c1.n_options = 0;
+	ASSERT_EQ_INT(0, tc_connect_as(e, &t, other_uid()));
+	tc_simple(e, &t, SEATD_CLIENT_OPEN_SEAT);
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_SEAT_OPENED, NULL, NULL));
+	ASSERT_TRUE(e->c1.sc->controlled);
+	tc_close(e, &t);
+}
+
+TEST(open_seat_control_user_admits_its_user)
+{
+	uid_t user = geteuid() == 0 ? CU_USER : geteuid();
+	struct tclient t;
+
+	SETUP(e);
+	set_control_user(&e->c1, user);
+	ASSERT_EQ_INT(0, tc_connect_as(e, &t, user));
+	tc_simple(e, &t, SEATD_CLIENT_OPEN_SEAT);
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_SEAT_OPENED, NULL, NULL));
+	ASSERT_TRUE(e->c1.sc->controlled);
+	tc_close(e, &t);
+}
+
+static void open_seat_as_root(void)
+{
+	struct tclient t;
+
+	SETUP(e);
+	set_control_user(&e->c1, CU_USER);
+	ASSERT_EQ_INT(0, tc_connect(e, &t));
+	tc_simple(e, &t, SEATD_CLIENT_OPEN_SEAT);
+	ASSERT_TRUE(tc_expect(e, &t, SEATD_SERVER_SEAT_OPENED, NULL, NULL));
+	ASSERT_TRUE(e->c1.sc->controlled);
+	tc_close(e, &t);
+}
+
+/* Root of the container (here, of our own user namespace) may as well. */
+TEST(open_seat_control_user_admits_root)
+{
+	fx_as_root(open_seat_as_root);
 }
 
 TEST_MAIN
