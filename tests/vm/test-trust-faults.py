@@ -23,6 +23,7 @@ Run by test-trust-faults.sh in the guest; results in /mnt/out/results.json.
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import threading
@@ -191,35 +192,56 @@ def testcase_leader_exit():
 
 class DevicesWatch:
     """The last Devices each container announced on the system bus
-    (PropertiesChanged, read with busctl monitor), by object path."""
+    (PropertiesChanged, read with dbus-monitor, which writes each message
+    at once), by object path."""
 
     def __init__(self):
         self.last = {}
         self.proc = subprocess.Popen(
-            ["busctl", "--system", "monitor", "--json=short",
-             "--match=type='signal',interface='org.freedesktop.DBus.Properties',"
-             "member='PropertiesChanged',sender='org.devns.broker1'"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        # busctl says so on stderr once it is a monitor of the bus.
-        ready = self.proc.stderr.readline()
-        check("Monitoring" in ready, f"busctl monitor: {ready.strip()}")
+            ["dbus-monitor", "--system",
+             "type='signal',interface='org.freedesktop.DBus.Properties',"
+             "member='PropertiesChanged'"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.ready = threading.Event()
         threading.Thread(target=self._read, daemon=True).start()
-        threading.Thread(target=self.proc.stderr.read, daemon=True).start()
+        check(self.ready.wait(60), "dbus-monitor did not start")
 
     def _read(self):
+        path, lines = None, []
         for line in self.proc.stdout:
-            try:
-                m = json.loads(line)
-                changed = m["payload"]["data"][1]
-            except (ValueError, KeyError, IndexError, TypeError):
-                continue
-            if "Devices" in changed:
-                self.last[m.get("path")] = [(int(a), int(b)) for a, b, *_ in
-                                            changed["Devices"]["data"]]
+            # A message starts with its header line; its arguments follow.
+            if line.startswith("signal "):
+                m = re.search(r"path=([^;]+);", line)
+                path, lines = (m.group(1) if m else None), []
+                self.ready.set()
+            else:
+                lines.append(line.strip())
+                # Taken as soon as its Devices array is complete: no line
+                # ends a message, the next one's header may be long in
+                # coming.
+                if lines[-1].startswith("]"):
+                    self._devices(path, lines)
 
-    def announced_without(self, path, dev):
+    def _devices(self, path, lines):
+        """Devices' (major, minor) pairs, its structs' first two uint32,
+        once the array has ended."""
+        if path is None or 'string "Devices"' not in lines:
+            return
+        devs, nums = [], []
+        for l in lines[lines.index('string "Devices"') + 1:]:
+            if l.startswith("uint32 "):
+                nums.append(int(l.split()[1]))
+            elif l.startswith("string ") and len(nums) == 2:
+                devs.append(tuple(nums))
+                nums = []
+            elif l.startswith("]"):
+                self.last[path] = devs
+                return
+
+    def announced(self, path, dev, held):
+        """The last Devices announced at path holds dev (held) or not."""
         got = self.last.get(path)
-        return got is not None and dev not in got
+        return got is not None and (dev in got) == held
 
     def stop(self):
         self.proc.terminate()
@@ -243,6 +265,10 @@ def testcase_unplug():
                 c.send(f"take {ma}:{mi}")
                 line = c.expect(f"took {ma}:{mi}", timeout=30)
                 check("error" not in line, line)
+                # The watch sees the take: it hears what comes next.
+                path = str(manager().GetContainer(c.name))
+                wait_until(f"round {r}: {c.name}'s Devices announced with the keyboard",
+                           lambda: watch.announced(path, (ma, mi), True), timeout=30)
             when = R.choice(list(timing))
             timing[when] += 1
             if when == "before":
@@ -266,7 +292,7 @@ def testcase_unplug():
                 # ... and said so: a PropertiesChanged of its Devices.
                 path = str(manager().GetContainer(c.name))
                 wait_until(f"round {r} ({when}): {c.name}'s Devices announced without the "
-                           "keyboard", lambda: watch.announced_without(path, (ma, mi)),
+                           "keyboard", lambda: watch.announced(path, (ma, mi), False),
                            timeout=30)
         switch_to_survivor(alpha, [beta] + u)
     finally:
