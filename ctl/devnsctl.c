@@ -789,8 +789,9 @@ static const char *option_name(unsigned opt)
 	return "?";
 }
 
-/* A uid in decimal, below (uid_t)-1, which is no user. */
-static int parse_uid(const char *s, uint32_t *ret)
+/* A plain decimal number from min to max: no sign, no blanks. */
+static int parse_decimal(const char *s, unsigned long long min, unsigned long long max,
+			 uint32_t *ret)
 {
 	unsigned long long v;
 	char *end;
@@ -799,25 +800,21 @@ static int parse_uid(const char *s, uint32_t *ret)
 		return -EINVAL;
 	errno = 0;
 	v = strtoull(s, &end, 10);
-	if (errno || *end || v >= UINT32_MAX)
+	if (errno || *end || v < min || v > max)
 		return -EINVAL;
 	*ret = (uint32_t)v;
 	return 0;
 }
 
+/* A uid, below (uid_t)-1, which is no user. */
+static int parse_uid(const char *s, uint32_t *ret)
+{
+	return parse_decimal(s, 0, UINT32_MAX - 1, ret);
+}
+
 static int parse_pid(const char *s, uint32_t *ret)
 {
-	unsigned long long v;
-	char *end;
-
-	if (!s[0] || s[0] == '-' || s[0] == '+')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v == 0 || v > INT32_MAX)
-		return -EINVAL;
-	*ret = (uint32_t)v;
-	return 0;
+	return parse_decimal(s, 1, INT32_MAX, ret);
 }
 
 /* Returns 1 to go on, 0 to exit successfully (--help, --version) and
