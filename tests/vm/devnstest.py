@@ -469,15 +469,22 @@ class RunContainer(Container):
     """A container started the way a person would: `devnsctl run NAME --
     cmd`, which makes the namespaces, registers the container and mounts
     its endpoint at /run/devns. proc is devnsctl; its exit status is the
-    command's."""
+    command's. With login1_user, the container gets a system bus of its
+    own where devnsd serves login1 for that user (--login1); with
+    control_user, only that user and root may take control."""
 
-    def __init__(self, name, cmd, seat=None, allow_activate=False):
+    def __init__(self, name, cmd, seat=None, allow_activate=False, login1_user=None,
+                 control_user=None):
         self.name = name
         args = [DEVNSCTL, "run", name]
         if seat:
             args += ["--seat", seat]
         if allow_activate:
             args.append("--allow-activate")
+        if login1_user is not None:
+            args += ["--login1", "--login1-user", str(login1_user)]
+        if control_user is not None:
+            args += ["--control-user", str(control_user)]
         self.proc = subprocess.Popen(args + ["--"] + cmd, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=sys.stderr, bufsize=0)
         self._buf = b""

@@ -34,9 +34,10 @@ LABEL=devns-sysroot
 # card's driver, python3 with dbus for the test itself, libseat1 for the
 # test's seatd client, and what devns depends on (installed here so that a
 # run downloads nothing). DKMS, the kernel's headers and the container
-# runtimes (podman, LXC, systemd-nspawn) come from apt afterwards: the
-# headers are in the security archive, and debootstrap resolves no
-# alternatives.
+# runtimes (podman, LXC, systemd-nspawn) and the compositors (sway with
+# swaybg on seatd.sock, weston on the login1 facade) come from apt
+# afterwards: the headers are in the security archive, and debootstrap
+# resolves no alternatives.
 PACKAGES=systemd,systemd-sysv,dbus,udev,kmod,python3,python3-dbus,libseat1,jq,libdrm2,libinput10,libevdev2,libinih1,procps
 
 msg() {
@@ -153,10 +154,10 @@ EOF
 	{
 		in_root "$root" apt-get update &&
 			in_root "$root" apt-get install -y --no-install-recommends dkms "linux-headers-$kver" \
-				podman lxc systemd-container
+				podman lxc systemd-container sway swaybg weston
 	} >"$work/apt.log" 2>&1 || {
 		tail -n 30 "$work/apt.log" >&2
-		die "installing DKMS, the headers of $kver and the container runtimes failed"
+		die "installing DKMS, the headers of $kver, the container runtimes and the compositors failed"
 	}
 	umount "$root/proc"
 	# The guest kernel's modules are the host's (the guest boots the host's
@@ -181,9 +182,11 @@ EOF
 	# The card's driver early in the boot, before devnsd starts, as a GPU
 	# driver loaded from the initramfs is on most machines (udev alone
 	# loads it late under TCG). With the card appearing later, the first
-	# demo client's picture stayed black on QEMU's VGA while devnsd and
-	# the kernel's DRM state had its framebuffer on screen.
-	echo bochs >"$root/etc/modules-load.d/vm-test.conf"
+	# demo client's picture stayed black on QEMU's VGA (bochs) while
+	# devnsd and the kernel's DRM state had its framebuffer on screen.
+	# The test runs on virtio-gpu (vm.py --vga virtio), where sway's
+	# wlroots can import its buffers; bochs is not loaded.
+	echo virtio_gpu >"$root/etc/modules-load.d/vm-test.conf"
 	write_runner "$root"
 	in_root "$root" apt-get clean
 	mv "$root" "$work/base"

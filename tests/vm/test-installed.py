@@ -11,10 +11,10 @@ system that boots with systemd as PID 1 (tests/vm/mksysroot.sh).
 - devnsd restarted by `systemctl restart`, by the package's postinst when
   the package is installed again (as on an upgrade), and killed with
   SIGKILL for systemd to start again: systemd's fd store keeps what the
-  clients hold, so a libseat client on seatd.sock sees nothing and a demo
-  client on the D-Bus endpoint reconnects; afterwards a switch away and
-  back shows each on the screen and gives it keys, and devnsd's fds do not
-  grow;
+  clients hold, so a libseat client and sway on seatd.sock and weston on
+  the login1 facade see nothing and a demo client on the D-Bus endpoint
+  reconnects; afterwards a tour of all four shows each on the screen and
+  gives it keys, and devnsd's fds do not grow;
 - podman, LXC and systemd-nspawn (machinectl start) each run a demo client
   in a container from a local root file system, registered by the
   package's hooks, switched to the front;
@@ -22,7 +22,9 @@ system that boots with systemd as PID 1 (tests/vm/mksysroot.sh).
 
 Nothing of the build tree is used but this script's helpers and the
 test's seatd client (tests/vm/libseat-client, linked with the system's
-libseat). Run by test-installed.sh in the guest."""
+libseat). sway and weston are Debian's, installed in the base system. The
+guest's card is virtio-gpu (vm.py --vga virtio): sway's wlroots cannot
+import its buffers on bochs. Run by test-installed.sh in the guest."""
 import glob
 import os
 import re
@@ -32,6 +34,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import compositors  # noqa: E402
 import devnstest  # noqa: E402
 from devnstest import (  # noqa: E402
     BUILD, OUT, RunContainer, TestFailure, check, expect_screen, log, manager,
@@ -43,8 +46,17 @@ devnstest.CLIENT = "/usr/libexec/devns/devns-demo-client"
 SEAT_CLIENT = os.path.join(BUILD, "tests", "vm", "libseat-client")
 ROUNDS = int(os.environ.get("DEVNS_RESTART_ROUNDS", "3"))
 COLOURS = {"alpha": "cc2222", "beta": "2255cc", "seat": "dd7711", "pod": "22aa44",
-           "lxcdemo": "8833bb", "desk": "22bbbb"}
+           "lxcdemo": "8833bb", "desk": "22bbbb", "sway": "33aa77", "weston": "aaaa22"}
 KEY_A = 30
+# sway on seatd.sock as a bare uid; weston on its container's own system
+# bus, whose dbus-daemon refuses a uid without a passwd entry: nobody.
+SWAY_UID, WESTON_UID = 4711, 65534
+SWAY_XDG, WESTON_XDG = "/tmp/devns-sway-xdg", "/tmp/devns-weston-xdg"
+SWAY_KEYS = os.path.join(SWAY_XDG, "keys")
+SWAY_CONF, SWAY_GO, WESTON_CONF = ("/tmp/devns-sway.conf", "/tmp/devns-sway-go",
+                                   "/tmp/devns-weston.ini")
+WESTON_SOCKET = "wayland-devns"
+EVENTDEMO_LOG = os.path.join(OUT, "eventdemo.log")
 state = {}
 
 
@@ -173,23 +185,100 @@ def testcase_demo():
         stop_all(cs)
 
 
+def log_tail(name, n=30):
+    try:
+        with open(os.path.join(OUT, name), errors="replace") as f:
+            return "".join(f.readlines()[-n:])
+    except OSError:
+        return f"(no {name})"
+
+
+def check_running(c, when):
+    """A compositor still running, or its log's last lines."""
+    if not c.alive():
+        raise TestFailure(f"{c.name} is not running {when}; last lines of {c.name}.log:\n"
+                          f"{log_tail(c.name + '.log')}")
+
+
+def start_sway(cs):
+    """sway on seatd.sock (cs["sway"]), started by the package's devnsctl as a person
+    would. seatd.sock, like seatd, gives a client in the background no
+    device, and sway opens its card as it starts: its container is
+    switched to the front first, and sway starts once it is."""
+    compositors.write_sway_config(SWAY_CONF, COLOURS["sway"], SWAY_KEYS)
+    if os.path.exists(SWAY_GO):
+        os.unlink(SWAY_GO)
+    wait_for_go = f'while [ ! -e {SWAY_GO} ]; do sleep 0.1; done; exec sh -c "$0" sh "$@"'
+    c = cs["sway"] = compositors.CompositorRun(
+        "sway", ["sh", "-c", wait_for_go, compositors.SWAY_SCRIPT, str(SWAY_UID), SWAY_XDG,
+                 SWAY_CONF])
+    manager().SwitchContainer("seat0", "sway")
+    open(SWAY_GO, "w").close()
+    try:
+        expect_screen("sway-start.png", COLOURS["sway"], timeout=300)
+    finally:
+        check_running(c, "after start-up")
+
+
+def start_weston(cs):
+    """weston on the login1 facade (cs["weston"]): `devnsctl run --login1`, which starts
+    the container's own system bus and waits until devnsd serves login1
+    on it; weston's logind launcher takes control and activates the
+    session itself (--allow-activate). weston-eventdemo, its client,
+    logs the keys it gets."""
+    compositors.write_weston_config(WESTON_CONF, COLOURS["weston"])
+    c = cs["weston"] = compositors.CompositorRun(
+        "weston", ["sh", "-c", compositors.WESTON_SCRIPT, "sh", str(WESTON_UID), WESTON_XDG,
+                   WESTON_CONF, WESTON_SOCKET], allow_activate=True, login1_user=WESTON_UID)
+    try:
+        expect_screen("weston-start.png", COLOURS["weston"], timeout=300)
+        wait_until("weston's Wayland socket",
+                   lambda: os.path.exists(os.path.join(WESTON_XDG, WESTON_SOCKET)), timeout=60)
+    finally:
+        check_running(c, "after start-up")
+    cs["eventdemo"] = compositors.start_eventdemo(c.leader, WESTON_UID, WESTON_XDG,
+                                                  WESTON_SOCKET, EVENTDEMO_LOG)
+
+
+def type_into_weston(n_before):
+    """Super+Tab, desktop-shell's window switcher, gives eventdemo's
+    window the focus (weston drops it when its keyboard is paused), then
+    a: eventdemo must get it once."""
+    sendkey("meta_l-tab")
+    sendkey("a")
+    keys = lambda: compositors.eventdemo_keys(EVENTDEMO_LOG).count(KEY_A)  # noqa: E731
+    try:
+        wait_until("weston-eventdemo's key", lambda: keys() > n_before, timeout=60)
+    except TestFailure:
+        raise TestFailure(f"weston's client did not get its key; weston.log:\n"
+                          f"{log_tail('weston.log', 15)}")
+    check(keys() == n_before + 1, f"weston's client got {keys() - n_before} keys for one")
+    return keys()
+
+
 def restart_rounds(how):
     """ROUNDS restarts of devnsd by how(pid), with a libseat client (seat)
-    in front and a demo client (alpha) behind."""
+    in front and behind it a demo client (alpha, on the D-Bus endpoint),
+    sway (seatd.sock) and weston (the login1 facade). After each, a tour
+    of all four, each on the screen and getting a key of its own."""
     pid = devnsd_up()
     kbd = keyboard()
     cs = demo_clients(("alpha",), extra=["--reconnect"])
-    cs["seat"] = RunContainer("seat", [
-        "env", "LIBSEAT_BACKEND=seatd", "SEATD_SOCK=/run/devns/seatd.sock", SEAT_CLIENT,
-        "--card", "/dev/dri/card0", "--input", f"/dev/input/{kbd}",
-        "--color", COLOURS["seat"], "--label", "seat"])
-    seat, alpha = cs["seat"], cs["alpha"]
     try:
+        start_sway(cs)
+        start_weston(cs)
+        cs["seat"] = RunContainer("seat", [
+            "env", "LIBSEAT_BACKEND=seatd", "SEATD_SOCK=/run/devns/seatd.sock", SEAT_CLIENT,
+            "--card", "/dev/dri/card0", "--input", f"/dev/input/{kbd}",
+            "--color", COLOURS["seat"], "--label", "seat"])
+        seat, alpha, sway, weston = cs["seat"], cs["alpha"], cs["sway"], cs["weston"]
         seat.expect("seat ", timeout=60)
         manager().SwitchContainer("seat0", "seat")
         seat.expect("enable 1 ", timeout=60)
         expect_screen(f"{how.__name__}-start.png", COLOURS["seat"], timeout=60)
         enables = 1
+        sway_keys = compositors.lines_in(SWAY_KEYS)
+        weston_keys = compositors.eventdemo_keys(EVENTDEMO_LOG).count(KEY_A)
         fds = []
         for i in range(ROUNDS):
             stored = int(unit_prop("NFileDescriptorStore") or 0)
@@ -202,12 +291,29 @@ def restart_rounds(how):
             check(st["master"] == "1" and st["evdev"] == "live" and st["enabled"] == "1",
                   f"round {i}: the seatd client lost its seat: {st}")
             expect_screen(f"{how.__name__}-{i:02d}-seat.png", COLOURS["seat"], timeout=60)
-            # A switch away and back; keys to the one in front.
+            for c in (sway, weston):
+                check_running(c, f"after round {i}'s restart")
+            # A tour away and back; keys to the one in front only.
             switch_and_wait(alpha)
             seat.expect(f"disable {enables} ", timeout=60)
             expect_screen(f"{how.__name__}-{i:02d}-alpha.png", COLOURS["alpha"], timeout=60)
             sendkey("a")
             alpha.expect(f"key {kbd} {KEY_A}", timeout=30)
+            manager().SwitchContainer("seat0", "sway")
+            devnstest.wait_compositor_live("sway")
+            expect_screen(f"{how.__name__}-{i:02d}-sway.png", COLOURS["sway"], timeout=120)
+            sendkey("f9")
+            wait_until("sway's F9 binding", lambda: compositors.lines_in(SWAY_KEYS) > sway_keys,
+                       timeout=60)
+            sway_keys += 1
+            check(compositors.lines_in(SWAY_KEYS) == sway_keys,
+                  f"round {i}: sway ran its binding more than once for one F9")
+            manager().SwitchContainer("seat0", "weston")
+            devnstest.wait_compositor_live("weston")
+            expect_screen(f"{how.__name__}-{i:02d}-weston.png", COLOURS["weston"], timeout=120)
+            # Exactly one more: the a typed for alpha (and for seat last
+            # round) never reached weston in the background.
+            weston_keys = type_into_weston(weston_keys)
             manager().SwitchContainer("seat0", "seat")
             enables += 1
             seat.expect(f"enable {enables} ", timeout=60)
@@ -216,12 +322,24 @@ def restart_rounds(how):
             seat.expect(f"key /dev/input/{kbd} {KEY_A}", timeout=30)
             check(seat.proc.poll() is None and alpha.proc.poll() is None,
                   f"round {i}: a client exited")
+            for c in (sway, weston):
+                check_running(c, f"at the end of round {i}")
             fds.append(fd_count(pid))
         check(len(set(fds[1:])) <= 1, f"devnsd's fds grew from round to round: {fds}")
-        log(f"{how.__name__}: {ROUNDS} rounds, both clients kept; devnsd's fds {fds}, "
-            f"fd store {unit_prop('NFileDescriptorStore')}")
+        log(f"{how.__name__}: {ROUNDS} rounds, all four clients kept (sway and weston never "
+            f"restarted); devnsd's fds {fds}, fd store {unit_prop('NFileDescriptorStore')}")
     finally:
+        if "eventdemo" in cs:
+            demo = cs.pop("eventdemo")
+            demo.kill()
+            demo.wait()
         stop_all(cs)
+        # The purge's check finds anything named after devns.
+        for path in (SWAY_XDG, WESTON_XDG):
+            shutil.rmtree(path, ignore_errors=True)
+        for path in (SWAY_CONF, SWAY_GO, WESTON_CONF):
+            if os.path.exists(path):
+                os.unlink(path)
 
 
 def systemctl_restart(pid):

@@ -35,7 +35,6 @@ import sys
 import dbus
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import devnstest  # noqa: E402
 import screen  # noqa: E402
 from devnstest import (  # noqa: E402
     OUT, KeptBroker, ScriptContainer, TestFailure, active_container, check, container_prop,

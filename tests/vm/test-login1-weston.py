@@ -50,6 +50,7 @@ import time
 import dbus
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import compositors  # noqa: E402
 import devnstest  # noqa: E402
 from devnstest import (  # noqa: E402
     Container, KeptBroker, OUT, SEAT, ScriptContainer, TestFailure, UinputKeyboard, active_container,
@@ -67,21 +68,6 @@ CONFIG = "/tmp/devns-weston.ini"      # the guest's /tmp: seen inside too
 SESSION = "c1"                        # login1/login1.h: LOGIN1_SESSION_ID
 
 KEY_TAB, KEY_A, KEY_B, KEY_C, KEY_LEFTMETA = 15, 30, 48, 46, 125
-
-WESTON_INI = f"""# devns vm test: a plain coloured desktop, nothing moving
-[core]
-idle-time=0
-require-input=true
-
-[shell]
-background-color=0xff{COLOURS['weston']}
-panel-position=none
-locking=false
-animation=none
-close-animation=none
-startup-animation=none
-focus-animation=none
-"""
 
 # The container's leader, root in its new namespaces. At once: its own
 # /run/dbus, /run/systemd and /run/user (as a runtime sets up a container's
@@ -106,12 +92,7 @@ dbus-daemon --system --nofork --nopidfile </dev/null >"$DEVNS_OUT/weston-dbus.lo
 echo "bus $!"
 read -r go
 echo "weston"
-cd "$XDG"
-exec setpriv --reuid="$U" --regid="$U" --clear-groups \
-	env -i PATH=/usr/bin:/bin HOME="$XDG" XDG_RUNTIME_DIR="$XDG" XDG_SEAT=seat0 \
-	weston --backend=drm-backend.so --use-pixman --idle-time=0 \
-	--socket="$SOCKET" --config="$CONFIG" </dev/null >"$DEVNS_OUT/weston.log" 2>&1
-'''
+''' + compositors.WESTON_EXEC
 
 state = {}
 
@@ -207,29 +188,12 @@ def check_sd_login_active(active):
 
 def eventdemo_keys():
     """Key codes weston-eventdemo saw pressed, in order."""
-    try:
-        with open(os.path.join(OUT, "eventdemo.log"), errors="replace") as f:
-            text = f.read()
-    except FileNotFoundError:
-        return []
-    return [int(k) for k in re.findall(r"^key key: (\d+), .*state: pressed", text, re.M)]
+    return compositors.eventdemo_keys(os.path.join(OUT, "eventdemo.log"))
 
 
 def start_eventdemo():
-    """weston-eventdemo, a Wayland client of weston's that logs each key it
-    gets (its window is small: the background stays the dominant colour).
-    Line-buffered: its stdout is a file."""
-    c = state["weston"]
-    out = open(os.path.join(OUT, "eventdemo.log"), "w")
-    proc = subprocess.Popen(
-        ["nsenter", "-t", str(c.leader), "-p", "-m",
-         "setpriv", f"--reuid={WESTON_UID}", f"--regid={WESTON_UID}", "--clear-groups",
-         "env", "-i", "PATH=/usr/bin:/bin", f"HOME={XDG}", f"XDG_RUNTIME_DIR={XDG}",
-         f"WAYLAND_DISPLAY={SOCKET}",
-         "stdbuf", "-oL", "weston-eventdemo", "--log-key", "--width=160", "--height=120"],
-        stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd="/")
-    out.close()
-    return proc
+    return compositors.start_eventdemo(state["weston"].leader, WESTON_UID, XDG, SOCKET,
+                                       os.path.join(OUT, "eventdemo.log"))
 
 
 def refocus():
@@ -303,9 +267,7 @@ def new_weston_container():
     it) and a new weston container, registered, its bus not started.
     state["weston_mark"] marks devnsd's log where this container begins."""
     end_weston()
-    with open(CONFIG, "w") as f:
-        f.write(WESTON_INI)
-    os.chmod(CONFIG, 0o644)
+    compositors.write_weston_config(CONFIG, COLOURS["weston"])
     if "demo" not in state:
         # It reconnects when devnsd restarts (testcase_survives_*).
         state["demo"] = demo_client("demo", COLOURS["demo"], ["--reconnect"])

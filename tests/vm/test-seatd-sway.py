@@ -25,6 +25,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import compositors  # noqa: E402
 import devnstest  # noqa: E402
 from devnstest import (  # noqa: E402
     CONTAINER, OUT, Container, KeptBroker, TestFailure, UinputKeyboard,
@@ -42,42 +43,8 @@ SWAY_UID = 65534 if BACKEND == "logind" else 4711
 SWAY_CONFIG = "/tmp/devns-sway.conf"
 XDG = "/tmp/devns-sway-xdg"
 
-# The container's leader: prepares a runtime directory for the user, then
-# becomes sway as that user (sway refuses to run as root), without any
-# supplementary group: every device comes through libseat. (wlroots 0.15
-# gets the second card file of its dumb-buffer allocator as an empty DRM
-# lease of the first, not by opening the node.) It starts in its runtime
-# directory, not in the build directory, which may be out of its reach.
-SWAY_SCRIPT = r'''
-set -e
-U=$1 XDG=$2 CONFIG=$3
-rm -rf "$XDG"
-mkdir -p "$XDG"
-chown "$U:$U" "$XDG"
-chmod 0700 "$XDG"
-cd "$XDG"
-exec setpriv --reuid="$U" --regid="$U" --clear-groups \
-	env -i PATH=/usr/bin:/bin HOME="$XDG" XDG_RUNTIME_DIR="$XDG" \
-	LIBSEAT_BACKEND=seatd SEATD_SOCK=/run/devns/seatd.sock \
-	WLR_RENDERER=pixman WLR_NO_HARDWARE_CURSORS=1 \
-	sway --debug --config "$CONFIG" >"$DEVNS_OUT/sway.log" 2>&1
-'''
-
-# The same through the login1 facade: devnsctl run --login1 has started the
-# container's own system bus and set XDG_SESSION_ID and XDG_SEAT.
-SWAY_LOGIND_SCRIPT = SWAY_SCRIPT.replace(
-    "LIBSEAT_BACKEND=seatd SEATD_SOCK=/run/devns/seatd.sock",
-    'LIBSEAT_BACKEND=logind XDG_SESSION_ID="$XDG_SESSION_ID" XDG_SEAT="$XDG_SEAT"')
-
 KEYS = os.path.join(XDG, "keys")
-KEY_F9 = 67
-
-CONFIG = f"""# devns vm test: a plain coloured desktop, and a key that leaves a trace
-output * bg #{COLOURS['sway']} solid_color
-xwayland disable
-seat * hide_cursor 100
-bindsym F9 exec echo F9 >>{KEYS}
-"""
+KEY_F9 = compositors.KEY_F9
 
 state = {}
 
@@ -117,35 +84,6 @@ class ActiveContainer(Container):
         return self.proc.poll() is None
 
 
-class LogindContainer(devnstest.RunContainer):
-    """sway as `devnsctl run --login1`: libseat's logind backend activates
-    the session itself (AllowActivate) and takes control through login1."""
-
-    def __init__(self, name, cmd):
-        self.name = name
-        self.proc = subprocess.Popen(
-            [devnstest.DEVNSCTL, "run", name, "--allow-activate", "--login1",
-             "--login1-user", str(SWAY_UID), "--"] + cmd,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sys.stderr, bufsize=0)
-        self._buf = b""
-        self.lines = []
-        self.path = wait_until(f"{name} registered", self._registered, timeout=60)
-        self.leader = int(get_prop(system_bus(), self.path, CONTAINER, "Leader"))
-
-    def stop(self):
-        # devnsctl forwards SIGTERM to sway, its command.
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def alive(self):
-        return self.proc.poll() is None
-
-
 def bus():
     return system_bus()
 
@@ -165,11 +103,7 @@ def sway_log_tail():
 
 
 def keys_seen():
-    try:
-        with open(KEYS) as f:
-            return len(f.readlines())
-    except FileNotFoundError:
-        return 0
+    return compositors.lines_in(KEYS)
 
 
 def check_sway_alive(when):
@@ -194,9 +128,7 @@ def start_sway():
     """The demo client, and sway started afresh (an earlier one ended
     first); returns once sway is on screen. state["sway_mark"] marks
     devnsd's log where this sway begins."""
-    with open(SWAY_CONFIG, "w") as f:
-        f.write(CONFIG)
-    os.chmod(SWAY_CONFIG, 0o644)
+    compositors.write_sway_config(SWAY_CONFIG, COLOURS["sway"], KEYS)
     if "demo" not in state:
         # It reconnects when devnsd restarts (testcase_survives_*).
         state["demo"] = demo_client("demo", COLOURS["demo"], ["--reconnect"])
@@ -207,11 +139,14 @@ def start_sway():
         wait_unregistered("sway")
     state["sway_mark"] = state["broker"].log_mark()
     if BACKEND == "logind":
-        state["sway"] = LogindContainer(
-            "sway", ["sh", "-c", SWAY_LOGIND_SCRIPT, "sh", str(SWAY_UID), XDG, SWAY_CONFIG])
+        # libseat's logind backend activates the session itself
+        # (AllowActivate) and takes control through login1.
+        state["sway"] = compositors.CompositorRun(
+            "sway", ["sh", "-c", compositors.SWAY_LOGIND_SCRIPT, "sh", str(SWAY_UID), XDG,
+                     SWAY_CONFIG], allow_activate=True, login1_user=SWAY_UID)
     else:
         state["sway"] = ActiveContainer(
-            "sway", ["sh", "-c", SWAY_SCRIPT, "sh", str(SWAY_UID), XDG, SWAY_CONFIG])
+            "sway", ["sh", "-c", compositors.SWAY_SCRIPT, "sh", str(SWAY_UID), XDG, SWAY_CONFIG])
     try:
         expect_screen("sway-start.png", COLOURS["sway"], timeout=300)
     except TestFailure:
