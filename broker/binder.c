@@ -12,11 +12,23 @@
  * Reuse: a device returns to the pool at unregistration, but the processes
  * of the old container may still hold it (they can outlive the leader, and
  * an open file or a mapping is all binder needs to keep their context
- * alive). So a device is handed out only while no process on the machine
- * has it open or mapped, checked in /proc at the moment it is handed out;
- * among those, the one handed out least often goes first. This needs no
- * bookkeeping of namespaces and also covers a file passed to a process
- * outside the container.
+ * alive, with its context manager). So a device is handed out only while
+ * nothing holds it, checked at the moment it is handed out; among those,
+ * the one handed out least often goes first. This needs no bookkeeping of
+ * namespaces and also covers a file passed to a process outside the
+ * container.
+ *
+ * Two views of "held", both consulted. /proc shows every file open in a
+ * process and every mapping, but not a file in flight: sent with
+ * SCM_RIGHTS, not yet received, every other copy closed, it is in no
+ * process's table, yet its binder context (and its role as context
+ * manager) lives on for whoever receives it. binder's debugfs state file
+ * lists every live context, in flight or not, under the device's name. It
+ * needs debugfs mounted, which devnsd leaves to the system (systemd mounts
+ * it); without it, a file in flight goes unseen, and that is logged once.
+ * The kernel drops a context from that list in a work item after the last
+ * close, so a device let go a moment ago may still count as held: it is
+ * handed out at a later registration.
  *
  * binderfs, where the kernel has it, would give each container a fresh
  * instance instead; it is not used yet (a limitation, see devnsd(8)).
@@ -35,6 +47,7 @@
 #include "broker/broker.h"
 #include "broker/container.h"
 #include "common/log.h"
+#include "common/macro.h"
 
 static bool name_is_binder(const char *name)
 {
@@ -174,6 +187,31 @@ static bool dir_holds(int dirfd, dev_t devnum)
 	return held;
 }
 
+/* binder's list of live contexts: each as "proc PID", then "context NAME"
+ * with NAME the misc device's name, then its threads, nodes and
+ * transactions, indented. */
+#define BINDER_STATE "/sys/kernel/debug/binder/state"
+
+/* 1 if a context of binder device name is live, 0 if none is, negative
+ * errno if the list cannot be read. */
+static int binder_state_has_context(const char *name)
+{
+	_cleanup_(fclosep) FILE *f = fopen(BINDER_STATE, "re");
+	_cleanup_free_ char *line = NULL;
+	size_t size = 0, n = strlen(name);
+	bool after_proc = false;
+
+	if (!f)
+		return -errno;
+	while (getline(&line, &size, f) >= 0) {
+		if (after_proc && strncmp(line, "context ", 8) == 0 &&
+		    strncmp(line + 8, name, n) == 0 && (line[8 + n] == '\n' || line[8 + n] == '\0'))
+			return 1;
+		after_proc = strncmp(line, "proc ", 5) == 0;
+	}
+	return ferror(f) ? -EIO : 0;
+}
+
 bool binder_device_is_held(dev_t devnum)
 {
 	DIR *proc = opendir("/proc");
@@ -203,6 +241,23 @@ bool binder_device_is_held(dev_t devnum)
 	return held;
 }
 
+/* Held in a process (/proc) or live in binder (debugfs): see the top. */
+static bool binder_device_in_use(const struct binder_device *d)
+{
+	static bool warned;
+	int r = binder_state_has_context(d->name);
+
+	if (r > 0)
+		return true;
+	if (r < 0 && !warned) {
+		log_warning_errno(r, "Cannot read %s (debugfs not mounted?); a binder device whose "
+				  "file is in flight (SCM_RIGHTS) will look free and may be handed "
+				  "to another container while its old context lives", BINDER_STATE);
+		warned = true;
+	}
+	return binder_device_is_held(d->devnum);
+}
+
 void container_binder_assign(struct container *c, const char *wanted)
 {
 	struct binder_pool *pool = c->broker->binder;
@@ -222,8 +277,9 @@ void container_binder_assign(struct container *c, const char *wanted)
 		}
 		if (best && d->handed_out >= best->handed_out)
 			continue;
-		if (binder_device_is_held(d->devnum)) {
-			log_debug("%s is still held open; not handing it out", d->node);
+		if (binder_device_in_use(d)) {
+			log_debug("%s is still held (open, mapped or in flight); not handing it out",
+				  d->node);
 			continue;
 		}
 		best = d;

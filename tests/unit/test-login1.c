@@ -8,8 +8,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -101,8 +103,10 @@ static sd_bus *bus_client(struct l1_env *e)
 }
 
 /* A broker, a container rooted in a temporary directory with its own bus
- * daemon, registered with Login1 (and Login1User user), and a client. */
-static bool l1_setup(struct l1_env *e, uint32_t user, bool allow_activate, bool start)
+ * daemon, registered with Login1 (and Login1User user, and ControlUser
+ * control_user unless it is -1), and a client. */
+static bool l1_setup(struct l1_env *e, uint32_t user, int64_t control_user, bool allow_activate,
+		     bool start)
 {
 	struct container_options opts = { .allow_activate = allow_activate };
 	const char *tmp;
@@ -142,6 +146,10 @@ static bool l1_setup(struct l1_env *e, uint32_t user, bool allow_activate, bool 
 	if (container_options_set(&opts, broker_find_option(e->f->b, "Login1"), 1) < 0 ||
 	    container_options_set(&opts, broker_find_option(e->f->b, "Login1User"), user) < 0)
 		return false;
+	if (control_user >= 0 &&
+	    container_options_set(&opts, broker_find_option(e->f->b, "ControlUser"),
+				  (uint32_t)control_user) < 0)
+		return false;
 	r = container_new(e->f->b, "os", e->f->seat0, leader, &opts, &e->c);
 	if (r < 0) {
 		printf("# container_new: %s\n", strerror(-r));
@@ -155,11 +163,12 @@ static bool l1_setup(struct l1_env *e, uint32_t user, bool allow_activate, bool 
 	return e->client != NULL;
 }
 
-#define L1_SETUP(e, user, allow, start)                                  \
-	do {                                                             \
-		if (!TEST_CHECK(l1_setup(&(e), (user), (allow), (start))))  \
-			FAIL("cannot set up a container with its own bus"); \
+#define L1_SETUP_CONTROL_USER(e, user, control_user, allow, start)                   \
+	do {                                                                          \
+		if (!TEST_CHECK(l1_setup(&(e), (user), (control_user), (allow), (start)))) \
+			FAIL("cannot set up a container with its own bus");              \
 	} while (0)
+#define L1_SETUP(e, user, allow, start) L1_SETUP_CONTROL_USER(e, user, -1, allow, start)
 
 static char *read_root_file(struct l1_env *e, const char *path)
 {
@@ -501,44 +510,175 @@ TEST(one_controller_across_transports)
 		    "org.devns.broker1.Container", "ReleaseControl", NULL);
 }
 
+/* TakeControl on the session from a connection of uid's own: a child
+ * takes that uid (we are root) and calls, while the broker runs here. The
+ * outcome ("ok" or the error name) goes to outcome; *controlled says
+ * whether the container had a controller while that caller was still on
+ * the bus (control goes when it leaves, once the child has ended). False
+ * if the child could not call at all. */
+static bool take_control_as(struct l1_env *e, uid_t uid, char *outcome, size_t size,
+			    bool *controlled)
+{
+	int result[2], hold[2], status = -1;
+	ssize_t n = -1;
+	pid_t pid;
+
+	if (pipe2(result, O_CLOEXEC) < 0)
+		return false;
+	if (pipe2(hold, O_CLOEXEC) < 0) {
+		close(result[0]);
+		close(result[1]);
+		return false;
+	}
+	pid = fork();
+	if (pid < 0) {
+		close(result[0]);
+		close(result[1]);
+		close(hold[0]);
+		close(hold[1]);
+		return false;
+	}
+	if (pid == 0) {
+		char address[PATH_MAX + 16], c;
+		sd_bus_error error = SD_BUS_ERROR_NULL;
+		const char *got;
+		sd_bus *bus = NULL;
+
+		close(result[0]);
+		close(hold[1]);
+		snprintf(address, sizeof(address), "unix:path=%s", e->socket);
+		if (setgroups(0, NULL) < 0 || setgid(uid) < 0 || setuid(uid) < 0)
+			_exit(2);
+		if (sd_bus_new(&bus) < 0 || sd_bus_set_address(bus, address) < 0 ||
+		    sd_bus_set_bus_client(bus, true) < 0 || sd_bus_start(bus) < 0)
+			_exit(3);
+		got = sd_bus_call_method(bus, L1, L1_PATH "/session/c1", L1_SESSION,
+					 "TakeControl", &error, NULL, "b", 0) >= 0 ?
+			      "ok" :
+			      (error.name ?: "no error name");
+		if (write(result[1], got, strlen(got)) < 0)
+			_exit(4);
+		/* On the bus, so in control if it took it, until told to go. */
+		(void)!read(hold[0], &c, 1);
+		_exit(0);
+	}
+	close(result[1]);
+	close(hold[0]);
+	{
+		uint64_t deadline = fx_now() + FX_TIMEOUT_USEC;
+		struct pollfd p = { .fd = result[0], .events = POLLIN };
+
+		while (poll(&p, 1, 0) == 0 && fx_now() < deadline)
+			fx_run_for(e->f, 20000);
+		if (p.revents & POLLIN)
+			n = read(result[0], outcome, size - 1);
+	}
+	*controlled = e->c->sc->controlled;
+	close(result[0]);
+	close(hold[1]);
+	{
+		uint64_t deadline = fx_now() + FX_TIMEOUT_USEC;
+
+		while (waitpid(pid, &status, WNOHANG) == 0 && fx_now() < deadline)
+			fx_run_for(e->f, 20000);
+	}
+	if (n <= 0) {
+		printf("# the caller as uid %u ended with status %#x before it called\n",
+		       (unsigned)uid, status);
+		return false;
+	}
+	outcome[n] = '\0';
+	return true;
+}
+
+/* Runs the broker's loop until the container has no controller. */
+static bool wait_uncontrolled(struct l1_env *e)
+{
+	uint64_t deadline = fx_now() + FX_TIMEOUT_USEC;
+
+	while (e->c->sc->controlled && fx_now() < deadline)
+		fx_run_for(e->f, 20000);
+	return !e->c->sc->controlled;
+}
+
+#define ASSERT_TAKE_CONTROL_AS(e, uid, expected, expected_controlled)                        \
+	do {                                                                                  \
+		char outcome_[128];                                                           \
+		bool controlled_;                                                             \
+                                                                                              \
+		if (!TEST_CHECK(take_control_as(&(e), (uid), outcome_, sizeof(outcome_),      \
+						&controlled_)))                               \
+			FAIL("cannot call TakeControl as uid %u", (unsigned)(uid));           \
+		printf("# TakeControl as uid %u: %s\n", (unsigned)(uid), outcome_);           \
+		ASSERT_EQ_STR((expected), outcome_);                                          \
+		ASSERT_EQ_INT((expected_controlled), controlled_);                            \
+		ASSERT_TRUE(wait_uncontrolled(&(e)));                                         \
+	} while (0)
+
 TEST(take_control_for_the_sessions_user_or_root)
 {
 	struct l1_env e;
-	pid_t pid;
-	int status = -1;
 
 	if (geteuid() != 0)
 		SKIP("needs root, to call as another user");
 	/* The session belongs to uid 4711; nobody (65534) may not take it. */
 	L1_SETUP(e, 4711, false, true);
-	pid = fork();
-	ASSERT_TRUE(pid >= 0);
-	if (pid == 0) {
-		char address[PATH_MAX + 16];
-		sd_bus_error error = SD_BUS_ERROR_NULL;
-		sd_bus *bus = NULL;
-		int r;
-
-		snprintf(address, sizeof(address), "unix:path=%s", e.socket);
-		if (setgid(65534) < 0 || setuid(65534) < 0)
-			_exit(2);
-		if (sd_bus_new(&bus) < 0 || sd_bus_set_address(bus, address) < 0 ||
-		    sd_bus_set_bus_client(bus, true) < 0 || sd_bus_start(bus) < 0)
-			_exit(3);
-		r = sd_bus_call_method(bus, L1, L1_PATH "/session/c1", L1_SESSION, "TakeControl",
-				       &error, NULL, "b", 0);
-		_exit(r < 0 && sd_bus_error_has_name(&error, SD_BUS_ERROR_ACCESS_DENIED) ? 0 : 1);
-	}
-	{
-		uint64_t deadline = fx_now() + FX_TIMEOUT_USEC;
-
-		while (waitpid(pid, &status, WNOHANG) == 0 && fx_now() < deadline)
-			fx_run_for(e.f, 20000);
-	}
-	ASSERT_TRUE(WIFEXITED(status));
-	ASSERT_EQ_INT(0, WEXITSTATUS(status));
-	ASSERT_FALSE(e.c->sc->controlled);
+	ASSERT_TAKE_CONTROL_AS(e, FX_NOBODY, SD_BUS_ERROR_ACCESS_DENIED, false);
 	/* Root may. */
+	ASSERT_CALL(e.f, "ok", e.client, L1_PATH "/session/c1", L1_SESSION, "TakeControl", "b", 0);
+}
+
+/* Two users other than root and nobody that the bus daemon lets in: it
+ * admits only uids it finds in the user database (it asks for their
+ * groups), so a made-up uid cannot call at all. */
+static bool known_users(uid_t *a, uid_t *b)
+{
+	struct passwd *pw;
+	int n = 0;
+
+	setpwent();
+	while (n < 2 && (pw = getpwent()))
+		if (pw->pw_uid != 0 && pw->pw_uid != FX_NOBODY && (n == 0 || pw->pw_uid != *a))
+			*(n++ ? b : a) = pw->pw_uid;
+	endpwent();
+	return n == 2;
+}
+
+/* ControlUser narrows logind's rule as on the other endpoints: the
+ * session's user may take control when it is the ControlUser too, root
+ * always may, and anyone else may not. */
+TEST(take_control_for_the_control_user_or_root)
+{
+	struct l1_env e;
+	uid_t user = 0, other = 0;
+
+	if (geteuid() != 0)
+		SKIP("needs root, to call as other users");
+	if (!known_users(&user, &other))
+		SKIP("fewer than two users besides root and nobody");
+	L1_SETUP_CONTROL_USER(e, user, user, false, true);
+	ASSERT_TAKE_CONTROL_AS(e, FX_NOBODY, SD_BUS_ERROR_ACCESS_DENIED, false);
+	ASSERT_TAKE_CONTROL_AS(e, other, SD_BUS_ERROR_ACCESS_DENIED, false);
+	ASSERT_TAKE_CONTROL_AS(e, user, "ok", true);
+	ASSERT_CALL(e.f, "ok", e.client, L1_PATH "/session/c1", L1_SESSION, "TakeControl", "b", 0);
+}
+
+/* The session's user that is not the ControlUser is refused as logind
+ * refuses a stranger, and so is the ControlUser that is not the
+ * session's user: a user must be both. */
+TEST(take_control_refused_to_the_sessions_user_if_not_the_control_user)
+{
+	struct l1_env e;
+	uid_t user = 0, control_user = 0;
+
+	if (geteuid() != 0)
+		SKIP("needs root, to call as other users");
+	if (!known_users(&user, &control_user))
+		SKIP("fewer than two users besides root and nobody");
+	L1_SETUP_CONTROL_USER(e, user, control_user, false, true);
+	ASSERT_TAKE_CONTROL_AS(e, user, SD_BUS_ERROR_ACCESS_DENIED, false);
+	ASSERT_TAKE_CONTROL_AS(e, control_user, SD_BUS_ERROR_ACCESS_DENIED, false);
+	ASSERT_FALSE(e.c->sc->controlled);
 	ASSERT_CALL(e.f, "ok", e.client, L1_PATH "/session/c1", L1_SESSION, "TakeControl", "b", 0);
 }
 

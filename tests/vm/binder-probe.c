@@ -14,6 +14,18 @@
  *                                 manager) and prints "reply DATA" (exit
  *                                 0), or "dead" / "failed" (exit 1) when
  *                                 there is no manager to answer.
+ *   binder-probe park DEVICE LABEL
+ *                                 becomes the context manager of DEVICE
+ *                                 without mapping it, then parks the file
+ *                                 in flight: sends it to itself over a
+ *                                 socketpair (SCM_RIGHTS) without
+ *                                 receiving it and closes its own fd, so
+ *                                 that no /proc table of any process shows
+ *                                 the device. Prints "parked", and on a
+ *                                 line on stdin receives the file back,
+ *                                 maps it (allowed once, to the opener),
+ *                                 prints "ready" and serves as manager
+ *                                 does.
  *
  * Output lines are flushed at once: the test reads them as they come.
  */
@@ -26,12 +38,22 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define MAP_SIZE (128 * 1024)
 #define SEND_TIMEOUT_SEC 30
 
-static int binder_open(const char *device)
+static void binder_map(int fd)
+{
+	/* Transactions are delivered into this mapping. */
+	if (mmap(NULL, MAP_SIZE, PROT_READ, MAP_PRIVATE, fd, 0) == MAP_FAILED) {
+		printf("error mmap %s\n", strerror(errno));
+		exit(2);
+	}
+}
+
+static int binder_open_unmapped(const char *device)
 {
 	struct binder_version version = { 0 };
 	int fd = open(device, O_RDWR | O_CLOEXEC);
@@ -45,11 +67,14 @@ static int binder_open(const char *device)
 		printf("error version %s\n", strerror(errno));
 		exit(2);
 	}
-	/* Transactions are delivered into this mapping. */
-	if (mmap(NULL, MAP_SIZE, PROT_READ, MAP_PRIVATE, fd, 0) == MAP_FAILED) {
-		printf("error mmap %s\n", strerror(errno));
-		exit(2);
-	}
+	return fd;
+}
+
+static int binder_open(const char *device)
+{
+	int fd = binder_open_unmapped(device);
+
+	binder_map(fd);
 	return fd;
 }
 
@@ -88,16 +113,20 @@ static struct binder_transaction_data txn(const char *data, size_t size)
 	return tr;
 }
 
-static int run_manager(const char *device, const char *label)
+static void become_manager(int fd)
 {
-	int fd = binder_open(device);
+	if (ioctl(fd, BINDER_SET_CONTEXT_MGR, 0) < 0) {
+		printf("error %s\n", errno == EBUSY ? "EBUSY" : errno == EPERM ? "EPERM" : strerror(errno));
+		exit(2);
+	}
+}
+
+/* Answers the transactions to the context manager that fd is, until killed. */
+static int serve(int fd, const char *label)
+{
 	uint32_t enter = BC_ENTER_LOOPER;
 	char in[4096];
 
-	if (ioctl(fd, BINDER_SET_CONTEXT_MGR, 0) < 0) {
-		printf("error %s\n", errno == EBUSY ? "EBUSY" : errno == EPERM ? "EPERM" : strerror(errno));
-		return 2;
-	}
 	if (binder_write_read(fd, &enter, sizeof(enter), NULL, 0, NULL) < 0) {
 		printf("error enter-looper %s\n", strerror(errno));
 		return 2;
@@ -160,6 +189,68 @@ static int run_manager(const char *device, const char *label)
 	}
 }
 
+static int run_manager(const char *device, const char *label)
+{
+	int fd = binder_open(device);
+
+	become_manager(fd);
+	return serve(fd, label);
+}
+
+static int run_park(const char *device, const char *label)
+{
+	int fd = binder_open_unmapped(device), sv[2];
+	char line[64];
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} control;
+	char byte = 'p';
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control.buf,
+		.msg_controllen = sizeof(control.buf),
+	};
+	struct cmsghdr *cmsg;
+
+	/* Unmapped: a mapping would show in /proc/PID/map_files, and binder
+	 * lets the opener map it once, later. */
+	become_manager(fd);
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		printf("error socketpair %s\n", strerror(errno));
+		return 2;
+	}
+	memset(&control, 0, sizeof(control));
+	cmsg = CMSG_FIRSTHDR(&msg);
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	if (sendmsg(sv[0], &msg, 0) != 1) {
+		printf("error sendmsg %s\n", strerror(errno));
+		return 2;
+	}
+	close(fd);
+	printf("parked\n");
+	if (!fgets(line, sizeof(line), stdin)) {
+		printf("error stdin closed\n");
+		return 2;
+	}
+
+	memset(&control, 0, sizeof(control));
+	msg.msg_controllen = sizeof(control.buf);
+	if (recvmsg(sv[1], &msg, MSG_CMSG_CLOEXEC) != 1 || !(cmsg = CMSG_FIRSTHDR(&msg)) ||
+	    cmsg->cmsg_type != SCM_RIGHTS) {
+		printf("error recvmsg %s\n", strerror(errno));
+		return 2;
+	}
+	memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
+	binder_map(fd);
+	return serve(fd, label);
+}
+
 static int run_send(const char *device, const char *data)
 {
 	int fd = binder_open(device);
@@ -216,6 +307,9 @@ int main(int argc, char **argv)
 		return run_manager(argv[2], argv[3]);
 	if (argc == 4 && strcmp(argv[1], "send") == 0)
 		return run_send(argv[2], argv[3]);
-	fprintf(stderr, "usage: binder-probe manager DEVICE LABEL | send DEVICE DATA\n");
+	if (argc == 4 && strcmp(argv[1], "park") == 0)
+		return run_park(argv[2], argv[3]);
+	fprintf(stderr, "usage: binder-probe manager DEVICE LABEL | send DEVICE DATA | "
+		"park DEVICE LABEL\n");
 	return 2;
 }

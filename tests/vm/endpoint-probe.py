@@ -19,6 +19,8 @@ would, and prints what happened as JSON.
                                        receives them back and reads what
                                        they hold; exits when stdin closes
   endpoint-probe.py whoami             the Name property through /self
+  endpoint-probe.py take-control       TakeControl without and with force,
+                                       and Controlled after them
 """
 import errno
 import fcntl
@@ -203,10 +205,20 @@ def silent(*devs):
             print(json.dumps({"unpark": res}), flush=True)
 
 
+def take_control():
+    raw = dbus.connection.Connection(ADDRESS)
+    c = container(raw)
+    res = {"take_control": err(lambda: c.TakeControl(False)),
+           "take_control_force": err(lambda: c.TakeControl(True)),
+           "controlled": bool(prop(raw, SELF, CONTAINER, "Controlled"))}
+    print(json.dumps(res))
+
+
 def whoami():
     raw = dbus.connection.Connection(ADDRESS)
     print(json.dumps({"name": str(prop(raw, SELF, CONTAINER, "Name"))}))
 
 
 if __name__ == "__main__":
-    {"security": security, "silent": silent, "whoami": whoami}[sys.argv[1]](*sys.argv[2:])
+    {"security": security, "silent": silent, "whoami": whoami,
+     "take-control": take_control}[sys.argv[1]](*sys.argv[2:])

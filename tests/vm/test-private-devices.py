@@ -11,6 +11,7 @@ import json
 import os
 import select
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -32,6 +33,8 @@ CONFIG = "[Binder]\nDevices=binder1 binder2 binder3\n"
 NOT_OWNED = "org.devns.broker1.Error.DeviceNotOwned"
 NO_SUCH_DEVICE = "org.devns.broker1.Error.NoSuchDevice"
 IMAGE_TEXT = "hello from the image\n"
+# binder's list of live contexts (test-private-devices.sh mounts debugfs).
+BINDER_STATE = "/sys/kernel/debug/binder/state"
 
 state = {}
 
@@ -52,8 +55,10 @@ def stop(c):
 
 def cleaned_up(testcase):
     """Stops the containers and managers a testcase left, failed or not, so
-    the next one starts from a clean broker."""
+    the next one starts from a clean broker, once binder has let go of
+    what they held."""
     def run():
+        wait_released(POOL)
         try:
             testcase()
         finally:
@@ -120,6 +125,67 @@ class Manager:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
+
+
+class Parker(Manager):
+    """binder-probe park on /dev/binder of container c, in c's mount
+    namespace but not in its pid namespace, so that it outlives c's leader:
+    the context manager of c's device, its file in flight."""
+
+    def __init__(self, c, label):
+        self.name = label
+        self.proc = subprocess.Popen(
+            ["nsenter", "-t", str(c.leader), "-m", BINDER_PROBE, "park", "/dev/binder", label],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sys.stderr, bufsize=0)
+        self.buf = b""
+        self.lines = []
+        state.setdefault("managers", []).append(self)
+
+    def take_back(self):
+        """Receives the file back and serves as manager ("ready")."""
+        self.proc.stdin.write(b"take\n")
+        self.proc.stdin.flush()
+        self.expect("ready")
+
+
+def binder_contexts():
+    """The binder devices that binder has a live context of, by name."""
+    names, prev = set(), ""
+    with open(BINDER_STATE) as f:
+        for line in f:
+            if prev.startswith("proc ") and line.startswith("context "):
+                names.add(line.split()[1])
+            prev = line
+    return names
+
+
+def wait_released(nodes):
+    """Waits until binder has no context of nodes left. After the last
+    close, binder drops a context in a work item, and devnsd hands out no
+    device it still lists."""
+    if os.path.exists(BINDER_STATE):
+        wait_until(f"binder releases {nodes}",
+                   lambda: not {f"/dev/{n}" for n in binder_contexts()} & set(nodes))
+
+
+def proc_holders(node):
+    """The pids that have node open or mapped, as /proc shows them."""
+    rdev = os.stat(node).st_rdev
+    pids = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        for sub in ("fd", "map_files"):
+            try:
+                entries = os.listdir(f"/proc/{pid}/{sub}")
+            except OSError:
+                continue
+            for e in entries:
+                try:
+                    st = os.stat(f"/proc/{pid}/{sub}/{e}")
+                except OSError:
+                    continue
+                if stat.S_ISCHR(st.st_mode) and st.st_rdev == rdev:
+                    pids.add(int(pid))
+    return pids
 
 
 def send(c, data):
@@ -208,10 +274,110 @@ def testcase_binder_pool_and_reuse():
         stop(c)
     finally:
         os.close(fd)
+    wait_released([held])
     c = start("p6")
     check(binder_of(c) == held, f"p6 got '{binder_of(c)}', want the released {held}")
     for c in [c] + cs[:2]:
         stop(c)
+
+
+@cleaned_up
+def testcase_binder_in_flight_is_not_reused():
+    """Attack: a binder device whose file is in flight is handed to the next
+    container, and its old context manager answers that container.
+
+    Root in alpha becomes context manager of alpha's device from a process
+    that alpha's end does not kill: one outside alpha's pid namespace, as
+    every process of a container is when its runtime shares the host's and
+    leaves the other processes running when the leader goes (bwrap without
+    --unshare-pid, for one); the kernel then has no pid namespace to tear
+    down. Here it is made with nsenter into alpha's mount namespace only,
+    and alpha is a `devnsctl run` container, whose own processes all end
+    with it. The process never maps the device, sends its file to itself
+    with SCM_RIGHTS and closes its fd: no process has the device open or
+    mapped, yet binder keeps the context and its manager. alpha is
+    unregistered; beta registers while alpha's device is the only one not
+    taken. Had beta got it, the parker would take the file back, map it
+    (binder lets the opener map it once) and answer beta's transactions to
+    its context manager. devnsd reads binder's list of live contexts
+    (debugfs) and hands the device to nobody while it is there; once the
+    file is closed, it is handed out again."""
+    check(os.path.exists(BINDER_STATE), f"no {BINDER_STATE}: debugfs is not mounted")
+    a = start("alpha")
+    others = [start("x1"), start("x2")]
+    dev = binder_of(a)
+    name = os.path.basename(dev)
+    check(dev in POOL and sorted(binder_of(c) for c in [a] + others) == POOL,
+          f"alpha has {dev}, x1 and x2 {[binder_of(c) for c in others]}")
+
+    parker = Parker(a, "alpha-parked")
+    parker.expect("parked")
+    # What /proc shows is nothing: the file is in flight.
+    check(proc_holders(dev) == set(), f"{dev} open or mapped in /proc: {proc_holders(dev)}")
+    check(name in binder_contexts(), f"binder has no context of {name}: {binder_contexts()}")
+    stop(a)
+    check(parker.proc.poll() is None, "the parker ended with alpha")
+
+    b = start("beta")
+    got = binder_of(b)
+    if got == dev:
+        parker.take_back()
+        raise TestFailure(f"beta got {dev}, alpha's device, while alpha's manager file was in "
+                          f"flight; beta's transaction to its context manager: "
+                          f"{send(b, 'from-beta')}")
+    check(got == "", f"beta got {got}; the pool's others are taken")
+    # The device is still alpha's context, with its manager: taken back,
+    # the file answers a transaction on it.
+    parker.take_back()
+    r = subprocess.run([BINDER_PROBE, "send", dev, "from-host"], capture_output=True, text=True,
+                       timeout=60)
+    check(r.stdout.strip() == "reply alpha-parked:from-host",
+          f"send on {dev} to the parker: {r.returncode} {r.stdout} {r.stderr}")
+    parker.expect("transaction from-host")
+    stop(b)
+
+    # Closed, the context leaves binder's list (in a work item, a moment
+    # later), and the device is handed out again, to a container that is
+    # its own context manager.
+    parker.stop()
+    wait_released([dev])
+    g = start("gamma")
+    check(binder_of(g) == dev, f"gamma got '{binder_of(g)}', want the released {dev}")
+    m = Manager(g)
+    m.expect("ready")
+    got = send(g, "from-gamma")
+    check(got == (0, "reply gamma:from-gamma"), f"send in gamma: {got}")
+    m.stop()
+    for c in [g] + others:
+        stop(c)
+
+
+@cleaned_up
+def testcase_binder_without_debugfs():
+    """Without debugfs, devnsd says once that a file in flight goes unseen,
+    and still keeps back a device that a process has open."""
+    mark = state["broker"].log_mark()
+    subprocess.run(["umount", "/sys/kernel/debug"], check=True)
+    try:
+        a = start("alpha")
+        dev = binder_of(a)
+        check(dev in POOL, f"alpha got '{dev}'")
+        fd = os.open(dev, os.O_RDWR)
+        try:
+            stop(a)
+            cs = [start("x1"), start("x2"), start("x3")]
+            got = [binder_of(c) for c in cs]
+            check(sorted(got) == sorted([p for p in POOL if p != dev] + [""]),
+                  f"x1..x3 got {got} while {dev} is held open")
+        finally:
+            os.close(fd)
+        warnings = state["broker"].log_since(mark).count(BINDER_STATE)
+        check(warnings == 1, f"devnsd named {BINDER_STATE} {warnings} times, want once:\n"
+              f"{state['broker'].log_since(mark)}")
+        for c in cs:
+            stop(c)
+    finally:
+        subprocess.run(["mount", "-t", "debugfs", "none", "/sys/kernel/debug"], check=True)
 
 
 # ---------------------------------------------------------------- loop
@@ -391,6 +557,8 @@ def testcase_restart_keeps_them():
 ORDER = [
     "testcase_binder_context_manager_per_container",
     "testcase_binder_pool_and_reuse",
+    "testcase_binder_in_flight_is_not_reused",
+    "testcase_binder_without_debugfs",
     "testcase_loop_attach_mount_read_and_refusals",
     "testcase_loop_detach_and_autoclear",
     "testcase_loop_detached_while_held",

@@ -2,7 +2,8 @@
 """devnsctl run: a command started as a container, with its endpoint at
 /run/devns, registered while it runs, and devnsctl's exit status its own;
 in a cgroup of its own that keeps it from opening the DRM, input, loop and
-binder devices the broker hands out.
+binder devices the broker hands out; with --control-user, only that user
+and root of the container take control.
 
 Run by test-run.sh in the guest.
 """
@@ -16,9 +17,10 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from devnstest import (  # noqa: E402
-    CLIENT, DEVNSCTL, RUNTIME, Broker, RunContainer, _children, check, deactivate,
-    expect_screen, in_container, log, run_demo_client, run_testcases, switch_and_wait,
-    wait_until)
+    CLIENT, DEVNSCTL, RUNTIME, VM_DIR, Broker, RunContainer, _children,
+    active_container, check, container_prop, deactivate, expect_screen,
+    held_devices, in_container, log, manager, readable_copy, run_demo_client, run_probe,
+    run_testcases, seat_devices, switch_and_wait, system_bus, wait_unregistered, wait_until)
 
 COLOURS = {"alpha": "cc2222", "beta": "2255cc"}
 # binder_linux makes these; the broker hands out binder1..3, one to each
@@ -58,6 +60,13 @@ out["mknod_card"] = attempt(lambda: mknod(os.path.join(scratch, "card"), 226, 0)
 out["mknod_null"] = attempt(lambda: mknod(os.path.join(scratch, "null"), 1, 3))
 print(json.dumps(out))
 """
+
+# The control user of a container registered with --control-user, and
+# another user of that container.
+CONTROL_USER, OTHER_USER = 1000, 2000
+ACCESS_DENIED = "org.freedesktop.DBus.Error.AccessDenied"
+EPERM = 1
+SEATD_SEAT_OPENED, SEATD_ERROR = 0x8001, 0xFFFF
 
 state = {}
 
@@ -118,6 +127,36 @@ def stop_clients():
     for c in cs.values():
         c.stop()
     wait_until("the clients unregistered", lambda: not set(cs) & set(listed()), timeout=60)
+
+
+def keyboard():
+    """MAJ:MIN of QEMU's PS/2 keyboard on seat0."""
+    def find():
+        for name, ma, mi, kind in seat_devices(system_bus()):
+            if kind != "evdev":
+                continue
+            try:
+                with open(f"/sys/class/input/{name}/device/name") as f:
+                    if "keyboard" in f.read().lower():
+                        return f"{ma}:{mi}"
+            except OSError:
+                pass
+        return None
+    return wait_until("the PS/2 keyboard on seat0", find, timeout=60)
+
+
+def open_seat_as(c, user):
+    """seatd-probe.py open-seat inside c, as user; its JSON."""
+    probe = readable_copy(os.path.join(VM_DIR, "seatd-probe.py"))[0]
+    r = in_container(c, [sys.executable, probe, "open-seat"], user=user)
+    check(r.returncode == 0, f"seatd-probe.py in {c.name} as uid {user}: {r.stderr.strip()}")
+    return json.loads(r.stdout)
+
+
+def wait_uncontrolled(name):
+    """Until the container's controller is gone (a probe's connection
+    ends with the probe, and devnsd sees that asynchronously)."""
+    wait_until(f"{name} without a controller", lambda: not container_prop(name, "Controlled"))
 
 
 def testcase_client_works_through_its_endpoint():
@@ -240,6 +279,71 @@ def testcase_device_confinement():
     check(set(listed()) == set(cs), f"containers after the refused runs: {listed()}")
 
 
+def testcase_control_user():
+    """The attack: a second user of a container started with --control-user
+    takes control, to get the container's live input and DRM master. Its
+    TakeControl on the endpoint and its open seat on seatd.sock are
+    refused, the control user's succeed and get the keyboard live; in a
+    container started without --control-user, the same user is let in."""
+    kbd = keyboard()
+    probe = readable_copy(os.path.join(VM_DIR, "endpoint-probe.py"))[0]
+    mark = state["broker"].log_mark()
+    # The command of kappa is its control user's compositor, a controller
+    # that takes the keyboard once told to go: after the attack, so the
+    # attack meets a seat nobody controls.
+    controller = ["sh", "-c", 'read go && exec "$@"', "sh", "setpriv",
+                  f"--reuid={CONTROL_USER}", f"--regid={CONTROL_USER}", "--clear-groups",
+                  sys.executable, probe, "silent", kbd]
+    guarded = RunContainer("kappa", controller, control_user=CONTROL_USER)
+    # Ends when its stdin is closed.
+    unguarded = RunContainer("lambda", ["cat"])
+    try:
+        got = run_probe(guarded, "take-control", user=OTHER_USER)
+        log(f"kappa, TakeControl as uid {OTHER_USER}: {got}")
+        check(got == {"take_control": ACCESS_DENIED, "take_control_force": ACCESS_DENIED,
+                      "controlled": False},
+              f"uid {OTHER_USER} in kappa (--control-user {CONTROL_USER}), TakeControl: {got}")
+        got = open_seat_as(guarded, OTHER_USER)
+        log(f"kappa, open seat as uid {OTHER_USER}: {got}")
+        check(got == {"opcode": SEATD_ERROR, "errno": EPERM},
+              f"uid {OTHER_USER} in kappa (--control-user {CONTROL_USER}), open seat: {got}")
+        check(not container_prop("kappa", "Controlled"), "kappa has a controller after the attack")
+        check("not the container's control user or root" in state["broker"].log_since(mark),
+              "the refused seatd client is logged")
+
+        # Without --control-user, anyone in the container may, as before.
+        got = run_probe(unguarded, "take-control", user=OTHER_USER)
+        log(f"lambda, TakeControl as uid {OTHER_USER}: {got}")
+        check(got["take_control"] is None and got["controlled"],
+              f"uid {OTHER_USER} in lambda (no --control-user), TakeControl: {got}")
+        wait_uncontrolled("lambda")
+        got = open_seat_as(unguarded, OTHER_USER)
+        log(f"lambda, open seat as uid {OTHER_USER}: {got}")
+        check(got == {"opcode": SEATD_SEAT_OPENED, "errno": None},
+              f"uid {OTHER_USER} in lambda (no --control-user), open seat: {got}")
+        wait_uncontrolled("lambda")
+
+        # The control user, in front: control, and the keyboard live.
+        manager().SwitchContainer("seat0", "kappa")
+        wait_until("kappa active", lambda: active_container() == "kappa")
+        guarded.send("go")
+        got = json.loads(guarded.expect("{", timeout=60))
+        check(got == {"ready": True}, f"kappa's control user (uid {CONTROL_USER}): {got}")
+        check(container_prop("kappa", "Controlled"), "kappa's control user is not in control")
+        guarded.send("status")
+        got = json.loads(guarded.expect("{", timeout=60))
+        log(f"kappa's control user, its keyboard: {got}")
+        check(got == {"status": [True]}, f"the keyboard of kappa's control user: {got}")
+        ma, mi = (int(x) for x in kbd.split(":"))
+        check(held_devices("kappa") == [(ma, mi, "evdev", False)],
+              f"kappa holds {held_devices('kappa')}")
+    finally:
+        guarded.stop()
+        unguarded.stop()
+        wait_unregistered("kappa")
+        wait_unregistered("lambda")
+
+
 def testcase_exit_status_and_unregistered():
     cs = clients()  # each ended below, and left out of state["clients"]
     # quit: the client releases control and exits 0.
@@ -296,6 +400,7 @@ ORDER = [
     "testcase_client_works_through_its_endpoint",
     "testcase_sees_only_its_endpoint",
     "testcase_device_confinement",
+    "testcase_control_user",
     "testcase_exit_status_and_unregistered",
     "testcase_errors",
 ]
