@@ -6,7 +6,14 @@
  * ResumeDevice. No drawing, no modeset, no reading of input: what it measures
  * is the broker, not a compositor.
  *
- *   devns-bench-client --address ADDR --device MAJ:MIN... [--trace FILE]
+ *   devns-bench-client --address ADDR --device MAJ:MIN... [--display RRGGBB]
+ *                      [--trace FILE]
+ *
+ * --display: what a person sees. Once every device is live after a
+ * switch, the client shows its picture with a page flip and waits for the
+ * flip's event before it reports (bench/bench-display.h); the first time it
+ * sets the mode. seatd-bench-client does the same, so that the two daemons
+ * are compared with the same kind of client.
  *
  * Lines on stdout (one write each):
  *   ready INACTIVE          every TakeDevice succeeded; INACTIVE is 1 when
@@ -17,6 +24,10 @@
  *                           sent Activate (0 when it did not), CHECK is "ok"
  *                           when the card answers as master and every evdev
  *                           fd as live, else what failed
+ *   live T1 T0 CHECK FLIP READ   the same with --display, written once the
+ *                           page flip that followed completed: FLIP is the
+ *                           kernel's timestamp in the flip event, READ when
+ *                           the client read that event (both CLOCK_MONOTONIC)
  *   status live=L check=C pending=N   L: 1 when every device is live; C as
  *                           above for that state; N: revoked fds still
  *                           being closed by the closing thread
@@ -27,7 +38,8 @@
  *
  * --trace FILE: at exit, one line per event "T_NS EVENT MAJ MIN": wake
  * (poll returned with the socket readable), pause-force, pause, pause-gone,
- * complete-sent, resume, live, activate-sent.
+ * complete-sent, resume, live, activate-sent, flip-sent, flip (the flip's
+ * event read).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,6 +56,7 @@
 #include <systemd/sd-bus.h>
 #include <xf86drm.h>
 
+#include "bench/bench-display.h"
 #include "bench/bench-util.h"
 #include "common/reaper.h"
 
@@ -61,6 +74,8 @@ enum {
 	EV_RESUME,
 	EV_LIVE,
 	EV_ACTIVATE_SENT,
+	EV_FLIP_SENT,
+	EV_FLIP,
 };
 
 static const char *const event_names[] = {
@@ -72,6 +87,8 @@ static const char *const event_names[] = {
 	[EV_RESUME] = "resume",
 	[EV_LIVE] = "live",
 	[EV_ACTIVATE_SENT] = "activate-sent",
+	[EV_FLIP_SENT] = "flip-sent",
+	[EV_FLIP] = "flip",
 };
 
 struct device {
@@ -93,6 +110,13 @@ struct client {
 	struct trace trace;
 	uint64_t activate_t0;
 	bool quit;
+	/* --display: the picture, and the "live" line held back until its
+	 * flip completed. */
+	bool display_on;
+	uint32_t color;
+	struct bench_display display;
+	uint64_t live_t1;
+	const char *live_check;
 };
 
 static struct device *find_device(struct client *cl, unsigned major, unsigned minor)
@@ -163,6 +187,59 @@ static void on_pause(struct client *cl, sd_bus_message *m)
 	}
 }
 
+/* Once a switch is over: the revoked fds it replaced go to the closing
+ * thread (waking it earlier would compete with the switch for a CPU). */
+static void retire_fds(struct client *cl)
+{
+	for (size_t i = 0; i < cl->n_retired; i++)
+		reaper_close(cl->reaper, cl->retired[i]);
+	cl->n_retired = 0;
+}
+
+static struct device *find_card(struct client *cl)
+{
+	for (size_t i = 0; i < cl->n_devices; i++)
+		if (is_drm(&cl->devices[i]))
+			return &cl->devices[i];
+	return NULL;
+}
+
+/* With --display: the picture goes up now; "live" is written when its flip
+ * completed (display_flipped()). */
+static void present(struct client *cl, uint64_t t1, const char *check)
+{
+	struct device *card = find_card(cl);
+	int r;
+
+	cl->live_t1 = t1;
+	cl->live_check = check;
+	r = card ? bench_display_present(&cl->display, card->fd, cl->color) : -ENODEV;
+	if (r < 0) {
+		bench_write_line(STDOUT_FILENO, "error page flip: %s", strerror(-r));
+		return;
+	}
+	trace_add(&cl->trace, EV_FLIP_SENT, 0, 0);
+}
+
+static void display_flipped(struct client *cl)
+{
+	int r = bench_display_dispatch(&cl->display);
+
+	if (r < 0) {
+		bench_write_line(STDOUT_FILENO, "error reading the flip event: %s", strerror(-r));
+		cl->display.flip_pending = false;
+		return;
+	}
+	if (r == 0)
+		return;
+	trace_add(&cl->trace, EV_FLIP, 0, 0);
+	bench_write_line(STDOUT_FILENO, "live %" PRIu64 " %" PRIu64 " %s %" PRIu64 " %" PRIu64,
+			 cl->live_t1, cl->activate_t0, cl->live_check, cl->display.flip_ns,
+			 cl->display.read_ns);
+	cl->activate_t0 = 0;
+	retire_fds(cl);
+}
+
 static void on_resume(struct client *cl, sd_bus_message *m)
 {
 	unsigned major, minor;
@@ -197,12 +274,14 @@ static void on_resume(struct client *cl, sd_bus_message *m)
 			return;
 	t1 = bench_now_ns();
 	trace_add(&cl->trace, EV_LIVE, 0, 0);
+	if (cl->display_on) {
+		present(cl, t1, check_devices(cl, true));
+		return;
+	}
 	bench_write_line(STDOUT_FILENO, "live %" PRIu64 " %" PRIu64 " %s", t1, cl->activate_t0,
 			 check_devices(cl, true));
 	cl->activate_t0 = 0;
-	for (size_t i = 0; i < cl->n_retired; i++)
-		reaper_close(cl->reaper, cl->retired[i]);
-	cl->n_retired = 0;
+	retire_fds(cl);
 }
 
 static int on_message(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
@@ -278,9 +357,10 @@ static void run(struct client *cl)
 
 	line_reader_init(&in, STDIN_FILENO);
 	while (!cl->quit) {
-		struct pollfd p[2];
+		struct pollfd p[3];
 		uint64_t timeout_usec;
 		int timeout = -1;
+		nfds_t n = 2;
 
 		/* Everything already read is handled before sleeping. */
 		do
@@ -291,11 +371,13 @@ static void run(struct client *cl)
 
 		p[0] = (struct pollfd) { .fd = sd_bus_get_fd(cl->bus), .events = sd_bus_get_events(cl->bus) };
 		p[1] = (struct pollfd) { .fd = STDIN_FILENO, .events = POLLIN };
+		if (cl->display.flip_pending)
+			p[n++] = (struct pollfd) { .fd = cl->display.fd, .events = POLLIN };
 		if (sd_bus_get_timeout(cl->bus, &timeout_usec) >= 0 && timeout_usec != UINT64_MAX) {
 			uint64_t now = bench_now_ns() / 1000;
 			timeout = timeout_usec > now ? (int)((timeout_usec - now + 999) / 1000) : 0;
 		}
-		r = poll(p, 2, timeout);
+		r = poll(p, n, timeout);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -303,6 +385,8 @@ static void run(struct client *cl)
 		}
 		if (p[0].revents)
 			trace_add(&cl->trace, EV_WAKE, 0, 0);
+		if (n > 2 && p[2].revents)
+			display_flipped(cl);
 		if (p[1].revents) {
 			for (;;) {
 				r = line_reader_next(&in, line, sizeof(line));
@@ -320,7 +404,8 @@ static void run(struct client *cl)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: devns-bench-client --address ADDR --device MAJ:MIN... [--trace FILE]\n");
+	fprintf(stderr, "usage: devns-bench-client --address ADDR --device MAJ:MIN... [--display RRGGBB]\n"
+		"                          [--trace FILE]\n");
 	exit(2);
 }
 
@@ -330,9 +415,10 @@ int main(int argc, char *argv[])
 		{ "address", required_argument, NULL, 'a' },
 		{ "device", required_argument, NULL, 'd' },
 		{ "trace", required_argument, NULL, 't' },
+		{ "display", required_argument, NULL, 'D' },
 		{}
 	};
-	struct client cl = { 0 };
+	struct client cl = { .display.fd = -1 };
 	const char *address = NULL, *trace_path = NULL;
 	int c, r;
 
@@ -351,6 +437,10 @@ int main(int argc, char *argv[])
 		}
 		case 't':
 			trace_path = optarg;
+			break;
+		case 'D':
+			cl.display_on = true;
+			cl.color = (uint32_t)strtoul(optarg, NULL, 16);
 			break;
 		default:
 			usage();
@@ -382,6 +472,7 @@ int main(int argc, char *argv[])
 
 	if (trace_path)
 		trace_write(&cl.trace, event_names, trace_path);
+	bench_display_free(&cl.display);
 	sd_bus_flush_close_unref(cl.bus);
 	reaper_free(cl.reaper);
 	trace_free(&cl.trace);

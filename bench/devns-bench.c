@@ -9,7 +9,13 @@
  *                        Activate on the endpoint, the Ctrl+Alt+Right hotkey,
  *                        with any number of extra containers registered
  *   devns-bench seatd    switches through a running seatd (SEATD_VTBOUND=0)
- *                        between two libseat clients
+ *                        between two libseat clients; with --devnsd, the same
+ *                        clients on the seatd.sock of two containers of a
+ *                        running devnsd instead (seatd's protocol, like with
+ *                        like)
+ *
+ * devnsd --screen and seatd --screen time what a person sees instead: from
+ * the chord on the keyboard to the new client's picture on the screen.
  *
  * Every scenario has two clients holding the card and two keyboards: the
  * guest's PS/2 keyboard and a uinput keyboard this program creates.
@@ -28,8 +34,19 @@
  *   seatd   start: in the libseat client that gives up the seat, right before
  *           libseat_switch_session(); stop: in the other client, right after
  *           its enable handler re-opened its evdev devices (the card is master
- *           again).
+ *           again). The same with --devnsd.
  *   floor   start and stop around revoke x2, DROP_MASTER, SET_MASTER, open x2.
+ *   screen  start: here, right before the write(2) of the Right key press, as
+ *           for the hotkey; stop: the kernel's timestamp in the event of the
+ *           page flip with which the new client showed its picture, right
+ *           after it was live again (bench/bench-display.h). devnsd switches
+ *           on its own hotkey. seatd has none: as a wlroots compositor does,
+ *           the active libseat client reads the chord from its own evdev fd
+ *           and calls libseat_switch_session() (seatd-bench-client
+ *           --chord-session). So the seatd path has a hop devnsd's has not
+ *           (the key goes to the client, which asks seatd), and devnsd's one
+ *           seatd's has not (libinput in devnsd reads the key); both are how
+ *           each is used.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -76,7 +93,8 @@
 /* ------------------------------------------------------------------ options */
 
 struct opts {
-	unsigned switches, warmup, activate, hotkey, extra, check_every;
+	unsigned switches, warmup, activate, hotkey, screen, extra, check_every;
+	bool on_devnsd;
 	const char *json, *trace_dir, *before, *after, *client, *card;
 	const char *keyboards[MAX_INPUTS];
 	size_t n_keyboards;
@@ -285,6 +303,32 @@ static void keyboard_emit(struct keyboard *k, const unsigned (*ev)[3], size_t n)
 	}
 	if (write(k->fd, buf, n * sizeof(buf[0])) != (ssize_t)(n * sizeof(buf[0])))
 		bench_die(errno, "uinput write");
+}
+
+/* Ctrl+Alt+Right, devnsd's "next container": the modifiers go down first,
+ * then the clock starts with the write of the Right press. Returns that
+ * time. */
+static uint64_t chord_press(struct keyboard *k)
+{
+	static const unsigned mods_down[][3] = {
+		{ EV_KEY, KEY_LEFTCTRL, 1 }, { EV_KEY, KEY_LEFTALT, 1 }, { EV_SYN, SYN_REPORT, 0 } };
+	static const unsigned right_down[][3] = {
+		{ EV_KEY, KEY_RIGHT, 1 }, { EV_SYN, SYN_REPORT, 0 } };
+	uint64_t t0;
+
+	keyboard_emit(k, mods_down, ARRAY_SIZE(mods_down));
+	t0 = bench_now_ns();
+	keyboard_emit(k, right_down, ARRAY_SIZE(right_down));
+	return t0;
+}
+
+static void chord_release(struct keyboard *k)
+{
+	static const unsigned all_up[][3] = {
+		{ EV_KEY, KEY_RIGHT, 0 }, { EV_KEY, KEY_LEFTALT, 0 }, { EV_KEY, KEY_LEFTCTRL, 0 },
+		{ EV_SYN, SYN_REPORT, 0 } };
+
+	keyboard_emit(k, all_up, ARRAY_SIZE(all_up));
 }
 
 struct inputs {
@@ -824,10 +868,13 @@ static void fleet_free(struct fleet *fl)
 	free(fl->leaders);
 }
 
+/* The two clients' colours on the screen scenario's screen. */
+static const char *const screen_colors[2] = { "2255cc", "dd7711" };
+
 static void spawn_bench_client(struct child *ch, const char *name, const char *runtime,
-			       const struct inputs *in, const struct opts *o)
+			       const struct inputs *in, const char *color, const struct opts *o)
 {
-	char *argv[4 + 2 * (MAX_INPUTS + 1) + 3];
+	char *argv[4 + 2 * (MAX_INPUTS + 1) + 5];
 	char addr[PATH_MAX + 32], trace[PATH_MAX], dev[MAX_INPUTS + 1][32];
 	size_t a = 0;
 
@@ -844,6 +891,10 @@ static void spawn_bench_client(struct child *ch, const char *name, const char *r
 			snprintf(dev[i], sizeof(dev[i]), "%u:%u", in->kbd[i - 1].major, in->kbd[i - 1].minor);
 		argv[a++] = (char *)"--device";
 		argv[a++] = dev[i];
+	}
+	if (color) {
+		argv[a++] = (char *)"--display";
+		argv[a++] = (char *)color;
 	}
 	if (o->trace_dir) {
 		snprintf(trace, sizeof(trace), "%s/%s.trace", o->trace_dir, name);
@@ -887,6 +938,27 @@ static uint64_t parse_live(const char *line, uint64_t *t0, unsigned *bad)
 	if (t0)
 		*t0 = a;
 	return t1;
+}
+
+/* Parses "live T1 T0 CHECK FLIP READ" of a client with --display; FLIP is
+ * the kernel's timestamp of the flip event. A flip that is not between the
+ * moment the client was live and the moment it read the event is counted:
+ * that would be another clock. */
+static uint64_t parse_flip(const char *line, uint64_t *live, uint64_t *read, unsigned *bad)
+{
+	uint64_t t1 = 0, a = 0, flip = 0, rd = 0;
+	char check[64] = "";
+
+	if (sscanf(line, "live %" SCNu64 " %" SCNu64 " %63s %" SCNu64 " %" SCNu64, &t1, &a, check,
+		   &flip, &rd) < 5)
+		bench_die(0, "bad line \"%s\" (a client without --display?)", line);
+	if (strcmp(check, "ok") != 0 || flip < t1 || flip > rd) {
+		(*bad)++;
+		fprintf(stderr, "devns-bench: after a switch: %s\n", line);
+	}
+	*live = t1;
+	*read = rd;
+	return flip;
 }
 
 /* SwitchContainer to target's container; returns the client's live time. */
@@ -1016,6 +1088,26 @@ static void quiesce(pid_t broker, unsigned broker_fds, struct child *cl, size_t 
 	}
 }
 
+/* devnsd's number of open files once its closing thread is done with the
+ * last switch: the count that has not changed for 200 ms. */
+static unsigned settled_fd_count(pid_t pid)
+{
+	uint64_t end = bench_now_ns() + DEADLINE_MS * 1000000ull;
+	unsigned last = fd_count(pid), same = 0;
+
+	while (same < 20) {
+		unsigned n;
+
+		if (bench_now_ns() > end)
+			bench_die(0, "devnsd's open files did not settle within %d s", DEADLINE_MS / 1000);
+		usleep(10000);
+		n = fd_count(pid);
+		same = n == last ? same + 1 : 0;
+		last = n;
+	}
+	return last;
+}
+
 static void run_cmd(const char *what, const char *cmd)
 {
 	int r;
@@ -1031,6 +1123,10 @@ static int cmd_devnsd(const struct opts *o)
 {
 	struct samples sw = { 0 }, act = { 0 }, hot = { 0 }, reg = { 0 }, t0s = { 0 }, to = { 0 };
 	struct samples act_t0s = { 0 }, act_to = { 0 }, hot_t0s = { 0 }, hot_to = { 0 };
+	struct samples scr = { 0 }, scr_live = { 0 }, scr_read = { 0 }, scr_t0s = { 0 }, scr_to = { 0 };
+	/* The screen scenario's clients have names of their own: their
+	 * traces go into the same folder as the other scenarios'. */
+	const char *names[2] = { o->screen ? "screen-a" : "bench-a", o->screen ? "screen-b" : "bench-b" };
 	struct fleet fl = { 0 };
 	struct child cl[2] = { 0 };
 	struct inputs in;
@@ -1069,8 +1165,8 @@ static int cmd_devnsd(const struct opts *o)
 		fleet_add(&fl, runtime, name, &in);
 		samples_add(&reg, bench_now_ns() - t0);
 	}
-	spawn_bench_client(&cl[0], "bench-a", runtime, &in, o);
-	spawn_bench_client(&cl[1], "bench-b", runtime, &in, o);
+	for (int i = 0; i < 2; i++)
+		spawn_bench_client(&cl[i], names[i], runtime, &in, o->screen ? screen_colors[i] : NULL, o);
 	for (int i = 0; i < 2; i++)
 		child_expect(&cl[i], "ready", line, sizeof(line));
 	fleet_drain(&fl);
@@ -1121,22 +1217,12 @@ static int cmd_devnsd(const struct opts *o)
 	samples_summary("activate", &act);
 
 	for (unsigned n = 0; n < o->hotkey; n++) {
-		static const unsigned mods_down[][3] = {
-			{ EV_KEY, KEY_LEFTCTRL, 1 }, { EV_KEY, KEY_LEFTALT, 1 }, { EV_SYN, SYN_REPORT, 0 } };
-		static const unsigned right_down[][3] = {
-			{ EV_KEY, KEY_RIGHT, 1 }, { EV_SYN, SYN_REPORT, 0 } };
-		static const unsigned all_up[][3] = {
-			{ EV_KEY, KEY_RIGHT, 0 }, { EV_KEY, KEY_LEFTALT, 0 }, { EV_KEY, KEY_LEFTCTRL, 0 },
-			{ EV_SYN, SYN_REPORT, 0 } };
-
 		quiesce(pid, idle_fds, cl, 2, &fl);
 		cur = 1 - cur;
-		keyboard_emit(in.uinput, mods_down, ARRAY_SIZE(mods_down));
-		t0 = bench_now_ns();
-		keyboard_emit(in.uinput, right_down, ARRAY_SIZE(right_down));
+		t0 = chord_press(in.uinput);
 		child_expect(&cl[cur], "live ", line, sizeof(line));
 		t1 = parse_live(line, NULL, &bad);
-		keyboard_emit(in.uinput, all_up, ARRAY_SIZE(all_up));
+		chord_release(in.uinput);
 		samples_add(&hot, t1 - t0);
 		samples_add(&hot_t0s, t0);
 		samples_add(&hot_to, (uint64_t)cur);
@@ -1144,6 +1230,26 @@ static int cmd_devnsd(const struct opts *o)
 			check_background(&cl[1 - cur], &bad);
 	}
 	samples_summary("hotkey", &hot);
+
+	/* What a person sees: the same chord, to the new client's flip. */
+	for (unsigned n = 0; n < o->screen; n++) {
+		uint64_t live, rd, flip;
+
+		quiesce(pid, idle_fds, cl, 2, &fl);
+		cur = 1 - cur;
+		t0 = chord_press(in.uinput);
+		child_expect(&cl[cur], "live ", line, sizeof(line));
+		flip = parse_flip(line, &live, &rd, &bad);
+		chord_release(in.uinput);
+		samples_add(&scr, flip - t0);
+		samples_add(&scr_live, live - t0);
+		samples_add(&scr_read, rd - t0);
+		samples_add(&scr_t0s, t0);
+		samples_add(&scr_to, (uint64_t)cur);
+		if (o->check_every && n % o->check_every == 0)
+			check_background(&cl[1 - cur], &bad);
+	}
+	samples_summary("screen", &scr);
 
 	fleet_drain(&fl);
 	rss_end = read_rss(pid);
@@ -1184,6 +1290,11 @@ static int cmd_devnsd(const struct opts *o)
 	json_array(&j, "hotkey_ns", hot.v, hot.n);
 	json_array(&j, "hotkey_t0_ns", hot_t0s.v, hot_t0s.n);
 	json_array(&j, "hotkey_to", hot_to.v, hot_to.n);
+	json_array(&j, "screen_ns", scr.v, scr.n);
+	json_array(&j, "screen_live_ns", scr_live.v, scr_live.n);
+	json_array(&j, "screen_read_ns", scr_read.v, scr_read.n);
+	json_array(&j, "screen_t0_ns", scr_t0s.v, scr_t0s.n);
+	json_array(&j, "screen_to", scr_to.v, scr_to.n);
 	json_close(&j);
 
 	for (int i = 0; i < 2; i++)
@@ -1196,11 +1307,15 @@ static int cmd_devnsd(const struct opts *o)
 
 /* ------------------------------------------------------------------ seatd */
 
+/* A libseat client. On devnsd (devnsd_runtime set) it is the leader of a
+ * container of its own, registered before it runs, and talks to that
+ * container's seatd.sock; else to seatd's socket. */
 static void spawn_seatd_client(struct child *ch, const char *name, const struct inputs *in,
-			       bool devices, const struct opts *o)
+			       bool devices, const char *color, int chord_session,
+			       const char *devnsd_runtime, const struct opts *o)
 {
-	char *argv[2 + 2 * (MAX_INPUTS + 1) + 3];
-	char trace[PATH_MAX], card[64];
+	char *argv[2 + 2 * (MAX_INPUTS + 1) + 7];
+	char trace[PATH_MAX], card[64], session[16], sock[PATH_MAX];
 	size_t a = 0;
 
 	argv[a++] = (char *)sibling("seatd-bench-client");
@@ -1213,97 +1328,211 @@ static void spawn_seatd_client(struct child *ch, const char *name, const struct 
 			argv[a++] = (char *)in->kbd[i].node;
 		}
 	}
+	if (color) {
+		argv[a++] = (char *)"--display";
+		argv[a++] = (char *)color;
+	}
+	if (chord_session) {
+		snprintf(session, sizeof(session), "%d", chord_session);
+		argv[a++] = (char *)"--chord-session";
+		argv[a++] = session;
+	}
 	if (o->trace_dir) {
 		snprintf(trace, sizeof(trace), "%s/%s.trace", o->trace_dir, name);
 		argv[a++] = (char *)"--trace";
 		argv[a++] = trace;
 	}
 	argv[a] = NULL;
-	child_spawn(ch, name, argv, false);
+	if (devnsd_runtime) {
+		/* Inherited at the clone; the child execs with it. */
+		snprintf(sock, sizeof(sock), "%s/containers/%s/seatd.sock", devnsd_runtime, name);
+		setenv("SEATD_SOCK", sock, 1);
+		child_spawn(ch, name, argv, true);
+		unsetenv("SEATD_SOCK");
+		register_container(name, ch->pid, true);
+	} else {
+		child_spawn(ch, name, argv, false);
+	}
 	child_go(ch);
+}
+
+/* The switch from cl[cur] to cl[next] by seatd's protocol: "switch N" to
+ * the client that gives the seat up. Returns the duration; sessions are
+ * numbered from 1 in the clients' order on both daemons. */
+static uint64_t seatd_switch(struct child *cl, int cur, int next, unsigned *bad)
+{
+	char line[256], cmd[32];
+	uint64_t t0, t1;
+
+	snprintf(cmd, sizeof(cmd), "switch %d", next + 1);
+	child_send(&cl[cur], cmd);
+	child_expect(&cl[next], "live ", line, sizeof(line));
+	t1 = parse_live(line, NULL, bad);
+	/* Asked afterwards, so that line is not written while the switch
+	 * runs. */
+	child_send(&cl[cur], "last");
+	child_expect(&cl[cur], "t0 ", line, sizeof(line));
+	if (sscanf(line, "t0 %" SCNu64, &t0) != 1)
+		bench_die(0, "bad line \"%s\"", line);
+	return t1 - t0;
+}
+
+static void check_seatd_background(struct child *bg, unsigned *bad)
+{
+	char line[256];
+
+	child_send(bg, "status");
+	child_expect(bg, "status ", line, sizeof(line));
+	/* A disabled client has closed its evdev devices. */
+	if (strncmp(line, "status enabled=0", 16) != 0) {
+		(*bad)++;
+		fprintf(stderr, "devns-bench: background %s: %s\n", bg->name, line);
+	}
 }
 
 static int cmd_seatd(const struct opts *o)
 {
 	uint64_t cpu0[3] = { 0 }, cpu1[3] = { 0 };
-	struct samples sw = { 0 };
+	struct samples sw = { 0 }, scr = { 0 }, scr_live = { 0 }, scr_read = { 0 }, scr_req = { 0 };
 	struct child placeholder = { 0 }, cl[2] = { 0 };
 	struct inputs in;
-	char line[256], cmd[32];
-	unsigned bad = 0;
-	uint64_t t0, t1;
+	char line[256], *runtime = NULL;
+	/* Names of their own per scenario: the traces share a folder. */
+	const char *prefix = o->on_devnsd ? "libseat" : o->screen ? "seatd-screen" : "seatd";
+	pid_t daemon = o->daemon_pid;
+	unsigned bad = 0, broker_fds = 0;
+	uint64_t t0;
 	struct json j;
-	int cur;
+	int cur, r;
 
 	inputs_setup(&in, o);
 	setenv("LIBSEAT_BACKEND", "seatd", 1);
-	/* seatd without VTs numbers sessions from 0 in the order clients open
-	 * the seat and never switches to 0: the placeholder takes it. Each
-	 * client has opened the seat before the next starts. */
-	spawn_seatd_client(&placeholder, "seatd-placeholder", &in, false, o);
-	child_expect(&placeholder, "seat ", line, sizeof(line));
-	spawn_seatd_client(&cl[0], "seatd-a", &in, true, o);
-	child_expect(&cl[0], "seat ", line, sizeof(line));
-	spawn_seatd_client(&cl[1], "seatd-b", &in, true, o);
-	child_expect(&cl[1], "seat ", line, sizeof(line));
+	if (o->on_devnsd) {
+		uint64_t end = bench_now_ns() + DEADLINE_MS * 1000000ull;
 
-	/* Session 1 (a) from the placeholder; not timed. */
-	child_send(&placeholder, "switch 1");
-	child_expect(&cl[0], "live ", line, sizeof(line));
-	cur = 0;
-	for (unsigned n = 0; n < o->warmup + o->switches; n++) {
-		int next = 1 - cur;
+		r = sd_bus_open_system(&system_bus);
+		if (r < 0)
+			bench_die(r, "system bus");
+		daemon = bus_name_pid(BUS_NAME);
+		r = get_prop_string(MANAGER_PATH, MANAGER_IFACE, "RuntimeDirectory", &runtime);
+		if (r < 0)
+			bench_die(r, "RuntimeDirectory");
+		/* devnsd hands out only the devices of its seat. */
+		while (!seat_has_device(in.uinput->sysname)) {
+			if (bench_now_ns() > end)
+				bench_die(0, "%s did not appear on seat0", in.uinput->sysname);
+			usleep(20000);
+		}
+	} else {
+		/* seatd without VTs numbers sessions from 0 in the order
+		 * clients open the seat and never switches to 0: the
+		 * placeholder takes it. */
+		char name[32];
 
-		if (n == o->warmup) {
-			run_cmd("before", o->before);
-			cpu0[0] = cpu_us(o->daemon_pid);
-			cpu0[1] = cpu_us(cl[0].pid), cpu0[2] = cpu_us(cl[1].pid);
-		}
-		quiesce(0, 0, cl, 2, NULL);
-		snprintf(cmd, sizeof(cmd), "switch %d", next + 1);
-		child_send(&cl[cur], cmd);
-		child_expect(&cl[next], "live ", line, sizeof(line));
-		t1 = parse_live(line, NULL, &bad);
-		/* Asked afterwards, so that line is not written while the
-		 * switch runs. */
-		child_send(&cl[cur], "last");
-		child_expect(&cl[cur], "t0 ", line, sizeof(line));
-		if (sscanf(line, "t0 %" SCNu64, &t0) != 1)
-			bench_die(0, "bad line \"%s\"", line);
-		if (n >= o->warmup)
-			samples_add(&sw, t1 - t0);
-		if (o->check_every && n % o->check_every == 0) {
-			child_send(&cl[cur], "status");
-			child_expect(&cl[cur], "status ", line, sizeof(line));
-			/* A disabled client has closed its evdev devices. */
-			if (strncmp(line, "status enabled=0", 16) != 0) {
-				bad++;
-				fprintf(stderr, "devns-bench: background %s: %s\n", cl[cur].name, line);
-			}
-		}
-		cur = next;
+		snprintf(name, sizeof(name), "%s-placeholder", prefix);
+		spawn_seatd_client(&placeholder, strdup(name), &in, false, NULL, 0, NULL, o);
+		child_expect(&placeholder, "seat ", line, sizeof(line));
 	}
-	cpu1[0] = cpu_us(o->daemon_pid);
+	/* Each client has opened the seat before the next starts; on devnsd
+	 * the sessions are the containers in the order of registration. The
+	 * chord of the screen scenario switches to the other one. */
+	for (int i = 0; i < 2; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "%s-%c", prefix, 'a' + i);
+		spawn_seatd_client(&cl[i], strdup(name), &in, true, o->screen ? screen_colors[i] : NULL,
+				   o->screen ? 2 - i : 0, runtime, o);
+		child_expect(&cl[i], "seat ", line, sizeof(line));
+	}
+
+	/* Session 1 (a) from the placeholder, or by SwitchContainer from no
+	 * active container; not timed. */
+	if (o->on_devnsd) {
+		switch_to(&cl[0], &t0, &bad);
+	} else {
+		child_send(&placeholder, "switch 1");
+		child_expect(&cl[0], "live ", line, sizeof(line));
+	}
+	cur = 0;
+	/* On devnsd each client must have held every device once before
+	 * devnsd's open files are counted below. */
+	for (unsigned n = 0; n < o->warmup || (o->on_devnsd && n < 2); n++) {
+		quiesce(0, 0, cl, 2, NULL);
+		seatd_switch(cl, cur, 1 - cur, &bad);
+		cur = 1 - cur;
+	}
+	if (o->on_devnsd) {
+		/* devnsd closes the files a switch revoked on a thread of its
+		 * own, as the clients do; like them it must be done before the
+		 * next switch. */
+		quiesce(0, 0, cl, 2, NULL);
+		broker_fds = settled_fd_count(daemon);
+	}
+
+	run_cmd("before", o->before);
+	cpu0[0] = cpu_us(daemon);
+	cpu0[1] = cpu_us(cl[0].pid), cpu0[2] = cpu_us(cl[1].pid);
+	for (unsigned n = 0; n < o->switches; n++) {
+		quiesce(o->on_devnsd ? daemon : 0, broker_fds, cl, 2, NULL);
+		samples_add(&sw, seatd_switch(cl, cur, 1 - cur, &bad));
+		cur = 1 - cur;
+		if (o->check_every && n % o->check_every == 0)
+			check_seatd_background(&cl[1 - cur], &bad);
+	}
+	cpu1[0] = cpu_us(daemon);
 	cpu1[1] = cpu_us(cl[0].pid), cpu1[2] = cpu_us(cl[1].pid);
 	run_cmd("after", o->after);
-	samples_summary("seatd", &sw);
+	samples_summary(o->on_devnsd ? "libseat" : "seatd", &sw);
+
+	/* What a person sees: the chord, read by the active client, which
+	 * asks for the switch itself (see the top of this file). */
+	for (unsigned n = 0; n < o->screen; n++) {
+		uint64_t live, rd, flip, req;
+		int next = 1 - cur;
+
+		quiesce(o->on_devnsd ? daemon : 0, broker_fds, cl, 2, NULL);
+		t0 = chord_press(in.uinput);
+		child_expect(&cl[next], "live ", line, sizeof(line));
+		flip = parse_flip(line, &live, &rd, &bad);
+		chord_release(in.uinput);
+		child_send(&cl[cur], "last");
+		child_expect(&cl[cur], "t0 ", line, sizeof(line));
+		if (sscanf(line, "t0 %" SCNu64, &req) != 1 || req < t0)
+			bench_die(0, "bad line \"%s\" (the switch was not asked for after the chord)", line);
+		samples_add(&scr, flip - t0);
+		samples_add(&scr_live, live - t0);
+		samples_add(&scr_read, rd - t0);
+		samples_add(&scr_req, req - t0);
+		cur = next;
+		if (o->check_every && n % o->check_every == 0)
+			check_seatd_background(&cl[1 - cur], &bad);
+	}
+	samples_summary("screen", &scr);
 
 	json_open(&j, o->json);
 	json_str(&j, "kind", "seatd");
+	json_str(&j, "daemon", o->on_devnsd ? "devnsd" : "seatd");
 	json_u64(&j, "devices", in.n + 1);
 	json_u64(&j, "check_failures", bad);
 	if (o->switches) {
-		if (o->daemon_pid)
+		if (daemon)
 			json_u64(&j, "broker_cpu_us_per_switch", (cpu1[0] - cpu0[0]) / o->switches);
 		json_u64(&j, "clients_cpu_us_per_switch",
 			 (cpu1[1] + cpu1[2] - cpu0[1] - cpu0[2]) / o->switches);
 	}
 	json_array(&j, "switch_ns", sw.v, sw.n);
+	json_array(&j, "screen_ns", scr.v, scr.n);
+	json_array(&j, "screen_live_ns", scr_live.v, scr_live.n);
+	json_array(&j, "screen_read_ns", scr_read.v, scr_read.n);
+	json_array(&j, "screen_request_ns", scr_req.v, scr_req.n);
 	json_close(&j);
 
 	child_stop(&cl[0]);
 	child_stop(&cl[1]);
 	child_stop(&placeholder);
+	if (system_bus)
+		sd_bus_flush_close_unref(system_bus);
+	free(runtime);
 	return bad ? 3 : 0;
 }
 
@@ -1322,6 +1551,8 @@ static void usage(void)
 		"devnsd only:\n"
 		"  --activate N     switches by Activate() on the endpoint (default 0)\n"
 		"  --hotkey N       switches by Ctrl+Alt+Right on the uinput keyboard (default 0)\n"
+		"  --screen N       switches by Ctrl+Alt+Right timed to the new client's page\n"
+		"                   flip; only with --switches 0 (the clients draw then)\n"
 		"  --extra K        containers registered besides the two that switch (default 0)\n"
 		"  --check-every N  check the background client every N switches (default 25)\n"
 		"  --client PATH    devns-bench-client (default: next to this program)\n"
@@ -1330,6 +1561,11 @@ static void usage(void)
 		"                   SwitchContainer ones)\n"
 		"seatd only:\n"
 		"  --daemon-pid PID seatd, for its CPU time\n"
+		"  --devnsd         the clients on the seatd.sock of two containers of the\n"
+		"                   running devnsd instead of seatd's socket\n"
+		"  --screen N       switches by the chord, read by the active client, timed\n"
+		"                   to the new client's page flip; only with --switches 0\n"
+		"                   and without --devnsd (whose own hotkeys take the chord)\n"
 		"  --trace-dir DIR  clients write their event traces there\n");
 	exit(2);
 }
@@ -1341,6 +1577,8 @@ int main(int argc, char *argv[])
 		{ "warmup", required_argument, NULL, 'w' },
 		{ "activate", required_argument, NULL, 'A' },
 		{ "hotkey", required_argument, NULL, 'H' },
+		{ "screen", required_argument, NULL, 'S' },
+		{ "devnsd", no_argument, NULL, 'D' },
 		{ "extra", required_argument, NULL, 'x' },
 		{ "check-every", required_argument, NULL, 'C' },
 		{ "json", required_argument, NULL, 'j' },
@@ -1374,6 +1612,8 @@ int main(int argc, char *argv[])
 		case 'w': o.warmup = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'A': o.activate = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'H': o.hotkey = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'S': o.screen = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'D': o.on_devnsd = true; break;
 		case 'x': o.extra = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'C': o.check_every = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'j': o.json = optarg; break;
@@ -1393,6 +1633,10 @@ int main(int argc, char *argv[])
 		}
 	}
 	if (optind != argc)
+		usage();
+	/* The screen scenario's clients wait for a page flip before they
+	 * report, which the other scenarios must not time. */
+	if (o.screen && (o.switches || o.activate || o.hotkey || o.on_devnsd))
 		usage();
 	if (o.n_keyboards == 0)
 		o.keyboards[o.n_keyboards++] = PS2_NAME;

@@ -384,11 +384,12 @@ def client_breakdown(meta, trace_dir, kind="switch", names=("bench-a", "bench-b"
     return steps
 
 
-def seatd_breakdown(trace_dir):
-    """Coarse steps of every seatd switch from the libseat clients' traces:
+def seatd_breakdown(trace_dir, names=("seatd-a", "seatd-b")):
+    """Coarse steps of every switch by seatd's protocol from the libseat
+    clients' traces (on seatd, or on devnsd's seatd.sock with other names):
     {step: [ns, ...]}."""
-    a = client_trace(os.path.join(trace_dir, "seatd-a.trace"))
-    b = client_trace(os.path.join(trace_dir, "seatd-b.trace"))
+    a = client_trace(os.path.join(trace_dir, f"{names[0]}.trace"))
+    b = client_trace(os.path.join(trace_dir, f"{names[1]}.trace"))
     evs = sorted([(t, k, "a") for t, k, _, _ in a] + [(t, k, "b") for t, k, _, _ in b])
     steps = {"switch request to the disable event handled": [],
              "close two evdev devices, acknowledge": [],

@@ -5,16 +5,33 @@
 #
 # The guest shares the machine's CPUs with whatever else runs there, and
 # under TCG a guest's timing follows the host's load closely. So the
-# comparison is made in rounds: each round runs the floor, seatd and devnsd
-# one after the other, and the samples of all rounds are pooled; a change
-# of load then hits every scenario alike. The scale runs alternate sizes
-# the same way.
+# comparison is made in rounds: each round runs the floor, then the seatd and
+# devnsd scenarios one after the other, and bench/report.py compares them
+# within each round as well as pooled. Odd rounds run the scenarios in the
+# order below, even rounds in the reverse order, so that a load that drifts
+# within a round favours neither daemon: seatd runs first in odd rounds,
+# devnsd first in even ones. Every round's scenarios write their UTC start
+# and end into $DEVNS_OUT/rounds.txt; the guest's clock is the host's, and
+# report.py matches them with the host's load, which scripts/bench.sh
+# samples on the host (the guest cannot see it). The scale runs alternate
+# sizes the same way.
 #
 # Parts (DEVNS_BENCH_PARTS selects some; default all):
 #   compare    rounds of: wakeup (one cross-process wake-up), floor (the
-#              kernel work of a switch, one process), seatd (Debian's seatd,
-#              SEATD_VTBOUND=0, two libseat clients), devnsd (SwitchContainer,
-#              Activate on the endpoint, the Ctrl+Alt+Right hotkey)
+#              kernel work of a switch, one process), then the scenarios
+#              (DEVNS_BENCH_COMPARE selects some; default all, in this order):
+#                seatd           Debian's seatd, SEATD_VTBOUND=0, two
+#                                libseat clients (seatd-bench-client)
+#                devnsd          SwitchContainer, Activate on the endpoint,
+#                                the Ctrl+Alt+Right hotkey
+#                libseat-devnsd  the same libseat clients and switches as
+#                                seatd, on devnsd's seatd.sock of their
+#                                containers: seatd's protocol, like with like
+#                screen-seatd    what a person sees, on seatd: from the chord
+#                                on the uinput keyboard to the new client's
+#                                completed page flip; the active client reads
+#                                the chord and calls libseat_switch_session
+#                screen-devnsd   the same on devnsd, switched by its hotkey
 #   scale      devnsd with 2, 16, 64 and 256 registered containers
 #   trace      kernel traces (ftrace) of switches through devnsd, with 2
 #              and with TRACE_SCALE containers
@@ -22,7 +39,9 @@
 #              CALLGRIND_SCALE; seatd the same way
 #
 # Knobs (DEVNS_* variables reach the guest): DEVNS_BENCH_ROUNDS (10),
-# DEVNS_BENCH_SWITCHES (1000 per scenario, over all rounds),
+# DEVNS_BENCH_SWITCHES (1000, over all rounds: SwitchContainer, seatd and
+# libseat-devnsd each; Activate half of it, the hotkey and both screen
+# scenarios three tenths), DEVNS_BENCH_COMPARE (the scenarios above),
 # DEVNS_BENCH_SIZES ("2 16 64 256"), DEVNS_BENCH_SCALE_ROUNDS (2),
 # DEVNS_BENCH_SCALE_SWITCHES (300 per size, over all rounds),
 # DEVNS_BENCH_CALLGRIND_SWITCHES (100), DEVNS_BENCH_CALLGRIND_SCALE (64
@@ -37,6 +56,7 @@ BENCH=$B/bench/devns-bench
 PARTS=${DEVNS_BENCH_PARTS:-compare scale trace callgrind}
 ROUNDS=${DEVNS_BENCH_ROUNDS:-10}
 SWITCHES=${DEVNS_BENCH_SWITCHES:-1000}
+COMPARE=${DEVNS_BENCH_COMPARE:-seatd devnsd libseat-devnsd screen-seatd screen-devnsd}
 SIZES=${DEVNS_BENCH_SIZES:-2 16 64 256}
 SCALE_ROUNDS=${DEVNS_BENCH_SCALE_ROUNDS:-2}
 SCALE_SWITCHES=${DEVNS_BENCH_SCALE_SWITCHES:-300}
@@ -52,6 +72,11 @@ FAILED=""
 part() {
 	case " $PARTS " in *" $1 "*) return 0 ;; esac
 	return 1
+}
+
+# Wall-clock time in UTC, for matching the rounds with the host's load.
+utc() {
+	date -u +%Y-%m-%dT%H:%M:%SZ
 }
 
 fail() {
@@ -140,35 +165,86 @@ settle
 	echo "memory_kib $(sed -n 's/^MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo)"
 	echo "seatd $(seatd -v 2>&1)"
 	echo "valgrind $(valgrind --version 2>&1)"
+	# The guest's clock against the host's (host-info.txt, vm_start):
+	# the rounds' times are matched with the host's load samples.
+	echo "utc_start $(utc)"
 } >"$OUT/guest-info.txt"
 
 # --------------------------------------------------------------- parts
 
-if part compare; then
-	per=$(((SWITCHES + ROUNDS - 1) / ROUNDS))
-	act=$(((500 + ROUNDS - 1) / ROUNDS))
-	hot=$(((300 + ROUNDS - 1) / ROUNDS))
-	r=1
-	while [ "$r" -le "$ROUNDS" ]; do
-		info "round $r of $ROUNDS: wake-up, floor, seatd, devnsd ($per switches each)"
-		mkdir -p "$OUT/trace/round-$r"
-		"$BENCH" wakeup --switches 500 --warmup 20 --json "$RUNS/wakeup-$r.json" || fail "wakeup-$r"
-		"$BENCH" floor --switches 200 --warmup 10 --json "$RUNS/floor-$r.json" || fail "floor-$r"
+# compare_scenario NAME ROUND: one scenario of a round, against a daemon
+# started for it alone, so that no scenario meets another's containers,
+# sessions or files still being closed; its UTC start and end go into
+# rounds.txt.
+compare_scenario() {
+	_s=$1
+	_r=$2
+	_start=$(utc)
+	case $_s in
+	seatd | screen-seatd)
 		if start_seatd; then
-			"$BENCH" seatd --switches "$per" --warmup 5 --trace-dir "$OUT/trace/round-$r" \
-				--daemon-pid "$SEATD_PID" \
-				--json "$RUNS/seatd-$r.json" || fail "seatd-$r"
+			if [ "$_s" = seatd ]; then
+				"$BENCH" seatd --switches "$per" --warmup 5 --trace-dir "$OUT/trace/round-$_r" \
+					--daemon-pid "$SEATD_PID" --json "$RUNS/seatd-$_r.json" || fail "seatd-$_r"
+			else
+				"$BENCH" seatd --switches 0 --screen "$screen" --warmup 5 \
+					--json "$RUNS/screen-seatd-$_r.json" || fail "screen-seatd-$_r"
+			fi
 		else
-			fail "seatd-$r" "seatd did not create /run/seatd.sock"
+			fail "$_s-$_r" "seatd did not create /run/seatd.sock"
 		fi
 		stop_seatd
+		;;
+	devnsd | libseat-devnsd | screen-devnsd)
 		if start_broker devnsd.log; then
-			"$BENCH" devnsd --switches "$per" --warmup 5 --activate "$act" --hotkey "$hot" \
-				--trace-dir "$OUT/trace/round-$r" --json "$RUNS/devnsd-$r.json" || fail "devnsd-$r"
+			case $_s in
+			devnsd)
+				"$BENCH" devnsd --switches "$per" --warmup 5 --activate "$act" --hotkey "$hot" \
+					--trace-dir "$OUT/trace/round-$_r" --json "$RUNS/devnsd-$_r.json" ||
+					fail "devnsd-$_r"
+				;;
+			libseat-devnsd)
+				"$BENCH" seatd --devnsd --switches "$per" --warmup 5 \
+					--trace-dir "$OUT/trace/round-$_r" \
+					--json "$RUNS/libseat-devnsd-$_r.json" || fail "libseat-devnsd-$_r"
+				;;
+			screen-devnsd)
+				"$BENCH" devnsd --switches 0 --screen "$screen" --warmup 5 \
+					--json "$RUNS/screen-devnsd-$_r.json" || fail "screen-devnsd-$_r"
+				;;
+			esac
 		else
-			fail "devnsd-$r" "devnsd did not start"
+			fail "$_s-$_r" "devnsd did not start"
 		fi
 		stop_broker
+		;;
+	*)
+		fail "$_s" "no such scenario (DEVNS_BENCH_COMPARE)"
+		;;
+	esac
+	echo "$_r $_s $_start $(utc)" >>"$OUT/rounds.txt"
+}
+
+if part compare; then
+	per=$(((SWITCHES + ROUNDS - 1) / ROUNDS))
+	act=$(((SWITCHES / 2 + ROUNDS - 1) / ROUNDS))
+	hot=$(((SWITCHES * 3 / 10 + ROUNDS - 1) / ROUNDS))
+	screen=$hot
+	reversed=$(echo "$COMPARE" | tr ' ' '\n' | sed '/^$/d' | tac | tr '\n' ' ')
+	: >"$OUT/rounds.txt"
+	r=1
+	while [ "$r" -le "$ROUNDS" ]; do
+		order=$COMPARE
+		[ $((r % 2)) -eq 0 ] && order=$reversed
+		info "round $r of $ROUNDS: wake-up, floor, then $order"
+		mkdir -p "$OUT/trace/round-$r"
+		_start=$(utc)
+		"$BENCH" wakeup --switches 500 --warmup 20 --json "$RUNS/wakeup-$r.json" || fail "wakeup-$r"
+		"$BENCH" floor --switches 200 --warmup 10 --json "$RUNS/floor-$r.json" || fail "floor-$r"
+		echo "$r floor $_start $(utc)" >>"$OUT/rounds.txt"
+		for s in $order; do
+			compare_scenario "$s" "$r"
+		done
 		r=$((r + 1))
 	done
 fi

@@ -4,11 +4,12 @@
  * no device, no guest and no bus daemon. Run it under callgrind:
  *
  *   valgrind --tool=callgrind --callgrind-out-file=cg.%p \
- *       devns-switch-count [-c CONTAINERS] [-n SWITCHES] [-w WARMUP]
+ *       devns-switch-count [-c CONTAINERS] [-n SWITCHES] [-w WARMUP] [-m]
  *
  * This process is devnsd: a broker with its transports (D-Bus, seatd.sock,
  * login1), built as daemon/main.c builds it, serving its bus on one end of
- * a socketpair. A child process is everyone else. On the bus it calls
+ * a socketpair. A child process, this program run again with -C (so that
+ * it shares no page with the broker), is everyone else. On the bus it calls
  * SwitchContainer back and forth between the first two containers; on
  * each container's endpoint a controller took control and three devices,
  * and reads everything it is sent, as a compositor does. The devices are
@@ -19,15 +20,22 @@
  *
  * Callgrind's counters are zeroed after the warm-up switches and dumped
  * after the counted ones (the dump whose "desc: Trigger" is
- * "Client Request: switches"); the child's counts go to a file of its own.
- * Outside valgrind the program runs the same and prints the time taken.
+ * "Client Request: switches"). Outside valgrind the program runs the same
+ * and prints the time taken.
+ *
+ * With -m (outside valgrind, bench/memory.sh) it then prints the broker's
+ * memory from /proc/self/smaps_rollup.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -67,6 +75,8 @@ static const struct {
 
 struct opts {
 	unsigned containers, switches, warmup;
+	bool memory;
+	const char *clients; /* -C BUS_FD,READY_FD,DIR: be the clients */
 };
 
 static _Noreturn void die(int r, const char *what)
@@ -141,6 +151,34 @@ static void drain_all(sd_bus *bus, sd_bus **eps, unsigned n)
 		drain(eps[i]);
 }
 
+static int on_container_new(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	(*(unsigned *)userdata)++;
+	return 0;
+}
+
+/* Reads the bus while the broker registers the containers, as a bus
+ * daemon reads what devnsd sends: each registration announces the seat's
+ * whole list of containers, and unread, those signals would pile up in the
+ * broker and leave a heap as large behind. */
+static void wait_registered(sd_bus *bus, unsigned containers)
+{
+	unsigned seen = 0;
+	int r;
+
+	r = sd_bus_match_signal(bus, NULL, NULL, BROKER_OBJECT_PATH, MANAGER_INTERFACE,
+				"ContainerNew", on_container_new, &seen);
+	if (r < 0)
+		die(r, "match");
+	while (seen < containers) {
+		r = sd_bus_process(bus, NULL);
+		if (r == 0)
+			r = sd_bus_wait(bus, UINT64_MAX);
+		if (r < 0)
+			die(r, "bus");
+	}
+}
+
 static _Noreturn void run_clients(const struct opts *o, const char *dir, int bus_fd, int ready)
 {
 	static sd_bus *eps[MAX_CONTAINERS];
@@ -153,6 +191,7 @@ static _Noreturn void run_clients(const struct opts *o, const char *dir, int bus
 	if ((r = sd_bus_new(&bus)) < 0 || (r = sd_bus_set_fd(bus, bus_fd, bus_fd)) < 0 ||
 	    (r = sd_bus_start(bus)) < 0)
 		die(r, "bus");
+	wait_registered(bus, o->containers);
 	for (unsigned i = 0; i < o->containers; i++) {
 		char name[16];
 
@@ -257,6 +296,8 @@ static struct broker *broker_make(const char *dir, int bus_fd, struct dbus_trans
 	return b;
 }
 
+/* Registers them one by one, each announced to the clients before the
+ * next (see wait_registered()). */
 static void add_containers(struct broker *b, unsigned count)
 {
 	struct broker_seat *seat0 = broker_find_seat(b, "seat0");
@@ -271,6 +312,10 @@ static void add_containers(struct broker *b, unsigned count)
 		r = container_new(b, name, seat0, getpid(), &opts, &c);
 		if (r < 0)
 			die(r, name);
+		while ((r = sd_event_run(b->event, 0)) > 0)
+			;
+		if (r < 0)
+			die(r, "event loop");
 	}
 }
 
@@ -289,18 +334,62 @@ static void run_until(struct broker *b, const unsigned *n, unsigned target, pid_
 	}
 }
 
+/* The broker's memory now, in KiB: the lines of smaps_rollup that count
+ * what is this process's own (anonymous and privately written pages) and
+ * its whole resident set, for comparison; then malloc's view of its heap. */
+static void print_memory(unsigned containers)
+{
+	static const char *const fields[] = {
+		"Rss", "Pss_Anon", "Private_Dirty", "Anonymous",
+	};
+	FILE *f = fopen("/proc/self/smaps_rollup", "re");
+	struct mallinfo2 mi;
+	char line[256];
+
+	if (!f)
+		die(-errno, "/proc/self/smaps_rollup");
+	printf("memory %u", containers);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long kb;
+		char name[64];
+
+		if (sscanf(line, "%63[^:]: %lu kB", name, &kb) != 2)
+			continue;
+		for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+			if (strcmp(name, fields[i]) == 0)
+				printf(" %s %lu", name, kb);
+	}
+	mi = mallinfo2();
+	/* The heap: what is allocated, and what is free but still mapped. */
+	printf(" Heap_Used %zu Heap_Free %zu\n", (mi.uordblks + mi.hblkhd) / 1024, mi.fordblks / 1024);
+	fclose(f);
+}
+
+/* About ten files per container: 256 need more than the usual 1024. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
 	int c;
 
 	*o = (struct opts) { .containers = 2, .switches = 100, .warmup = 10 };
-	while ((c = getopt(argc, argv, "c:n:w:")) >= 0) {
+	while ((c = getopt(argc, argv, "c:n:w:mC:")) >= 0) {
 		switch (c) {
+		case 'C': o->clients = optarg; break;
 		case 'c': o->containers = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'n': o->switches = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'w': o->warmup = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'm': o->memory = true; break;
 		default:
-			fprintf(stderr, "usage: devns-switch-count [-c CONTAINERS] [-n SWITCHES] [-w WARMUP]\n");
+			fprintf(stderr, "usage: devns-switch-count [-c CONTAINERS] [-n SWITCHES] [-w WARMUP] [-m]\n");
 			exit(2);
 		}
 	}
@@ -315,33 +404,58 @@ int main(int argc, char **argv)
 	char dir[] = "/tmp/devns-count-XXXXXX";
 	struct broker *b;
 	struct opts o;
+	char self[PATH_MAX];
 	int sv[2], ready[2], status;
+	ssize_t k;
 	uint64_t t0;
 	pid_t pid;
 
 	parse_opts(argc, argv, &o);
 	log_set_max_level(0);
+	raise_fd_limit();
+	if (o.clients) {
+		int bus_fd, ready_fd, used = 0;
+
+		if (sscanf(o.clients, "%d,%d,%n", &bus_fd, &ready_fd, &used) != 2 || used == 0)
+			die(-EINVAL, "-C");
+		run_clients(&o, o.clients + used, bus_fd, ready_fd);
+	}
 	if (!mkdtemp(dir))
 		die(-errno, "mkdtemp");
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 || pipe(ready) < 0)
 		die(-errno, "socketpair");
+	/* valgrind's answer is this program, not valgrind's. */
+	k = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (k < 0)
+		die(-errno, "/proc/self/exe");
+	self[k] = 0;
 	/* Before any sd-bus or sd-event object exists. */
 	pid = fork();
 	if (pid < 0)
 		die(-errno, "fork");
 	if (pid == 0) {
+		char spec[PATH_MAX + 32], cs[16], ns[16], ws[16];
+
 		close(sv[0]);
 		close(ready[1]);
-		run_clients(&o, dir, sv[1], ready[0]);
+		snprintf(spec, sizeof(spec), "%d,%d,%s", sv[1], ready[0], dir);
+		snprintf(cs, sizeof(cs), "%u", o.containers);
+		snprintf(ns, sizeof(ns), "%u", o.switches);
+		snprintf(ws, sizeof(ws), "%u", o.warmup);
+		if (fcntl(sv[1], F_SETFD, 0) < 0)
+			die(-errno, "fcntl");
+		execl(self, "devns-switch-count", "-C", spec, "-c", cs, "-n", ns, "-w", ws,
+		      (char *)NULL);
+		die(-errno, "exec");
 	}
 	close(sv[1]);
 	close(ready[0]);
 
 	b = broker_make(dir, sv[0], &t, &n);
-	add_containers(b, o.containers);
 	if (write(ready[1], "x", 1) != 1)
 		die(-errno, "ready");
 	close(ready[1]);
+	add_containers(b, o.containers);
 
 	/* One switch to each container as its controller takes its devices. */
 	run_until(b, &n.switches, o.containers + o.warmup, pid);
@@ -351,6 +465,8 @@ int main(int argc, char **argv)
 	CALLGRIND_DUMP_STATS_AT("switches");
 	printf("%u containers, %u switches: %.1f us per switch\n", o.containers, o.switches,
 	       (now_ns() - t0) / 1e3 / o.switches);
+	if (o.memory)
+		print_memory(o.containers);
 
 	/* Until the clients have read everything and hung up. */
 	while (waitpid(pid, &status, WNOHANG) == 0)

@@ -9,6 +9,8 @@
 # Prints the instructions per switch of each size and the cost of each
 # container beyond two; OUT_DIR keeps the callgrind files, one
 # switches-N.out per size (read them with callgrind_annotate --inclusive=yes).
+# The clients (a child process) run under valgrind too, at the broker's
+# pace, so that the counts repeat from run to run.
 set -eu
 
 build=$(realpath "$1")
@@ -31,7 +33,7 @@ first=""
 for n in $sizes; do
 	rm -f "$out"/raw.*
 	LD_PRELOAD="$build/bench/libbench-pidfd-shim.so" BENCH_PIDFD_SOCKET="$sock" \
-		valgrind --tool=callgrind --callgrind-out-file="$out/raw.%p" \
+		valgrind --tool=callgrind --trace-children=yes --callgrind-out-file="$out/raw.%p" \
 		"$build/bench/devns-switch-count" -c "$n" -n "$switches" 2>"$out/valgrind-$n.log" >/dev/null
 	# The dump of the counted switches; the other files are the rest of
 	# the run and the clients.

@@ -233,7 +233,7 @@ int peer_uid(int fd, uid_t *ret)
 struct peer_listener {
 	struct peer_listener_args args;
 	char *path;
-	char store_name[FD_STORE_NAME_MAX + 1]; /* "" when not stored */
+	char *store_name; /* NULL when not stored */
 	int fd;
 	sd_event_source *source;
 };
@@ -300,8 +300,13 @@ int peer_listener_new(sd_event *event, const struct peer_listener_args *args,
 	if (args->stored && fd_store_enabled()) {
 		const char *base = strrchr(l->path, '/');
 
-		snprintf(l->store_name, sizeof(l->store_name), "listen.%s.%s", args->name,
-			 base ? base + 1 : l->path);
+		if (asprintf(&l->store_name, "listen.%s.%s", args->name, base ? base + 1 : l->path) < 0) {
+			l->store_name = NULL;
+			r = -ENOMEM;
+			goto fail;
+		}
+		if (strlen(l->store_name) > FD_STORE_NAME_MAX)
+			l->store_name[FD_STORE_NAME_MAX] = 0;
 		l->fd = take_stored_listener(l);
 		/* One that is not taken back must not stay beside the new one. */
 		if (l->fd < 0 && l->fd != -ENOENT)
@@ -313,7 +318,7 @@ int peer_listener_new(sd_event *event, const struct peer_listener_args *args,
 			r = l->fd;
 			goto fail;
 		}
-		if (l->store_name[0]) {
+		if (l->store_name) {
 			r = fd_store_add(l->store_name, &l->fd, 1, false);
 			if (r < 0)
 				log_warning_errno(r, "%s of %s: cannot store the listening socket",
@@ -335,12 +340,13 @@ void peer_listener_free(struct peer_listener *l)
 	if (!l)
 		return;
 	sd_event_source_disable_unref(l->source);
-	if (l->store_name[0])
+	if (l->store_name)
 		(void)fd_store_remove(l->store_name);
 	if (l->fd >= 0) {
 		close(l->fd);
 		unix_socket_unlink(l->path);
 	}
+	free(l->store_name);
 	free(l->path);
 	free(l);
 }

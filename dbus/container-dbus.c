@@ -135,20 +135,33 @@ struct dbus_controller {
 	char *sender;
 	sd_bus_track *track;
 	/* PauseDevice of each device and type, built once: every switch
-	 * away from the container sends the same ones (signal-cache.h). */
-	struct {
+	 * away from the container sends the same ones (signal-cache.h).
+	 * Made with the container's other kept signals, and dropped with
+	 * them (dbus_seat_keep_signals()). */
+	struct kept_pause {
 		dev_t devnum;
 		enum seat_pause_type type;
 		sd_bus_message *m;
-	} pauses[8];
+	} *pauses; /* [KEPT_PAUSES] */
 };
+
+#define KEPT_PAUSES 8
+
+static void dbus_controller_forget_pauses(struct dbus_controller *dc)
+{
+	if (!dc->pauses)
+		return;
+	for (size_t i = 0; i < KEPT_PAUSES; i++)
+		sd_bus_message_unref(dc->pauses[i].m);
+	free(dc->pauses);
+	dc->pauses = NULL;
+}
 
 static void dbus_controller_free(struct dbus_controller *dc)
 {
 	if (!dc)
 		return;
-	for (size_t i = 0; i < ARRAY_SIZE(dc->pauses); i++)
-		sd_bus_message_unref(dc->pauses[i].m);
+	dbus_controller_forget_pauses(dc);
 	sd_bus_track_unref(dc->track);
 	sd_bus_unref(dc->bus);
 	free(dc->sender);
@@ -211,14 +224,17 @@ static sd_bus_message *pause_signal(struct dbus_controller *dc, dev_t devnum,
 				    enum seat_pause_type type)
 {
 	sd_bus_message *m = NULL;
-	size_t i;
+	size_t i = KEPT_PAUSES;
 
-	for (i = 0; i < ARRAY_SIZE(dc->pauses) && dc->pauses[i].m; i++)
-		if (dc->pauses[i].devnum == devnum && dc->pauses[i].type == type)
-			return sd_bus_message_ref(dc->pauses[i].m);
+	if (dbus_seat_keep_signals(dc->dc) && !dc->pauses)
+		dc->pauses = calloc(KEPT_PAUSES, sizeof(*dc->pauses));
+	if (dc->pauses)
+		for (i = 0; i < KEPT_PAUSES && dc->pauses[i].m; i++)
+			if (dc->pauses[i].devnum == devnum && dc->pauses[i].type == type)
+				return sd_bus_message_ref(dc->pauses[i].m);
 	if (pause_signal_new(dc, devnum, type, &m) < 0)
 		return NULL;
-	if (i < ARRAY_SIZE(dc->pauses)) {
+	if (i < KEPT_PAUSES) {
 		dc->pauses[i].devnum = devnum;
 		dc->pauses[i].type = type;
 		dc->pauses[i].m = sd_bus_message_ref(m);
@@ -497,7 +513,7 @@ static int method_activate(sd_bus_message *m, void *userdata, sd_bus_error *erro
 		return r;
 	if (!c->allow_activate)
 		return bus_error_errnof(error, -EPERM, "Container '%s' was registered without AllowActivate", c->name);
-	return bus_switch(c->seat, SEAT_SWITCH_TO, c, m, error);
+	return bus_switch(c->seat, SEAT_SWITCH_TO, c, m, dc->endpoint, error);
 }
 
 /* A failure of the kernel (an ioctl, an open): Failed with its reason,
@@ -718,7 +734,9 @@ sd_bus_message *container_changes_get(struct dbus_container *dc, struct containe
 	bool is_active = container_is_active(c);
 	sd_bus_message **slot, *m = NULL;
 
-	if (!devices)
+	if (!k)
+		slot = NULL;
+	else if (!devices)
 		slot = &k->active[is_active];
 	else
 		slot = devices_slot(c, active ? k->both[is_active] : k->devices);
@@ -743,8 +761,12 @@ void container_changes_clear(struct container_changes *k)
 
 void container_dbus_emit_switched(struct dbus_container *dc, bool active, bool devices)
 {
-	sd_bus_message *m = container_changes_get(dc, &dc->changes, dc->path, active, devices);
-	int r = m ? sd_bus_send(dc->transport->bus, m, NULL) : -ENOMEM;
+	struct dbus_container_kept *k = dbus_seat_keep_signals(dc);
+	sd_bus_message *m;
+	int r;
+
+	m = container_changes_get(dc, k ? &k->changes : NULL, dc->path, active, devices);
+	r = m ? sd_bus_send(dc->transport->bus, m, NULL) : -ENOMEM;
 
 	sd_bus_message_unref(m);
 	if (r < 0)
@@ -752,3 +774,25 @@ void container_dbus_emit_switched(struct dbus_container *dc, bool active, bool d
 	endpoint_emit_switched(dc->endpoint, active, devices);
 }
 
+void dbus_container_kept_free(struct dbus_container_kept *k)
+{
+	if (!k)
+		return;
+	container_changes_clear(&k->changes);
+	sd_bus_message_unref(k->seat_active_changed);
+	for (size_t i = 0; i < ARRAY_SIZE(k->endpoint_changes); i++)
+		container_changes_clear(&k->endpoint_changes[i]);
+	signal_cache_clear(k->endpoint_seat_active_changed,
+			   ARRAY_SIZE(k->endpoint_seat_active_changed));
+	free(k);
+}
+
+void container_dbus_forget_signals(struct dbus_container *dc)
+{
+	struct container *c = dc->container;
+
+	dbus_container_kept_free(dc->kept);
+	dc->kept = NULL;
+	if (c->controller_ops == &dbus_controller_ops)
+		dbus_controller_forget_pauses(c->controller_data);
+}

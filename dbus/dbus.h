@@ -46,6 +46,11 @@ struct dbus_transport {
 struct dbus_seat;
 struct dbus_container;
 
+/* The switch signals built once (signal-cache.h) are kept for this many
+ * containers of a seat, those of its last switches: kept for every
+ * container, they would cost each one some KiB, switched to again or not. */
+#define DBUS_SEAT_KEPT 4
+
 /* The userdata of the Seat vtable: the seat as the bus shows it (scope
  * NULL), or as one container's endpoint does, where that container is the
  * only one there is and the seat is read-only. */
@@ -64,6 +69,8 @@ struct dbus_seat {
 	/* On the bus: PropertiesChanged of ActiveContainer ("", "/"), built
 	 * once (signal-cache.h). */
 	sd_bus_message *active_none_changed;
+	/* The containers whose switch signals are kept, the latest first. */
+	struct dbus_container *kept[DBUS_SEAT_KEPT];
 };
 
 /* A PropertiesChanged with Devices, kept for one state of the container's
@@ -83,16 +90,26 @@ struct container_changes {
 	struct kept_devices_changed both[2][2]; /* [active][paused] */
 };
 
+/* A container's switch signals, built once (signal-cache.h), while it is
+ * one of the DBUS_SEAT_KEPT containers of its seat's last switches. */
+struct dbus_container_kept {
+	/* On the bus: the container's changes, and the seat's
+	 * ActiveContainer naming it. */
+	struct container_changes changes;
+	sd_bus_message *seat_active_changed;
+	/* On its endpoint: the container's changes at its full path and at
+	 * .../self, and the seat's ActiveContainer by value. */
+	struct container_changes endpoint_changes[2]; /* [self path] */
+	sd_bus_message *endpoint_seat_active_changed[2];
+};
+
 struct dbus_container {
 	struct dbus_transport *transport;
 	struct container *container;
 	char *path;
 	struct endpoint *endpoint;       /* <endpoint dir>/bus */
 	struct dbus_seat_view seat_view; /* { its seat, this } */
-	/* On the bus, built once (signal-cache.h): the switch's changes of
-	 * the container, and of the seat's ActiveContainer naming it. */
-	struct container_changes changes;
-	sd_bus_message *seat_active_changed;
+	struct dbus_container_kept *kept; /* NULL while none are kept */
 };
 
 /* Connects to the system bus, or to address, and serves the objects
@@ -125,11 +142,23 @@ void container_dbus_emit_changed(struct dbus_container *dc, const char *property
  * messages built once: the switch's own signals. */
 void container_dbus_emit_switched(struct dbus_container *dc, bool active, bool devices);
 /* The message of container_dbus_emit_switched() for path, from changes
- * when kept there, else built (and kept unless some devices are paused
- * and others live). A new reference, or NULL if it cannot be built. */
+ * when kept there, else built (and kept there, if k is not NULL, unless
+ * some devices are paused and others live). A new reference, or NULL if
+ * it cannot be built. */
 sd_bus_message *container_changes_get(struct dbus_container *dc, struct container_changes *k,
 				      const char *path, bool active, bool devices);
 void container_changes_clear(struct container_changes *k);
+
+/* dc's switch signals are about to be made or sent: where they are kept,
+ * made now if need be; those of the container of its seat least recently
+ * kept are dropped if there is no room (transport.c). NULL when out of
+ * memory: they are then made each time. */
+struct dbus_container_kept *dbus_seat_keep_signals(struct dbus_container *dc);
+/* Drops every signal dc keeps, on the bus, its endpoint and its
+ * controller; they are built again when needed. */
+void container_dbus_forget_signals(struct dbus_container *dc);
+/* Accepts NULL. */
+void dbus_container_kept_free(struct dbus_container_kept *k);
 
 /* An endpoint connection closed: control ends if it was the controller. */
 void container_dbus_connection_gone(struct container *c, sd_bus *bus);
@@ -139,9 +168,10 @@ bool bus_is_broker_bus(struct dbus_transport *t, sd_bus_message *m);
 /* 1 if the caller may change state, else AccessDenied set and < 0. */
 int bus_check_privileged(struct dbus_transport *t, sd_bus_message *m, sd_bus_error *error);
 /* Queues the switch and answers m when it is complete: 1, or < 0 with
- * error set if it could not be queued. */
+ * error set if it could not be queued. ep: the endpoint m may have come
+ * on (NULL for the broker's bus alone). */
 int bus_switch(struct broker_seat *bs, enum seat_switch_kind kind, struct container *target,
-	       sd_bus_message *m, sd_bus_error *error);
+	       sd_bus_message *m, struct endpoint *ep, sd_bus_error *error);
 
 int seat_dbus_find(sd_bus *bus, const char *path, const char *interface,
 		   void *userdata, void **found, sd_bus_error *error);

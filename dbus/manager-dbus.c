@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common/macro.h"
 #include "dbus/bus-error.h"
 #include "dbus/dbus.h"
+#include "dbus/endpoint.h"
 #include "seat/names.h"
 
 bool bus_is_broker_bus(struct dbus_transport *t, sd_bus_message *m)
@@ -87,15 +89,50 @@ static void on_switch_done(void *userdata, int r)
 	sd_bus_message_unref(m);
 }
 
-int bus_switch(struct broker_seat *bs, enum seat_switch_kind kind, struct container *target,
-	       sd_bus_message *m, sd_bus_error *error)
+/* A switch asked for on an endpoint connection. Its answer goes out from
+ * outside that connection's dispatch, so the endpoint is told of it: it
+ * may have to wait for the client to read (endpoint.h). */
+struct endpoint_switch_call {
+	sd_bus_message *m;
+	struct endpoint_conn *conn;
+};
+
+static void on_endpoint_switch_done(void *userdata, int r)
 {
+	struct endpoint_switch_call *call = userdata;
+
+	bus_reply_switch(call->m, r);
+	endpoint_conn_sent_unref(call->conn);
+	sd_bus_message_unref(call->m);
+	free(call);
+}
+
+int bus_switch(struct broker_seat *bs, enum seat_switch_kind kind, struct container *target,
+	       sd_bus_message *m, struct endpoint *ep, sd_bus_error *error)
+{
+	struct endpoint_conn *conn = endpoint_conn_of_call(ep, m);
+	struct endpoint_switch_call *call = NULL;
+	int r;
+
 	/* Referenced before: the switch may complete, and the reference be
 	 * dropped, before broker_switch() returns. */
-	int r = broker_switch(bs, kind, target, on_switch_done, sd_bus_message_ref(m));
-
+	if (conn) {
+		call = malloc(sizeof(*call));
+		if (!call) {
+			endpoint_conn_sent_unref(conn);
+			return bus_error_errnof(error, -ENOMEM, "Cannot switch %s", bs->seat->id);
+		}
+		*call = (struct endpoint_switch_call) { .m = sd_bus_message_ref(m), .conn = conn };
+		r = broker_switch(bs, kind, target, on_endpoint_switch_done, call);
+	} else {
+		r = broker_switch(bs, kind, target, on_switch_done, sd_bus_message_ref(m));
+	}
 	if (r < 0) {
 		sd_bus_message_unref(m);
+		if (call) {
+			endpoint_conn_sent_unref(conn);
+			free(call);
+		}
 		return bus_error_errnof(error, r, "Cannot switch %s", bs->seat->id);
 	}
 	return 1; /* answered when the switch is complete */
@@ -378,7 +415,7 @@ static int method_switch_container(sd_bus_message *m, void *userdata, sd_bus_err
 			return bus_error_errnof(error, -EINVAL, "Container '%s' is on %s, not %s",
 						name, target->seat->seat->id, bs->seat->id);
 	}
-	return bus_switch(bs, SEAT_SWITCH_TO, target, m, error);
+	return bus_switch(bs, SEAT_SWITCH_TO, target, m, NULL, error);
 }
 
 const sd_bus_vtable manager_vtable[] = {

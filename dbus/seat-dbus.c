@@ -119,7 +119,7 @@ static int method_switch_container(sd_bus_message *m, void *userdata, sd_bus_err
 			return bus_error_errnof(error, -EINVAL, "Container '%s' is on %s, not %s",
 						name, target->seat->seat->id, bs->seat->id);
 	}
-	return bus_switch(bs, SEAT_SWITCH_TO, target, m, error);
+	return bus_switch(bs, SEAT_SWITCH_TO, target, m, NULL, error);
 }
 
 static int method_switch_step(sd_bus_message *m, void *userdata, sd_bus_error *error,
@@ -130,7 +130,7 @@ static int method_switch_step(sd_bus_message *m, void *userdata, sd_bus_error *e
 
 	if (r < 0)
 		return r;
-	return bus_switch(v->seat->seat, kind, NULL, m, error);
+	return bus_switch(v->seat->seat, kind, NULL, m, NULL, error);
 }
 
 static int method_switch_to_next(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -207,14 +207,19 @@ static void emit_active_on_bus(struct dbus_seat *ds)
 	struct dbus_container *dc = sc ? dbus_container_of(ds->transport, sc->userdata) : NULL;
 	int r;
 
-	if (dc)
-		r = signal_cache_send_changed(&dc->seat_active_changed, ds->transport->bus, ds->path,
-					      SEAT_INTERFACE, "ActiveContainer", "(so)", sc->name,
-					      dc->path);
-	else
+	if (dc) {
+		struct dbus_container_kept *k = dbus_seat_keep_signals(dc);
+		sd_bus_message *once = NULL;
+
+		r = signal_cache_send_changed(k ? &k->seat_active_changed : &once,
+					      ds->transport->bus, ds->path, SEAT_INTERFACE,
+					      "ActiveContainer", "(so)", sc->name, dc->path);
+		sd_bus_message_unref(once);
+	} else {
 		r = signal_cache_send_changed(&ds->active_none_changed, ds->transport->bus,
 					      ds->path, SEAT_INTERFACE, "ActiveContainer", "(so)",
 					      "", "/");
+	}
 	if (r < 0)
 		log_debug_errno(r, "Cannot announce the active container of %s", ds->seat->seat->id);
 }

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/log.h"
 #include "common/macro.h"
@@ -52,13 +53,46 @@ static void on_seat_detach(struct broker_listener *l, struct broker_seat *bs)
 	free(ds);
 }
 
+struct dbus_container_kept *dbus_seat_keep_signals(struct dbus_container *dc)
+{
+	struct dbus_container **kept = dc->seat_view.seat->kept, *dropped = NULL;
+	size_t i;
+
+	if (kept[0] != dc) {
+		for (i = 1; i < DBUS_SEAT_KEPT && kept[i] != dc; i++)
+			;
+		if (i == DBUS_SEAT_KEPT)
+			dropped = kept[--i];
+		memmove(kept + 1, kept, i * sizeof(*kept));
+		kept[0] = dc;
+		if (dropped)
+			container_dbus_forget_signals(dropped);
+	}
+	if (!dc->kept)
+		dc->kept = calloc(1, sizeof(*dc->kept));
+	return dc->kept;
+}
+
+static void dbus_seat_unkeep(struct dbus_container *dc)
+{
+	struct dbus_container **kept = dc->seat_view.seat->kept;
+
+	for (size_t i = 0; i < DBUS_SEAT_KEPT; i++)
+		if (kept[i] == dc) {
+			memmove(kept + i, kept + i + 1, (DBUS_SEAT_KEPT - i - 1) * sizeof(*kept));
+			kept[DBUS_SEAT_KEPT - 1] = NULL;
+			return;
+		}
+}
+
 static void dbus_container_free(struct dbus_container *dc)
 {
 	if (!dc)
 		return;
+	if (dc->seat_view.seat)
+		dbus_seat_unkeep(dc);
 	endpoint_free(dc->endpoint);
-	container_changes_clear(&dc->changes);
-	sd_bus_message_unref(dc->seat_active_changed);
+	dbus_container_kept_free(dc->kept);
 	free(dc->path);
 	free(dc);
 }

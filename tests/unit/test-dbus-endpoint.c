@@ -121,6 +121,61 @@ TEST(endpoint_objects)
 		    "TakeControl", "b", 0);
 }
 
+/* The introspection of path on ep has child node name. */
+static bool has_child(struct fixture *f, sd_bus *ep, const char *path, const char *name)
+{
+	sd_bus_message *m = fx_call(f, ep, path, "org.freedesktop.DBus.Introspectable",
+				    "Introspect", NULL);
+	const char *xml = NULL;
+	char node[128];
+	bool found;
+
+	snprintf(node, sizeof(node), "<node name=\"%s\"/>", name);
+	found = m && sd_bus_message_read(m, "s", &xml) > 0 && strstr(xml, node);
+	sd_bus_message_unref(m);
+	return found;
+}
+
+/* What busctl tree walks: from / down to the container, at both of its
+ * paths, and the seat; no other container. And for a client written for a
+ * bus (busctl --address), which sends Hello first, the bus driver's object. */
+TEST(endpoint_tree)
+{
+	static const struct {
+		const char *path, *child;
+		bool shown;
+	} nodes[] = {
+		{ "/", "org", true },
+		{ "/org/devns", "broker1", true },
+		{ MANAGER_PATH, "container", true },
+		{ MANAGER_PATH, "seat", true },
+		{ MANAGER_PATH "/container", "self", true },
+		{ MANAGER_PATH "/container", "web_2d1", true },
+		{ MANAGER_PATH "/container", "other", false },
+		{ MANAGER_PATH "/seat", "seat0", true },
+	};
+	struct fixture *f;
+	struct container *c;
+	sd_bus *ep;
+
+	ENDPOINT_SETUP(f, c, ep, false);
+	if (!fx_add_container(f, "other", 0, false))
+		FAIL("cannot add other");
+	for (size_t i = 0; i < ARRAY_SIZE(nodes); i++)
+		if (has_child(f, ep, nodes[i].path, nodes[i].child) != nodes[i].shown)
+			EXPECT_FAIL("%s on the endpoint %s %s", nodes[i].path,
+				    nodes[i].shown ? "does not list" : "lists", nodes[i].child);
+	EXPECT_CALL(f, "ok", ep, FX_PATH(c), "org.freedesktop.DBus.Introspectable", "Introspect",
+		    NULL);
+
+	ep = fx_endpoint_client(f, "web-1", true);
+	if (!TEST_CHECK(ep != NULL))
+		FAIL("cannot reach the endpoint of web-1 as a bus client");
+	if (!has_child(f, ep, "/org/freedesktop", "DBus"))
+		EXPECT_FAIL("/org/freedesktop on the endpoint does not list DBus after Hello");
+	EXPECT_CALL(f, "ok", ep, "/org/freedesktop/DBus", "org.freedesktop.DBus", "ListNames", NULL);
+}
+
 /* ActiveContainer of the seat as an endpoint shows it: "name" or "". */
 static char *endpoint_active(struct fixture *f, sd_bus *ep)
 {
@@ -915,6 +970,59 @@ TEST(switch_announces_devices_paused)
 				      (const char *[]) { l[7], l[2], l[3], l[5], l[6], l[4] }, 6);
 			heard_exactly(f, ep[2], "c", NULL, 0);
 		}
+	}
+}
+
+/* Switches in turn through more containers than a seat keeps the signals
+ * of (dbus.h): those of a container no longer kept are built again, with
+ * the values of that switch, on the bus and on the endpoints. */
+TEST(switch_signals_of_containers_no_longer_kept)
+{
+	enum { N = DBUS_SEAT_KEPT + 2 };
+	struct fixture *f;
+	struct container *cs[N];
+	struct heard *bus, *ep[N];
+	sd_bus *eps[N];
+	char names[N][8], paths[N][128], l[8][200];
+
+	FX_SETUP(f, false);
+	for (unsigned i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]), "c%u", i);
+		cs[i] = fx_add_container(f, names[i], 0, false);
+		eps[i] = cs[i] ? fx_endpoint_client(f, names[i], false) : NULL;
+		if (!eps[i])
+			FAIL("cannot reach the endpoint of %s", names[i]);
+		EXPECT_CALL(f, "ok", eps[i], SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+		snprintf(paths[i], sizeof(paths[i]), "%s", FX_PATH(cs[i]));
+	}
+	ASSERT_TRUE(fx_activate(f, cs[0]));
+	bus = heard_new(f->client);
+	ASSERT_NOT_NULL(bus);
+	for (unsigned i = 0; i < N; i++) {
+		ep[i] = heard_new(eps[i]);
+		ASSERT_NOT_NULL(ep[i]);
+	}
+	fx_run_for(f, 20000);
+	bus->n = 0;
+	for (unsigned i = 0; i < N; i++)
+		ep[i]->n = 0;
+
+	for (unsigned k = 1; k <= 2 * N; k++) {
+		unsigned from = (k - 1) % N, to = k % N;
+
+		ASSERT_TRUE(fx_activate(f, cs[to]));
+		snprintf(l[0], sizeof(l[0]), "%s Active no", paths[from]);
+		snprintf(l[1], sizeof(l[1]), "%s Active yes", paths[to]);
+		snprintf(l[2], sizeof(l[2]), "%s ActiveContainer %s", SEAT0_PATH, names[to]);
+		heard_exactly(f, bus, "bus", (const char *[]) { l[0], l[1], l[2] }, 3);
+		snprintf(l[3], sizeof(l[3]), "%s Active no", SELF_PATH);
+		snprintf(l[4], sizeof(l[4]), "%s ActiveContainer ", SEAT0_PATH);
+		heard_exactly(f, ep[from], names[from], (const char *[]) { l[0], l[3], l[4] }, 3);
+		snprintf(l[5], sizeof(l[5]), "%s Active yes", SELF_PATH);
+		heard_exactly(f, ep[to], names[to], (const char *[]) { l[1], l[5], l[2] }, 3);
+		for (unsigned i = 0; i < N; i++)
+			if (i != from && i != to)
+				heard_exactly(f, ep[i], names[i], NULL, 0);
 	}
 }
 

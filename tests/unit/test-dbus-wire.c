@@ -3,18 +3,22 @@
  * A container's endpoint on the wire, against a broker built in-process
  * (see fixture.h): raw clients that send what sd-bus clients never send,
  * fds with an invalid message or during the handshake, a message larger
- * than any call, messages cut anywhere or joined in one write.
+ * than any call, messages cut anywhere or joined in one write; clients
+ * that read slowly or not at all.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/sockios.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "common/fd-pass.h"
 #include "common/macro.h"
+#include "dbus/endpoint-input.h"
 #include "fixture.h"
 
 struct raw_msg {
@@ -294,6 +298,106 @@ TEST(endpoint_hangs_up_on_a_client_that_does_not_read)
 	ASSERT_TRUE(hung_up);
 	/* Far fewer answers than calls were ever queued for it. */
 	ASSERT_TRUE(sent > 256);
+}
+
+/* Answers that do not fit in the socket wait in devnsd while the client
+ * sends nothing more: each goes out as soon as there is room. devnsd, not
+ * sd-bus, watches for that room (endpoint.c). */
+TEST(endpoint_sends_what_waits_for_a_slow_reader)
+{
+	struct fixture *f;
+	struct raw_msg call;
+	_cleanup_close_ int fd = -1;
+	static uint8_t buf[1 << 16];
+	size_t len = 0;
+	unsigned sent = 0, answers = 0, more = 0;
+	int pending = 0, before = 0, unread;
+	bool full = false;
+	uint64_t deadline;
+
+	FX_SETUP(f, false);
+	if (!fx_add_container(f, "web-1", 0, false))
+		FAIL("cannot add web-1");
+	fd = raw_client(f, "web-1");
+	ASSERT_TRUE(fd >= 0);
+	/* Introspection answers (some KiB each) until the socket, whose
+	 * buffer sd-bus made large, takes no more of them; then 100 more
+	 * wait in devnsd, fewer than its limit of waiting messages. */
+	deadline = fx_now() + 8 * FX_TIMEOUT_USEC;
+	while (more < 100 && fx_now() < deadline) {
+		unsigned batch = full ? 100 - more : 16, n = 0;
+
+		for (; n < batch; n++) {
+			raw_call(&call, 2 + sent, "org.freedesktop.DBus.Introspectable",
+				 "Introspect", 0);
+			if (send(fd, call.b, call.n, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)call.n)
+				break;
+			sent++;
+		}
+		if (full)
+			more += n;
+		/* Until devnsd has read, and answered, every call so far. */
+		do {
+			fx_run_for(f, 2000);
+			ASSERT_EQ_INT(0, ioctl(fd, SIOCOUTQ, &unread));
+		} while (unread > 0 && fx_now() < deadline);
+		/* The socket took none of the last answers: it is full. */
+		ASSERT_EQ_INT(0, ioctl(fd, FIONREAD, &pending));
+		if (n > 0 && pending == before)
+			full = true;
+		before = pending;
+	}
+	ASSERT_EQ_INT(100, more);
+	printf("# %u calls, %d bytes of answers in the socket\n", sent, pending);
+	while (answers < sent) {
+		ssize_t n = raw_wait(f, fd, buf + len, sizeof(buf) - len);
+		size_t size;
+		uint32_t serial;
+
+		if (n <= 0) {
+			EXPECT_FAIL("%u of %u answers, then the connection %s", answers, sent,
+				    n == 0 ? "was closed" : "was silent");
+			break;
+		}
+		len += (size_t)n;
+		while (len >= 16 && endpoint_message_size(buf, &size, &serial) == 0 && len >= size) {
+			answers += buf[1] == 2;
+			memmove(buf, buf + size, len - size);
+			len -= size;
+		}
+		ASSERT_TRUE(len < sizeof(buf));
+	}
+}
+
+/* A client that shut its socket for reading: the next message devnsd
+ * sends it fails, and devnsd hangs up, though it never reads an end of
+ * file from that client. */
+TEST(endpoint_hangs_up_when_sending_fails)
+{
+	struct fixture *f;
+	struct pollfd p;
+	_cleanup_close_ int fd = -1;
+	uint64_t deadline;
+	sd_bus *other;
+
+	FX_SETUP(f, false);
+	if (!fx_add_container(f, "web-1", 0, false))
+		FAIL("cannot add web-1");
+	fd = raw_client(f, "web-1");
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_EQ_INT(0, shutdown(fd, SHUT_RD));
+	other = fx_endpoint_client(f, "web-1", false);
+	ASSERT_TRUE(other != NULL);
+	/* Controlled changes: announced to both connections. */
+	ASSERT_CALL(f, "ok", other, SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+	p = (struct pollfd) { .fd = fd, .events = POLLIN };
+	deadline = fx_now() + FX_TIMEOUT_USEC;
+	while (fx_now() < deadline && !(poll(&p, 1, 0) > 0 && (p.revents & POLLHUP)))
+		fx_run_for(f, 10000);
+	if (!(p.revents & POLLHUP))
+		EXPECT_FAIL("the client that cannot be sent to is still connected");
+	/* The other one is served as before. */
+	EXPECT_CALL(f, "ok", other, SELF_PATH, "org.freedesktop.DBus.Peer", "Ping", NULL);
 }
 
 /* Messages cut anywhere, or several in one write: each is answered. */
