@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <drm.h>
 #include <xf86drm.h>
@@ -153,4 +154,24 @@ void bench_display_free(struct bench_display *d)
 		drmIoctl(d->fd, DRM_IOCTL_MODE_DESTROY_DUMB, &destroy);
 	}
 	*d = (struct bench_display) { .fd = -1 };
+}
+
+int bench_display_show(struct bench_display *d, int card_fd, uint32_t rgb)
+{
+	int r = card_fd >= 0 ? bench_display_present(d, card_fd, rgb) : -ENODEV;
+
+	if (r < 0)
+		bench_write_line(STDOUT_FILENO, "error page flip: %s", strerror(-r));
+	return r;
+}
+
+int bench_display_flipped(struct bench_display *d)
+{
+	int r = bench_display_dispatch(d);
+
+	if (r < 0) {
+		bench_write_line(STDOUT_FILENO, "error reading the flip event: %s", strerror(-r));
+		d->flip_pending = false;
+	}
+	return r;
 }

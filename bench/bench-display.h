@@ -34,4 +34,9 @@ int bench_display_present(struct bench_display *d, int fd, uint32_t rgb);
 /* Reads the card's events once poll() said it is readable: 1 when the
  * pending flip completed, 0 when not yet, -errno. */
 int bench_display_dispatch(struct bench_display *d);
+/* The two above for a client: a failure is reported on its standard
+ * output as an "error" line (card_fd < 0: the client has no card), and a
+ * failed read ends the wait for the flip. */
+int bench_display_show(struct bench_display *d, int card_fd, uint32_t rgb);
+int bench_display_flipped(struct bench_display *d);
 void bench_display_free(struct bench_display *d);

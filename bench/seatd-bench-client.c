@@ -149,28 +149,16 @@ static struct device *find_card(struct client *cl)
 static void present(struct client *cl, uint64_t t1, const char *check)
 {
 	struct device *card = find_card(cl);
-	int r;
 
 	cl->live_t1 = t1;
 	cl->live_check = check;
-	r = card ? bench_display_present(&cl->display, card->fd, cl->color) : -ENODEV;
-	if (r < 0) {
-		bench_write_line(STDOUT_FILENO, "error page flip: %s", strerror(-r));
-		return;
-	}
-	trace_add(&cl->trace, EV_FLIP_SENT, 0, 0);
+	if (bench_display_show(&cl->display, card ? card->fd : -1, cl->color) >= 0)
+		trace_add(&cl->trace, EV_FLIP_SENT, 0, 0);
 }
 
 static void display_flipped(struct client *cl)
 {
-	int r = bench_display_dispatch(&cl->display);
-
-	if (r < 0) {
-		bench_write_line(STDOUT_FILENO, "error reading the flip event: %s", strerror(-r));
-		cl->display.flip_pending = false;
-		return;
-	}
-	if (r == 0)
+	if (bench_display_flipped(&cl->display) <= 0)
 		return;
 	trace_add(&cl->trace, EV_FLIP, 0, 0);
 	bench_write_line(STDOUT_FILENO, "live %" PRIu64 " 0 %s %" PRIu64 " %" PRIu64, cl->live_t1,
