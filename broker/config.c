@@ -14,6 +14,7 @@
 #include "broker/config.h"
 #include "common/log.h"
 #include "common/macro.h"
+#include "common/parse.h"
 
 struct parse_state {
 	struct config *config;
@@ -27,6 +28,7 @@ void config_init(struct config *c)
 {
 	*c = (struct config) {
 		.pause_timeout_usec = PAUSE_TIMEOUT_USEC_DEFAULT,
+		.loop_devices_per_container = LOOP_DEVICES_PER_CONTAINER_DEFAULT,
 		.vt_mode = CONFIG_VT_AUTO,
 		.next = { HOTKEY_MOD_CTRL | HOTKEY_MOD_ALT, KEY_RIGHT },
 		.previous = { HOTKEY_MOD_CTRL | HOTKEY_MOD_ALT, KEY_LEFT },
@@ -143,8 +145,7 @@ int config_format_chord(const struct chord *c, char *buf, size_t size)
 
 static int parse_vt(const char *value, struct config *c)
 {
-	char *end;
-	long n;
+	uint32_t n;
 
 	if (strcasecmp(value, "no") == 0) {
 		c->vt_mode = CONFIG_VT_NO;
@@ -154,9 +155,7 @@ static int parse_vt(const char *value, struct config *c)
 		c->vt_mode = CONFIG_VT_AUTO;
 		return 0;
 	}
-	errno = 0;
-	n = strtol(value, &end, 10);
-	if (errno || *end || end == value || n < 1 || n > 63)
+	if (parse_decimal(value, 1, 63, &n) < 0)
 		return -EINVAL;
 	c->vt_mode = CONFIG_VT_NUMBER;
 	c->vt_number = (int)n;
@@ -230,6 +229,23 @@ static int handle_binder(struct parse_state *st, const char *key, const char *va
 	return 1;
 }
 
+static int handle_loop(struct parse_state *st, const char *key, const char *value)
+{
+	uint32_t n;
+
+	if (strcmp(key, "DevicesPerContainer") != 0) {
+		log_warning("%s: unknown key %s in [Loop] ignored", st->file, key);
+		return 1;
+	}
+	if (parse_decimal(value, 0, LOOP_DEVICES_PER_CONTAINER_MAX, &n) < 0) {
+		st->reason = "expected a number from 0 to 1024";
+		snprintf(st->bad_key, sizeof(st->bad_key), "%s=%s", key, value);
+		return 0;
+	}
+	st->config->loop_devices_per_container = n;
+	return 1;
+}
+
 static int handle_entry(void *user, const char *section, const char *key, const char *value)
 {
 	struct parse_state *st = user;
@@ -239,6 +255,8 @@ static int handle_entry(void *user, const char *section, const char *key, const 
 		return handle_hotkey(st, key, value);
 	if (strcmp(section, "Binder") == 0)
 		return handle_binder(st, key, value);
+	if (strcmp(section, "Loop") == 0)
+		return handle_loop(st, key, value);
 	if (strcmp(section, "Broker") != 0) {
 		log_warning("%s: unknown section [%s], key %s ignored", st->file, section, key);
 		return 1;

@@ -8,6 +8,8 @@
 #define DEVNS_RUNTIME_DIR "/run/devns"
 #define PAUSE_TIMEOUT_USEC_DEFAULT 500000ULL
 #define PAUSE_TIMEOUT_USEC_MAX 60000000ULL
+#define LOOP_DEVICES_PER_CONTAINER_DEFAULT 64
+#define LOOP_DEVICES_PER_CONTAINER_MAX 1024
 
 #define HOTKEY_CONTAINERS 12
 
@@ -42,6 +44,9 @@ struct config {
 	/* [Binder] Devices=: names of the binder devices to hand out,
 	 * space-separated; NULL for every binder* misc device. */
 	char *binder_devices;
+	/* [Loop] DevicesPerContainer=: how many loop devices one container
+	 * may hold attached at once. */
+	unsigned loop_devices_per_container;
 };
 
 void config_init(struct config *c);

@@ -198,6 +198,9 @@ int container_attach_loop(struct container *c, int file_fd, bool read_only, int 
 		return -EINVAL;
 	if (!read_only && (mode & O_ACCMODE) == O_RDONLY)
 		return -EINVAL;
+	/* Each one costs devnsd an fd and the host a loop device. */
+	if (list_length(&c->loops) >= c->broker->config.loop_devices_per_container)
+		return -ERRNO_LIMIT_EXCEEDED;
 
 	for (int i = 0; i < LOOP_ATTACH_TRIES; i++) {
 		n = loop_ctl_get_free();

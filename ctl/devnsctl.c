@@ -17,6 +17,7 @@
 #include <systemd/sd-bus.h>
 
 #include "common/macro.h"
+#include "common/parse.h"
 #include "ctl/props.h"
 #include "ctl/run.h"
 #include "ctl/table.h"
@@ -787,23 +788,6 @@ static const char *option_name(unsigned opt)
 		return "--control-user";
 	}
 	return "?";
-}
-
-/* A plain decimal number from min to max: no sign, no blanks. */
-static int parse_decimal(const char *s, unsigned long long min, unsigned long long max,
-			 uint32_t *ret)
-{
-	unsigned long long v;
-	char *end;
-
-	if (!s[0] || s[0] == '-' || s[0] == '+')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return -EINVAL;
-	*ret = (uint32_t)v;
-	return 0;
 }
 
 /* A uid, below (uid_t)-1, which is no user. */

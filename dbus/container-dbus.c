@@ -568,6 +568,9 @@ static int method_attach_loop_device(sd_bus_message *m, void *userdata, sd_bus_e
 	r = container_attach_loop(c, file, read_only, &fd, &number);
 	if (r == -EINVAL)
 		return bus_error_errnof(error, r, "The backing file must be a regular file opened for reading, and for writing unless read_only is set, not for appending");
+	if (r == -ERRNO_LIMIT_EXCEEDED)
+		return bus_error_errnof(error, r, "Container '%s' holds %u loop devices, as many as it may",
+					c->name, c->broker->config.loop_devices_per_container);
 	if (r < 0)
 		return kernel_error(error, r, "Cannot attach a loop device for container '%s'", c->name);
 	snprintf(name, sizeof(name), "loop%u", number);

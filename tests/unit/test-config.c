@@ -621,6 +621,33 @@ TEST(vt_setting)
 	ASSERT_EQ_INT(-EINVAL, config_parse_string(&c, "[Broker]\nVT=0\n", NAME));
 	ASSERT_EQ_INT(-EINVAL, config_parse_string(&c, "[Broker]\nVT=64\n", NAME));
 	ASSERT_EQ_INT(-EINVAL, config_parse_string(&c, "[Broker]\nVT=tty2\n", NAME));
+	ASSERT_EQ_INT(-EINVAL, config_parse_string(&c, "[Broker]\nVT=+7\n", NAME));
+	ASSERT_EQ_INT(-EINVAL, config_parse_string(&c, "[Broker]\nVT=0x7\n", NAME));
+	ASSERT_EQ_INT(7, c.vt_number);
+	config_done(&c);
+}
+
+TEST(loop_devices_per_container)
+{
+	static const char *const bad[] = { "-1", "+3", "1025", "0x10", "3 4", "many", "",
+					   "99999999999999999999" };
+	_cleanup_(config_done) struct config c = { 0 };
+	char text[64];
+
+	config_init(&c);
+	ASSERT_EQ_INT(LOOP_DEVICES_PER_CONTAINER_DEFAULT, c.loop_devices_per_container);
+	ASSERT_EQ_INT(64, c.loop_devices_per_container);
+	ASSERT_EQ_INT(0, config_parse_string(&c, "[Loop]\nDevicesPerContainer=3\n", NAME));
+	ASSERT_EQ_INT(3, c.loop_devices_per_container);
+	ASSERT_EQ_INT(0, config_parse_string(&c, "[Loop]\nDevicesPerContainer=0\n", NAME));
+	ASSERT_EQ_INT(0, c.loop_devices_per_container);
+	ASSERT_EQ_INT(0, config_parse_string(&c, "[Loop]\nDevicesPerContainer=1024\n", NAME));
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		snprintf(text, sizeof(text), "[Loop]\nDevicesPerContainer=%s\n", bad[i]);
+		if (config_parse_string(&c, text, NAME) != -EINVAL)
+			EXPECT_FAIL("DevicesPerContainer=%s accepted", bad[i]);
+	}
+	ASSERT_EQ_INT(1024, c.loop_devices_per_container);
 	config_done(&c);
 }
 

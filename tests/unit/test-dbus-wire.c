@@ -222,7 +222,35 @@ TEST(endpoint_message_fds_not_kept)
 	if (after != before)
 		EXPECT_FAIL("a valid message with 20 fds: the broker holds %d fds more",
 			    (int)after - (int)before);
+
 	close(fd);
+
+	/* An invalid message under the serial of a valid one dispatched just
+	 * before it: judged by itself, not by the serial last dispatched. */
+	fx_run_pending(f);
+	before = open_fds();
+	fd = raw_client(f, "web-1");
+	ASSERT_TRUE(fd >= 0);
+	raw_call(&bad, 3, CONTAINER_INTERFACE, "TakeControl", ARRAY_SIZE(fds) + 1);
+	ASSERT_EQ_INT(0, raw_send(fd, good.b, good.n, fds, ARRAY_SIZE(fds)));
+	ASSERT_EQ_INT(0, raw_send(fd, bad.b, bad.n, fds, ARRAY_SIZE(fds)));
+	ASSERT_EQ_INT(0, raw_send(fd, ping.b, ping.n, NULL, 0));
+	for (;;) {
+		ssize_t n = raw_wait(f, fd, reply, sizeof(reply));
+
+		if (n == 0)
+			break;
+		if (n < 0) {
+			EXPECT_FAIL("an invalid message with a dispatched serial: the connection stayed open");
+			break;
+		}
+	}
+	close(fd);
+	fx_run_pending(f);
+	after = open_fds();
+	if (after != before)
+		EXPECT_FAIL("an invalid message with a dispatched serial: the broker holds %d fds more",
+			    (int)after - (int)before);
 	for (unsigned i = 0; i < ARRAY_SIZE(fds); i++)
 		close(fds[i]);
 }

@@ -17,6 +17,8 @@ import sys
 import tempfile
 import time
 
+import dbus
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from devnstest import (  # noqa: E402
     BUILD, CONTAINER, DEVNSCTL, VM_DIR, Broker, RunContainer, TestFailure, check,
@@ -29,9 +31,11 @@ LOOP_PROBE = os.path.join(VM_DIR, "loop-probe.py")
 # so /dev/binder itself stays the host's, the mount point in containers.
 BINDER_MODULE_DEVICES = "binder,binder1,binder2,binder3"
 POOL = ["/dev/binder1", "/dev/binder2", "/dev/binder3"]
-CONFIG = "[Binder]\nDevices=binder1 binder2 binder3\n"
+LOOP_LIMIT = 3
+CONFIG = f"[Binder]\nDevices=binder1 binder2 binder3\n[Loop]\nDevicesPerContainer={LOOP_LIMIT}\n"
 NOT_OWNED = "org.devns.broker1.Error.DeviceNotOwned"
 NO_SUCH_DEVICE = "org.devns.broker1.Error.NoSuchDevice"
+LIMITS_EXCEEDED = "org.freedesktop.DBus.Error.LimitsExceeded"
 IMAGE_TEXT = "hello from the image\n"
 # binder's list of live contexts (test-private-devices.sh mounts debugfs).
 BINDER_STATE = "/sys/kernel/debug/binder/state"
@@ -500,6 +504,47 @@ print(name)
         holder.wait(timeout=60)
 
 
+def attached_loops():
+    return sorted(n for n in os.listdir("/sys/block") if n.startswith("loop") and backing_file(n))
+
+
+@cleaned_up
+def testcase_loop_devices_limited_per_container():
+    """[Loop] DevicesPerContainer (CONFIG): a container that holds as many
+    as it may is refused the next one, which attaches nothing; another
+    container still gets its own, and a detach makes room again."""
+    image = make_image()
+    a, b = start("alpha"), start("beta")
+
+    def container(c):
+        return system_bus().get_object("org.devns.broker1", manager().GetContainer(c.name))
+
+    def attach(c):
+        with open(image, "rb") as f:
+            fd, name = container(c).AttachLoopDevice(dbus.types.UnixFd(f.fileno()), True,
+                                                     dbus_interface=CONTAINER)
+        os.close(fd.take())
+        return str(name)
+
+    names = [attach(a) for _ in range(LOOP_LIMIT)]
+    check(sorted(loops_of(a)) == sorted(names), f"alpha's LoopDevices: {loops_of(a)}, attached {names}")
+    before = attached_loops()
+    err = dbus_error_name(lambda: attach(a))
+    check(err == LIMITS_EXCEEDED, f"alpha's attach number {LOOP_LIMIT + 1}: {err}")
+    check(attached_loops() == before, f"loop devices after the refusal: {attached_loops()}, were {before}")
+    check(sorted(loops_of(a)) == sorted(names), f"alpha's LoopDevices after the refusal: {loops_of(a)}")
+    theirs = attach(b)
+    check(loops_of(b) == [theirs], f"beta's LoopDevices: {loops_of(b)}")
+    container(a).DetachLoopDevice(names[0], dbus_interface=CONTAINER)
+    wait_until(f"{names[0]} detached", lambda: backing_file(names[0]) is None)
+    names[0] = attach(a)
+    check(len(loops_of(a)) == LOOP_LIMIT, f"alpha's LoopDevices after a detach and an attach: {loops_of(a)}")
+    stop(a)
+    stop(b)
+    wait_until("every loop device detached",
+               lambda: all(backing_file(n) is None for n in names + [theirs]))
+
+
 @cleaned_up
 def testcase_devnsctl_loop_commands():
     image = make_image()
@@ -562,6 +607,7 @@ ORDER = [
     "testcase_loop_attach_mount_read_and_refusals",
     "testcase_loop_detach_and_autoclear",
     "testcase_loop_detached_while_held",
+    "testcase_loop_devices_limited_per_container",
     "testcase_devnsctl_loop_commands",
     "testcase_restart_keeps_them",
 ]
