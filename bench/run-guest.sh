@@ -46,7 +46,10 @@
 # DEVNS_BENCH_SCALE_SWITCHES (300 per size, over all rounds),
 # DEVNS_BENCH_CALLGRIND_SWITCHES (100), DEVNS_BENCH_CALLGRIND_SCALE (64
 # containers for a third callgrind run), DEVNS_BENCH_CALLGRIND_SCALE_SWITCHES (30),
-# DEVNS_BENCH_TRACE_SCALE (64 containers for a second kernel trace).
+# DEVNS_BENCH_TRACE_SCALE (64 containers for a second kernel trace),
+# DEVNS_BENCH_BROKER_WRAPPER (a command that runs devnsd in the compare
+# scenarios, for a look inside: "strace -f -tt -o /run/bench-logs/strace";
+# what it writes there is copied out with the logs; not for figures).
 . "$DEVNS_SRC/tests/vm/lib.sh"
 
 B=$DEVNS_BUILD
@@ -196,7 +199,8 @@ compare_scenario() {
 		stop_seatd
 		;;
 	devnsd | libseat-devnsd | screen-devnsd)
-		if start_broker devnsd.log; then
+		# shellcheck disable=SC2086 # a command and its words
+		if start_broker devnsd.log ${DEVNS_BENCH_BROKER_WRAPPER:-}; then
 			case $_s in
 			devnsd)
 				"$BENCH" devnsd --switches "$per" --warmup 5 --activate "$act" --hotkey "$hot" \

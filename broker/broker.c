@@ -82,6 +82,27 @@ static int make_master(struct seat_handle *h)
 	return r;
 }
 
+static int on_reaper_flush(sd_event_source *s, void *userdata)
+{
+	struct broker *b = userdata;
+
+	reaper_flush(b->reaper);
+	return 0;
+}
+
+/* Closes a revoked file of ours on the reaper's thread, which is woken
+ * once the loop has nothing else to do: after the answers and signals of
+ * the switch or the release that revoked it, and once for all of them. */
+static void broker_close_later(struct broker *b, int fd)
+{
+	if (!b->reaper_flush ||
+	    sd_event_source_set_enabled(b->reaper_flush, SD_EVENT_ONESHOT) < 0) {
+		reaper_close(b->reaper, fd);
+		return;
+	}
+	reaper_close_later(b->reaper, fd);
+}
+
 /* The broker's copy of every device file it hands out waits in the fd
  * store too (common/fd-store.h), so that the next devnsd can take master
  * and input back from it even where no process of the container shows it,
@@ -162,7 +183,7 @@ static void op_handle_close(void *ud, struct seat_handle *h)
 	 * master and input away from it first. */
 	if (h->device->type == SEAT_DEVICE_EVDEV) {
 		evdev_revoke(h->fd);
-		reaper_close(b->reaper, h->fd);
+		broker_close_later(b, h->fd);
 	} else {
 		drm_drop_master(h->fd);
 		close(h->fd);
@@ -213,7 +234,7 @@ static int op_handle_reopen(void *ud, struct seat_handle *h)
 				       h->container->name);
 	/* The revoked file stays with the client until it closes it; ours
 	 * is closed off the switch path (common/reaper.h). */
-	reaper_close(b->reaper, h->fd);
+	broker_close_later(b, h->fd);
 	h->fd = fd;
 	broker_handle_store(h);
 	return 0;
@@ -689,7 +710,10 @@ int broker_new(struct broker **ret, const struct broker_options *opts)
 	if (r < 0)
 		goto fail;
 	if ((r = sd_event_add_signal(b->event, NULL, SIGTERM, on_signal, b)) < 0 ||
-	    (r = sd_event_add_signal(b->event, NULL, SIGINT, on_signal, b)) < 0)
+	    (r = sd_event_add_signal(b->event, NULL, SIGINT, on_signal, b)) < 0 ||
+	    (r = sd_event_add_defer(b->event, &b->reaper_flush, on_reaper_flush, b)) < 0 ||
+	    (r = sd_event_source_set_priority(b->reaper_flush, SD_EVENT_PRIORITY_IDLE)) < 0 ||
+	    (r = sd_event_source_set_enabled(b->reaper_flush, SD_EVENT_OFF)) < 0)
 		goto fail;
 
 	b->udev = udev_new();
@@ -777,6 +801,7 @@ void broker_free(struct broker *b)
 	sd_event_source_disable_unref(b->monitor_source);
 	udev_monitor_unref(b->monitor);
 	udev_unref(b->udev);
+	sd_event_source_disable_unref(b->reaper_flush);
 	sd_event_unref(b->event);
 	reaper_free(b->reaper);
 	kernel_devns_close(b->kernel);

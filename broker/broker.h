@@ -40,6 +40,7 @@ struct broker {
 	struct udev_monitor *monitor;
 	sd_event_source *monitor_source;
 	struct reaper *reaper;
+	sd_event_source *reaper_flush; /* tells the reaper once the loop is idle */
 	struct vt *vt;
 	struct kernel_devns *kernel; /* NULL without the devns module */
 	struct binder_pool *binder;  /* NULL without binder devices */

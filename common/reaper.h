@@ -14,5 +14,11 @@ int reaper_new(struct reaper **ret);
 void reaper_free(struct reaper *r);
 /* Takes ownership of fd; falls back to close() if the queue is unusable. */
 void reaper_close(struct reaper *r, int fd);
-/* How many fds are queued or being closed; 0 for NULL. */
+/* The same, but the thread is only told at the next reaper_flush(): a
+ * burst of closes wakes it once, when the caller has answered whoever
+ * waits. */
+void reaper_close_later(struct reaper *r, int fd);
+void reaper_flush(struct reaper *r);
+/* How many fds are queued (or held for the next flush) or being closed;
+ * 0 for NULL. */
 int reaper_pending(struct reaper *r);

@@ -106,6 +106,7 @@ struct seatd_client {
 
 	struct list out;
 	unsigned n_out;
+	bool want_out; /* EPOLLOUT is in the io source's events */
 
 	struct client_device devices[SEATD_MAX_DEVICES];
 	unsigned n_devices;
@@ -160,10 +161,20 @@ static void client_kill(struct seatd_client *cl)
 }
 
 /* Edge-triggered: a message that is only partly there stays in the
- * socket (client_read), and must not wake the loop again and again. */
-static int client_set_events(struct seatd_client *cl, uint32_t events)
+ * socket (client_read), and must not wake the loop again and again. Its
+ * rest makes a new edge, so the events are set only when EPOLLOUT comes or
+ * goes (sd-event would call epoll_ctl() for every edge-triggered set). */
+static int client_want_out(struct seatd_client *cl, bool want)
 {
-	return cl->dead ? 0 : sd_event_source_set_io_events(cl->io, events | EPOLLRDHUP | EPOLLET);
+	int r;
+
+	if (cl->dead || cl->want_out == want)
+		return 0;
+	r = sd_event_source_set_io_events(cl->io, EPOLLIN | (want ? EPOLLOUT : 0) | EPOLLRDHUP |
+							  EPOLLET);
+	if (r >= 0)
+		cl->want_out = want;
+	return r;
 }
 
 static void client_store_name(struct seatd_client *cl, char *buf, size_t size)
@@ -258,7 +269,7 @@ static int client_flush(struct seatd_client *cl)
 					 m->fd >= 0 ? 1 : 0);
 
 		if (n == -EAGAIN)
-			return client_set_events(cl, EPOLLIN | EPOLLOUT);
+			return client_want_out(cl, true);
 		if (n < 0)
 			return (int)n;
 		/* The fd travelled with the first byte. */
@@ -272,45 +283,64 @@ static int client_flush(struct seatd_client *cl)
 			cl->n_out--;
 		}
 	}
-	return client_set_events(cl, EPOLLIN);
+	return client_want_out(cl, false);
 }
 
-/* Queues one message; fd (borrowed, or -1) is duplicated to go with it. */
-static int client_send(struct seatd_client *cl, const struct seatd_reply *reply, int fd)
+/* Queues data[sent..len) with fd (borrowed, or -1: duplicated to wait
+ * with it), after what waits already. */
+static int client_queue(struct seatd_client *cl, const uint8_t *data, size_t len, size_t sent,
+			int fd)
 {
-	struct out_msg *m;
-	ssize_t n;
-	int r;
+	struct out_msg *m = calloc(1, sizeof(*m));
 
-	if (cl->dead)
-		return -ECONNRESET;
-	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
 	list_init(&m->link);
 	m->fd = -1;
-	n = seatd_write_reply(m->data, sizeof(m->data), reply);
-	if (n < 0) {
-		free(m);
-		return (int)n;
-	}
-	m->len = (uint16_t)n;
 	if (fd >= 0) {
 		m->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 		if (m->fd < 0) {
-			r = -errno;
 			free(m);
-			return r;
+			return -errno;
 		}
 	}
+	memcpy(m->data, data, len);
+	m->len = (uint16_t)len;
+	m->sent = (uint16_t)sent;
 	list_append(&cl->out, &m->link);
 	if (++cl->n_out > SEATD_MAX_QUEUED) {
 		log_warning("seatd client %u (pid %d) of %s reads none of its messages; disconnecting it",
 			    cl->id, (int)cl->pid, cname(cl));
-		client_kill(cl);
 		return -ENOBUFS;
 	}
-	r = client_flush(cl);
+	return client_want_out(cl, true);
+}
+
+/* Sends one message, with fd (borrowed, or -1). With nothing queued it
+ * goes straight to the socket, as it nearly always does; only what the
+ * socket does not take is copied to wait for EPOLLOUT. */
+static int client_send(struct seatd_client *cl, const struct seatd_reply *reply, int fd)
+{
+	uint8_t data[SEATD_MAX_MESSAGE];
+	ssize_t len, n = -EAGAIN;
+	int r;
+
+	if (cl->dead)
+		return -ECONNRESET;
+	len = seatd_write_reply(data, sizeof(data), reply);
+	if (len < 0)
+		return (int)len;
+	if (list_empty(&cl->out))
+		n = fd_pass_send(cl->fd, data, (size_t)len, &fd, fd >= 0 ? 1 : 0);
+	if (n == len)
+		return 0;
+	if (n >= 0)
+		/* The fd travelled with the first byte. */
+		r = client_queue(cl, data, (size_t)len, (size_t)n, -1);
+	else if (n == -EAGAIN)
+		r = client_queue(cl, data, (size_t)len, 0, fd);
+	else
+		r = (int)n;
 	if (r < 0) {
 		log_debug_errno(r, "seatd client %u of %s: cannot send", cl->id, cname(cl));
 		client_kill(cl);

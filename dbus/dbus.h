@@ -41,6 +41,11 @@ struct dbus_transport {
 	struct broker_listener listener;
 	struct sender_uid sender_uids[16];
 	unsigned sender_uids_next; /* the slot to replace next */
+	/* Containers whose Devices changed since their last signal: one
+	 * PropertiesChanged each, sent once the loop has nothing else to
+	 * do, after the answers to the takes and releases that changed it. */
+	struct list devices_changed;
+	sd_event_source *devices_flush;
 };
 
 struct dbus_seat;
@@ -110,6 +115,7 @@ struct dbus_container {
 	struct endpoint *endpoint;       /* <endpoint dir>/bus */
 	struct dbus_seat_view seat_view; /* { its seat, this } */
 	struct dbus_container_kept *kept; /* NULL while none are kept */
+	struct list devices_changed_link; /* in the transport's, or alone */
 };
 
 /* Connects to the system bus, or to address, and serves the objects

@@ -91,6 +91,7 @@ static void dbus_container_free(struct dbus_container *dc)
 		return;
 	if (dc->seat_view.seat)
 		dbus_seat_unkeep(dc);
+	list_remove(&dc->devices_changed_link);
 	endpoint_free(dc->endpoint);
 	dbus_container_kept_free(dc->kept);
 	free(dc->path);
@@ -107,6 +108,7 @@ static int on_container_attach(struct broker_listener *l, struct container *c)
 		return -ENOMEM;
 	dc->transport = l->userdata;
 	dc->container = c;
+	list_init(&dc->devices_changed_link);
 	dc->seat_view = (struct dbus_seat_view) {
 		.seat = dbus_seat_of(dc->transport, c->seat),
 		.scope = dc,
@@ -132,12 +134,47 @@ static void on_container_detach(struct broker_listener *l, struct container *c)
 	dbus_container_free(container_listener_data(c, l));
 }
 
+static void flush_devices_changed(struct dbus_transport *t)
+{
+	struct dbus_container *dc;
+
+	while ((dc = list_first(&t->devices_changed, struct dbus_container, devices_changed_link))) {
+		list_remove(&dc->devices_changed_link);
+		container_dbus_emit_changed(dc, "Devices");
+	}
+}
+
+static int on_devices_flush(sd_event_source *s, void *userdata)
+{
+	flush_devices_changed(userdata);
+	return 0;
+}
+
+/* A compositor takes or releases its devices one by one, each a round
+ * trip; the signal waits until its answer is out, and tells of all the
+ * changes made meanwhile at once. */
+static void devices_changed(struct dbus_transport *t, struct dbus_container *dc)
+{
+	if (!list_empty(&dc->devices_changed_link))
+		return;
+	if (!t->devices_flush ||
+	    sd_event_source_set_enabled(t->devices_flush, SD_EVENT_ONESHOT) < 0) {
+		container_dbus_emit_changed(dc, "Devices");
+		return;
+	}
+	list_append(&t->devices_changed, &dc->devices_changed_link);
+}
+
 static void on_event(struct broker_listener *l, const struct broker_event *ev)
 {
 	struct dbus_transport *t = l->userdata;
 	struct dbus_seat *ds = dbus_seat_of(t, ev->seat);
 	struct dbus_container *dc = ev->container ? dbus_container_of(t, ev->container) : NULL;
 
+	/* Every other signal goes out after the Devices changes before it,
+	 * in the order they were made. */
+	if (ev->type != BROKER_EVENT_DEVICES_CHANGED)
+		flush_devices_changed(t);
 	switch (ev->type) {
 	case BROKER_EVENT_SEAT_NEW:
 	case BROKER_EVENT_SEAT_REMOVED:
@@ -176,7 +213,7 @@ static void on_event(struct broker_listener *l, const struct broker_event *ev)
 		container_dbus_emit_changed(dc, "Controlled");
 		break;
 	case BROKER_EVENT_DEVICES_CHANGED:
-		container_dbus_emit_changed(dc, "Devices");
+		devices_changed(t, dc);
 		break;
 	case BROKER_EVENT_LOOP_DEVICES_CHANGED:
 		container_dbus_emit_changed(dc, "LoopDevices");
@@ -231,7 +268,11 @@ int dbus_transport_new_on_bus(struct broker *b, sd_bus *bus, struct dbus_transpo
 	t->bus = bus;
 	t->listener.ops = &dbus_listener_ops;
 	t->listener.userdata = t;
+	list_init(&t->devices_changed);
 	if ((r = sd_bus_attach_event(bus, b->event, SD_EVENT_PRIORITY_NORMAL)) < 0 ||
+	    (r = sd_event_add_defer(b->event, &t->devices_flush, on_devices_flush, t)) < 0 ||
+	    (r = sd_event_source_set_priority(t->devices_flush, SD_EVENT_PRIORITY_IDLE)) < 0 ||
+	    (r = sd_event_source_set_enabled(t->devices_flush, SD_EVENT_OFF)) < 0 ||
 	    (r = manager_dbus_register(t)) < 0 ||
 	    (r = broker_add_listener(b, &t->listener)) < 0) {
 		dbus_transport_free(t);
@@ -264,6 +305,7 @@ void dbus_transport_free(struct dbus_transport *t)
 {
 	if (!t)
 		return;
+	sd_event_source_disable_unref(t->devices_flush);
 	if (t->bus) {
 		sd_bus_release_name(t->bus, BROKER_BUS_NAME);
 		sd_bus_flush_close_unref(t->bus);

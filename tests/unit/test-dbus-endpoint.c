@@ -1026,6 +1026,55 @@ TEST(switch_signals_of_containers_no_longer_kept)
 	}
 }
 
+/* Takes and releases made in one go are told in one Devices change, with
+ * the state they ended in; a switch right after a take is told after that
+ * take's change, never before it. */
+TEST(devices_changes_told_once_and_in_order)
+{
+	struct fixture *f;
+	struct container *a, *b;
+	struct seat_handle *h;
+	struct heard *bus, *ep;
+	sd_bus *ea;
+	char l[5][200];
+	dev_t null = makedev(NULL_MAJOR, NULL_MINOR);
+
+	FX_SETUP(f, false);
+	ASSERT_NOT_NULL(fx_add_null_device(f->seat0, "event9", SEAT_DEVICE_EVDEV));
+	a = fx_add_container(f, "a", 0, false);
+	ea = a ? fx_endpoint_client(f, "a", false) : NULL;
+	/* b, only to switch to. */
+	b = fx_add_container(f, "b", 0, false);
+	if (!ea || !b)
+		FAIL("cannot add a and b, or reach the endpoint of a");
+	EXPECT_CALL(f, "ok", ea, SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+	ASSERT_TRUE(fx_activate(f, a));
+	bus = heard_new(f->client);
+	ep = heard_new(ea);
+	ASSERT_NOT_NULL(bus);
+	ASSERT_NOT_NULL(ep);
+	fx_run_for(f, 20000);
+	bus->n = ep->n = 0;
+
+	ASSERT_EQ_INT(0, container_take_device(a, null, &h));
+	ASSERT_EQ_INT(0, container_release_device(a, null));
+	ASSERT_EQ_INT(0, container_take_device(a, null, &h));
+	snprintf(l[0], sizeof(l[0]), "%s Devices %u:%u evdev live", FX_PATH(a), NULL_MAJOR,
+		 NULL_MINOR);
+	snprintf(l[1], sizeof(l[1]), "%s Devices %u:%u evdev live", SELF_PATH, NULL_MAJOR,
+		 NULL_MINOR);
+	heard_exactly(f, bus, "bus", (const char *[]) { l[0] }, 1);
+	heard_exactly(f, ep, "a", (const char *[]) { l[0], l[1] }, 2);
+
+	ASSERT_EQ_INT(0, container_release_device(a, null));
+	ASSERT_TRUE(fx_activate(f, b));
+	snprintf(l[0], sizeof(l[0]), "%s Devices", FX_PATH(a));
+	snprintf(l[1], sizeof(l[1]), "%s Active no", FX_PATH(a));
+	snprintf(l[2], sizeof(l[2]), "%s Active yes", FX_PATH(b));
+	snprintf(l[3], sizeof(l[3]), "%s ActiveContainer b", SEAT0_PATH);
+	heard_exactly(f, bus, "bus", (const char *[]) { l[0], l[1], l[2], l[3] }, 4);
+}
+
 /* PauseDevice and ResumeDevice reach the controller at every switch, not
  * only the first, and nobody else. */
 TEST(pause_and_resume_every_switch)
