@@ -14,6 +14,7 @@
 #include "broker/broker.h"
 #include "broker/container.h"
 #include "broker/kernel-devns.h"
+#include "broker/outputs.h"
 #include "broker/state.h"
 #include "broker/vt.h"
 #include "common/fd-store.h"
@@ -29,7 +30,7 @@ static struct container *container_of_handle(struct seat_handle *h)
 
 /* The broker opens every node itself: DRM master follows the opener, and
  * the container must never be the opener (see drm/drm.h). */
-static int open_node(struct seat_device *d)
+int broker_open_node(struct seat_device *d)
 {
 	int flags = O_RDWR | O_CLOEXEC | O_NOCTTY;
 	struct stat st;
@@ -54,32 +55,37 @@ static int open_node(struct seat_device *d)
  * itself master with DRM_IOCTL_SET_MASTER on the file it was handed (root
  * in a container without a user namespace has CAP_SYS_ADMIN). Every such
  * file is also the broker's (h->fd), so master can always be taken back
- * from it: drop master on every file of the card but h's. */
-static void drop_master_elsewhere(struct seat_handle *h)
+ * from it: drop master on every file of the card but fd. Leases are master
+ * through devnsd's own file, and cannot drop it. */
+static void drop_master_elsewhere(struct seat_device *d, int fd)
 {
 	struct seat_container *sc;
 	struct seat_handle *other;
 
-	list_for_each(sc, &h->container->seat->containers, link)
+	list_for_each(sc, &d->seat->containers, link)
 		list_for_each(other, &sc->handles, link)
-			if (other != h && other->device == h->device && other->fd >= 0 &&
-			    drm_is_master(other->fd)) {
+			if (other->fd != fd && other->device == d && !other->lease &&
+			    other->fd >= 0 && drm_is_master(other->fd)) {
 				log_warning("%s made itself master of %s; taking it back",
-					    sc->name, h->device->sysname);
+					    sc->name, d->sysname);
 				(void)drm_drop_master(other->fd);
 			}
 }
 
-/* Master for h's file, whatever another file of the card did meanwhile. */
-static int make_master(struct seat_handle *h)
+int broker_make_master(struct seat_device *d, int fd)
 {
-	int r = drm_set_master(h->fd);
+	int r = drm_set_master(fd);
 
 	if (r == -EBUSY) {
-		drop_master_elsewhere(h);
-		r = drm_set_master(h->fd);
+		drop_master_elsewhere(d, fd);
+		r = drm_set_master(fd);
 	}
 	return r;
+}
+
+static int make_master(struct seat_handle *h)
+{
+	return broker_make_master(h->device, h->fd);
 }
 
 static int on_reaper_flush(sd_event_source *s, void *userdata)
@@ -146,7 +152,13 @@ static int op_handle_open(void *ud, struct seat_handle *h, bool live)
 	struct seat_device *d = h->device;
 	int fd, r = 0;
 
-	fd = open_node(d);
+	if (h->lease) {
+		r = broker_lease_open(ud, h);
+		if (r >= 0)
+			broker_handle_store(h);
+		return r;
+	}
+	fd = broker_open_node(d);
 	if (fd < 0)
 		return log_warning_errno(fd, "Cannot open %s for %s", broker_device_node(d),
 					 h->container->name);
@@ -179,6 +191,10 @@ static void op_handle_close(void *ud, struct seat_handle *h)
 	if (h->fd < 0)
 		return;
 	handle_unstore(h);
+	if (h->lease) {
+		broker_lease_close(b, h);
+		return;
+	}
 	/* The client's copy is the same open file and outlives ours: take
 	 * master and input away from it first. */
 	if (h->device->type == SEAT_DEVICE_EVDEV) {
@@ -224,7 +240,7 @@ static int op_handle_set_master(void *ud, struct seat_handle *h)
 static int op_handle_reopen(void *ud, struct seat_handle *h)
 {
 	struct broker *b = ud;
-	int fd = open_node(h->device);
+	int fd = broker_open_node(h->device);
 
 	if (fd == -ENODEV)
 		return log_warning_errno(fd, "%s is gone; %s goes on without it",
@@ -444,7 +460,13 @@ static void op_handles_changed(void *ud, struct seat_container *sc)
 	container_announce(sc->userdata, BROKER_EVENT_DEVICES_PAUSED);
 }
 
+static bool op_device_leased(void *ud, struct seat_container *sc, struct seat_device *d)
+{
+	return container_has_outputs_on(sc->userdata, d);
+}
+
 static const struct seat_ops broker_seat_ops = {
+	.device_leased = op_device_leased,
 	.handle_open = op_handle_open,
 	.handle_close = op_handle_close,
 	.handle_revoke = op_handle_revoke,
@@ -678,6 +700,7 @@ int broker_new(struct broker **ret, const struct broker_options *opts)
 		return -ENOMEM;
 	list_init(&b->seats);
 	list_init(&b->containers);
+	list_init(&b->lessors);
 	config_init(&b->config);
 
 	r = config_load(&b->config, opts->config_file ? opts->config_file : DEVNS_CONFIG_FILE,
@@ -798,6 +821,7 @@ void broker_free(struct broker *b)
 		}
 		broker_seat_free(bs, b->n_listeners);
 	}
+	broker_lessors_free(b);
 	sd_event_source_disable_unref(b->monitor_source);
 	udev_monitor_unref(b->monitor);
 	udev_unref(b->udev);

@@ -56,6 +56,7 @@ struct broker {
 
 	struct list seats;      /* struct broker_seat */
 	struct list containers; /* struct container, registration order */
+	struct list lessors;    /* devnsd's files of cards with leases (broker/outputs.c) */
 
 	/* The state file up to the seats (broker/state.c); NULL until the
 	 * first save. */
@@ -116,6 +117,12 @@ int broker_udev_foreach(struct broker *b, const char *subsystem, const char *sys
 			void (*fn)(struct broker *b, struct udev_device *ud, void *userdata),
 			void *userdata);
 const char *broker_device_node(const struct seat_device *d);
+/* Opens a seat device's node for a container (never as the container, see
+ * drm/drm.h): the fd, or -ENODEV when the node is gone or replaced. */
+int broker_open_node(struct seat_device *d);
+/* Makes fd, a file of the card d, master: a container's file that made
+ * itself master meanwhile loses it. */
+int broker_make_master(struct seat_device *d, int fd);
 /* Keeps the handle's file in the fd store, replacing the one kept before
  * (broker.c). */
 void broker_handle_store(struct seat_handle *h);

@@ -13,6 +13,7 @@
 #include "broker/errors.h"
 #include "broker/kernel-devns.h"
 #include "broker/loop.h"
+#include "broker/outputs.h"
 #include "broker/state.h"
 #include "common/log.h"
 #include "common/root-resolve.h"
@@ -236,6 +237,23 @@ int container_new(struct broker *b, const char *name, struct broker_seat *seat,
 		r = -ENOMEM;
 		goto fail;
 	}
+	if (opts->n_outputs > 0) {
+		const char *bad;
+
+		r = outputs_check(b, seat, opts->outputs, opts->n_outputs, &c->outputs_card, &bad);
+		if (r < 0)
+			goto fail;
+		c->outputs = calloc(opts->n_outputs, sizeof(*c->outputs));
+		if (!c->outputs) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		for (size_t i = 0; i < opts->n_outputs; i++, c->n_outputs++)
+			if (!(c->outputs[i] = strdup(opts->outputs[i]))) {
+				r = -ENOMEM;
+				goto fail;
+			}
+	}
 	r = seat_add_container(seat->seat, name, &c->sc);
 	if (r < 0)
 		goto fail;
@@ -314,6 +332,10 @@ void container_free(struct container *c)
 	sd_event_source_disable_unref(c->leader_source);
 	if (c->pidfd >= 0)
 		close(c->pidfd);
+	for (size_t i = 0; i < c->n_outputs; i++)
+		free(c->outputs[i]);
+	free(c->outputs);
+	free(c->outputs_card);
 	free(c->endpoint_dir);
 	free(c->name);
 	free(c);

@@ -51,6 +51,12 @@ struct container {
 	const struct controller_ops *controller_ops; /* NULL: no controller */
 	void *controller_data;
 
+	/* Outputs: connectors of outputs_card leased to it (broker/outputs.h);
+	 * n_outputs 0 and outputs_card NULL for none. */
+	char **outputs;
+	size_t n_outputs;
+	char *outputs_card;
+
 	struct binder_device *binder; /* NULL: none (broker/binder.h) */
 	struct list loops;            /* struct loop_device (broker/loop.h) */
 
@@ -72,6 +78,10 @@ struct container_options {
 	/* After a restart: the binder device it had ("" for none); NULL
 	 * gives it any free one. */
 	const char *binder;
+	/* Connector names of the seat's card (broker/outputs.h), checked by
+	 * container_new(). */
+	char *const *outputs;
+	size_t n_outputs;
 	/* The listeners' options (broker_find_option()), each at most once. */
 	struct broker_option_value values[BROKER_MAX_OPTIONS];
 	unsigned n_values;

@@ -29,6 +29,7 @@
 #include "broker/broker.h"
 #include "broker/container.h"
 #include "broker/loop.h"
+#include "broker/outputs.h"
 #include "broker/state.h"
 #include "common/fd-store.h"
 #include "common/log.h"
@@ -84,6 +85,8 @@ static void write_container(FILE *f, struct container *c)
 		c->name, c->seat->seat->id, (int)c->leader, c->leader_start,
 		c->allow_activate ? "yes" : "no", c->kernel_id);
 	fprintf(f, "BinderDevice=%s\n", c->binder ? c->binder->name : "");
+	for (size_t i = 0; i < c->n_outputs; i++)
+		fprintf(f, "Output=%s\n", c->outputs[i]);
 	for (unsigned i = 0; i < c->n_options; i++)
 		fprintf(f, "Option=%s %u\n", c->options[i].option->name, c->options[i].value);
 	/* With the backing file's numbers, so that a device detached and
@@ -240,6 +243,9 @@ struct saved_container {
 		uint32_t value;
 	} options[BROKER_MAX_OPTIONS];
 	size_t n_options;
+	char outputs[CONTAINER_OUTPUTS_MAX][33];
+	char *output_names[CONTAINER_OUTPUTS_MAX];
+	size_t n_outputs;
 };
 
 struct saved_state {
@@ -290,6 +296,12 @@ static int on_state_entry(void *user, const char *section, const char *key, cons
 				snprintf(sc->options[sc->n_options].name,
 					 sizeof(sc->options[0].name), "%s", name);
 				sc->options[sc->n_options++].value = v;
+			}
+		} else if (strcmp(key, "Output") == 0 && sc->n_outputs < ARRAY_SIZE(sc->outputs)) {
+			if (output_name_is_valid(value)) {
+				snprintf(sc->outputs[sc->n_outputs], sizeof(sc->outputs[0]), "%s", value);
+				sc->output_names[sc->n_outputs] = sc->outputs[sc->n_outputs];
+				sc->n_outputs++;
 			}
 		} else if (strcmp(key, "LoopDevice") == 0 && sc->n_loops < ARRAY_SIZE(sc->loops)) {
 			unsigned n;
@@ -449,6 +461,12 @@ static void adopt_files(struct container *c, bool active)
 
 		if (fd < 0)
 			continue;
+		/* A lease ended with the previous devnsd's lessor file: the
+		 * container's compositor takes the card again for a new one. */
+		if (container_has_outputs_on(c, d)) {
+			close(fd);
+			continue;
+		}
 		if (d->type == SEAT_DEVICE_DRM) {
 			if (active && (drm_is_master(fd) || drm_set_master(fd) == 0))
 				state = SEAT_HANDLE_LIVE;
@@ -535,6 +553,8 @@ int broker_state_restore(struct broker *b)
 			.allow_activate = sc->allow_activate,
 			.kernel_id = sc->kernel_id,
 			.binder = sc->has_binder ? sc->binder : NULL,
+			.outputs = sc->output_names,
+			.n_outputs = sc->n_outputs,
 		};
 		unsigned long long start;
 		struct container *c;

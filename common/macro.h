@@ -43,3 +43,23 @@ static inline void closep(int *fd)
 	}
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(FILE *, fclose)
+
+/* NULL-terminated string arrays, as sd_bus_message_read_strv() makes them. */
+static inline size_t strv_length(char *const *l)
+{
+	size_t n = 0;
+
+	while (l && l[n])
+		n++;
+	return n;
+}
+
+static inline void strv_free(char **l)
+{
+	for (size_t i = 0; l && l[i]; i++)
+		free(l[i]);
+	free(l);
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free)
+#define _cleanup_strv_free_ _cleanup_(strv_freep)

@@ -36,7 +36,8 @@ enum {
 	OPT_LOGIN1 = 1 << 6,
 	OPT_LOGIN1_USER = 1 << 7,
 	OPT_CONTROL_USER = 1 << 8,
-	OPT_LAST = OPT_CONTROL_USER,
+	OPT_OUTPUT = 1 << 9,
+	OPT_LAST = OPT_OUTPUT,
 };
 
 static const char *arg_address;
@@ -49,6 +50,9 @@ static bool arg_read_only;
 static bool arg_device_confinement = true;
 static uint32_t arg_login1_user;
 static uint32_t arg_control_user;
+/* --output, in the order given; NULL-terminated for sd_bus. */
+static char *arg_outputs[REGISTER_OUTPUTS_MAX + 1];
+static size_t arg_n_outputs;
 static unsigned arg_given; /* OPT_* bits seen on the command line */
 static char **arg_command; /* run: what follows "--", NULL-terminated */
 
@@ -305,11 +309,12 @@ static int verb_seats(sd_bus *bus, int argc, char **argv)
 	return print_table(t, "seat", "seats");
 }
 
-static int verb_devices(sd_bus *bus, int argc, char **argv)
+/* The seat a verb names (its argument, --seat, or seat0), read whole; what
+ * is the verb's subject, for the error message. */
+static int verb_seat_info(sd_bus *bus, int argc, char **argv, const char *what,
+			  struct seat_info *info)
 {
 	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-	_cleanup_(seat_info_clearp) struct seat_info info = {};
-	_cleanup_(table_freep) struct table *t = NULL;
 	_cleanup_free_ char *path = NULL;
 	const char *seat;
 	int r;
@@ -320,10 +325,21 @@ static int verb_devices(sd_bus *bus, int argc, char **argv)
 	if (r < 0)
 		return log_fail(r, &error, "Failed to get seat %s", seat);
 
-	r = seat_info_get(bus, path, &info, &error);
+	r = seat_info_get(bus, path, info, &error);
 	if (r < 0)
-		return log_fail(r, &error, "Failed to get devices of seat %s",
-				seat);
+		return log_fail(r, &error, "Failed to get %s of seat %s", what, seat);
+	return 0;
+}
+
+static int verb_devices(sd_bus *bus, int argc, char **argv)
+{
+	_cleanup_(seat_info_clearp) struct seat_info info = {};
+	_cleanup_(table_freep) struct table *t = NULL;
+	int r;
+
+	r = verb_seat_info(bus, argc, argv, "devices", &info);
+	if (r < 0)
+		return r;
 
 	t = table_new("SYSNAME", "TYPE", "MAJOR:MINOR");
 	if (!t)
@@ -343,13 +359,44 @@ static int verb_devices(sd_bus *bus, int argc, char **argv)
 	return print_table(t, "device", "devices");
 }
 
+static int verb_outputs(sd_bus *bus, int argc, char **argv)
+{
+	_cleanup_(seat_info_clearp) struct seat_info info = {};
+	_cleanup_(table_freep) struct table *t = NULL;
+	int r;
+
+	r = verb_seat_info(bus, argc, argv, "outputs", &info);
+	if (r < 0)
+		return r;
+
+	t = table_new("CONNECTOR", "CONTAINER");
+	if (!t)
+		return log_fail(-ENOMEM, NULL, "Failed to list outputs");
+
+	for (size_t i = 0; i < info.outputs.n; i++) {
+		const struct seat_output *o = &info.outputs.items[i];
+
+		r = table_add_row(t, o->connector,
+				  o->container[0] ? o->container : "-");
+		if (r < 0)
+			return log_fail(r, NULL, "Failed to list outputs");
+	}
+
+	return print_table(t, "output", "outputs");
+}
+
 /* Keys are right-aligned so that "Active: yes" reads the same whatever
  * the width of the other keys. */
 #define KEY_WIDTH_CONTAINER 10
 #define KEY_WIDTH_BROKER 16
 
-static void print_container(const struct container_info *info, int w)
+/* seat: the container's seat, for its outputs; NULL when it could not be
+ * read, and then the line is left out rather than claim none. */
+static void print_container(const struct container_info *info,
+			    const struct seat_info *seat, int w)
 {
+	size_t n_outputs = 0;
+
 	printf("%*s: %s\n", w, "Name", info->name ? info->name : "-");
 	printf("%*s: %s\n", w, "Seat",
 	       info->seat.name && info->seat.name[0] ? info->seat.name : "-");
@@ -373,12 +420,40 @@ static void print_container(const struct container_info *info, int w)
 	for (size_t i = 0; i < info->loop_devices.n; i++)
 		printf(" %s", info->loop_devices.items[i]);
 	printf("%s\n", info->loop_devices.n ? "" : " none");
+
+	if (!seat)
+		return;
+	printf("%*s:", w, "Outputs");
+	for (size_t i = 0; i < seat->outputs.n; i++) {
+		const struct seat_output *o = &seat->outputs.items[i];
+
+		if (info->name && info->name[0] &&
+		    strcmp(o->container, info->name) == 0) {
+			printf(" %s", o->connector);
+			n_outputs++;
+		}
+	}
+	printf("%s\n", n_outputs ? "" : " none");
+}
+
+/* The container's outputs are not its own property but entries of its
+ * seat's Outputs: reads the seat, or returns NULL when it cannot. */
+static const struct seat_info *container_seat(sd_bus *bus,
+					      const struct container_info *info,
+					      struct seat_info *seat)
+{
+	if (!info->seat.path || strcmp(info->seat.path, "/") == 0)
+		return NULL;
+	if (seat_info_get(bus, info->seat.path, seat, NULL) < 0)
+		return NULL;
+	return seat;
 }
 
 static int status_container(sd_bus *bus, const char *name)
 {
 	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
 	_cleanup_(container_info_clearp) struct container_info info = {};
+	_cleanup_(seat_info_clearp) struct seat_info seat = {};
 	_cleanup_free_ char *path = NULL;
 	int r;
 
@@ -392,7 +467,8 @@ static int status_container(sd_bus *bus, const char *name)
 				"Failed to get properties of container %s",
 				name);
 
-	print_container(&info, KEY_WIDTH_CONTAINER);
+	print_container(&info, container_seat(bus, &info, &seat),
+			KEY_WIDTH_CONTAINER);
 	return 0;
 }
 
@@ -402,13 +478,15 @@ static int status_self(sd_bus *bus)
 {
 	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
 	_cleanup_(container_info_clearp) struct container_info info = {};
+	_cleanup_(seat_info_clearp) struct seat_info seat = {};
 	int r;
 
 	r = container_info_get(bus, DEVNS_CONTAINER_SELF, &info, &error);
 	if (r < 0)
 		return log_fail(r, &error, "Failed to get broker status");
 
-	print_container(&info, KEY_WIDTH_CONTAINER);
+	print_container(&info, container_seat(bus, &info, &seat),
+			KEY_WIDTH_CONTAINER);
 	return 0;
 }
 
@@ -560,6 +638,7 @@ static struct register_options register_options(const char *name)
 		.login1_user = (arg_given & OPT_LOGIN1_USER) ? (int64_t)arg_login1_user :
 								(int64_t)getuid(),
 		.control_user = (arg_given & OPT_CONTROL_USER) ? (int64_t)arg_control_user : -1,
+		.outputs = arg_outputs,
 	};
 }
 
@@ -689,18 +768,20 @@ static const struct verb verbs[] = {
 	{ "list-seats", 1, 1, 0, verb_seats },
 	{ "devices", 1, 2, OPT_SEAT, verb_devices },
 	{ "list-devices", 1, 2, OPT_SEAT, verb_devices },
+	{ "outputs", 1, 2, OPT_SEAT, verb_outputs },
+	{ "list-outputs", 1, 2, OPT_SEAT, verb_outputs },
 	{ "switch", 1, 2, OPT_SEAT | OPT_NONE, verb_switch },
 	{ "next", 1, 1, OPT_SEAT, verb_next },
 	{ "prev", 1, 1, OPT_SEAT, verb_prev },
 	{ "previous", 1, 1, OPT_SEAT, verb_prev },
 	{ "register", 2, 2,
 	  OPT_SEAT | OPT_LEADER | OPT_ALLOW_ACTIVATE | OPT_LOGIN1 | OPT_LOGIN1_USER |
-		  OPT_CONTROL_USER,
+		  OPT_CONTROL_USER | OPT_OUTPUT,
 	  verb_register },
 	{ "unregister", 2, 2, 0, verb_unregister },
 	{ "run", 2, 2,
 	  OPT_SEAT | OPT_ALLOW_ACTIVATE | OPT_NO_DEVICE_CONFINEMENT | OPT_LOGIN1 |
-		  OPT_LOGIN1_USER | OPT_CONTROL_USER,
+		  OPT_LOGIN1_USER | OPT_CONTROL_USER | OPT_OUTPUT,
 	  verb_run },
 	{ "attach-loop", 3, 3, OPT_READ_ONLY, verb_attach_loop },
 	{ "detach-loop", 3, 3, 0, verb_detach_loop },
@@ -717,17 +798,20 @@ static void help(void)
 	       "  status [NAME]            Show the broker's state, or a container's\n"
 	       "  seats                    List seats and their active containers\n"
 	       "  devices [SEAT]           List the brokered devices of a seat\n"
+	       "  outputs [SEAT]           List the outputs of a seat and their containers\n"
 	       "  switch NAME [--seat S]   Make a container active on its seat\n"
 	       "  switch --none [--seat S] Make no container active on a seat\n"
 	       "  next [--seat S]          Switch a seat to its next container\n"
 	       "  prev [--seat S]          Switch a seat to its previous container\n"
 	       "  register NAME --leader PID [--seat S] [--allow-activate]\n"
 	       "           [--login1 [--login1-user UID]] [--control-user UID]\n"
+	       "           [--output NAME...]\n"
 	       "                           Register a container, print its object path\n"
 	       "  unregister NAME          Unregister a container\n"
 	       "  run NAME [--seat S] [--allow-activate] [--no-device-confinement]\n"
 	       "      [--login1 [--login1-user UID]] [--control-user UID]\n"
-	       "      -- COMMAND...        Run a command as a container, with the\n"
+	       "      [--output NAME...] -- COMMAND...\n"
+	       "                           Run a command as a container, with the\n"
 	       "                           container's endpoint at /run/devns\n"
 	       "  attach-loop NAME FILE [--read-only]\n"
 	       "                           Attach a loop device on FILE for a container,\n"
@@ -741,9 +825,9 @@ static void help(void)
 	       "                           the system bus\n"
 	       "     --no-legend           Do not print the header and footer of tables\n"
 	       "     --no-pager            Accepted for compatibility; output is never paged\n"
-	       "     --seat=SEAT           Seat for switch, next, prev, register, run and\n"
-	       "                           devices (default: seat0, or the container's\n"
-	       "                           own seat)\n"
+	       "     --seat=SEAT           Seat for switch, next, prev, register, run,\n"
+	       "                           devices and outputs (default: seat0, or the\n"
+	       "                           container's own seat)\n"
 	       "     --none                With switch: make no container active\n"
 	       "     --leader=PID          With register: a process of the container\n"
 	       "     --allow-activate      With register, run: let the container activate\n"
@@ -756,6 +840,9 @@ static void help(void)
 	       "     --control-user=UID    With register, run: only this user and root of\n"
 	       "                           the container (as it sees them) may take\n"
 	       "                           control of its seat\n"
+	       "     --output=NAME         With register, run: lease this output (connector,\n"
+	       "                           such as HDMI-A-1) to the container; repeatable,\n"
+	       "                           at most 8, all on one card\n"
 	       "     --read-only           With attach-loop: a read-only loop device\n"
 	       "     --no-device-confinement\n"
 	       "                           With run: let the command open DRM, input,\n"
@@ -786,6 +873,8 @@ static const char *option_name(unsigned opt)
 		return "--login1-user";
 	case OPT_CONTROL_USER:
 		return "--control-user";
+	case OPT_OUTPUT:
+		return "--output";
 	}
 	return "?";
 }
@@ -819,6 +908,7 @@ static int parse_argv(int argc, char **argv)
 		ARG_LOGIN1,
 		ARG_LOGIN1_USER,
 		ARG_CONTROL_USER,
+		ARG_OUTPUT,
 	};
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -836,6 +926,7 @@ static int parse_argv(int argc, char **argv)
 		{ "login1", no_argument, NULL, ARG_LOGIN1 },
 		{ "login1-user", required_argument, NULL, ARG_LOGIN1_USER },
 		{ "control-user", required_argument, NULL, ARG_CONTROL_USER },
+		{ "output", required_argument, NULL, ARG_OUTPUT },
 		{}
 	};
 	int c;
@@ -899,6 +990,17 @@ static int parse_argv(int argc, char **argv)
 			if (parse_uid(optarg, &arg_control_user) < 0)
 				return log_usage("invalid uid '%s'", optarg);
 			arg_given |= OPT_CONTROL_USER;
+			break;
+		case ARG_OUTPUT:
+			/* The rest (characters, one card, not leased to
+			 * another) is devnsd's to judge and to explain. */
+			if (!optarg[0])
+				return log_usage("--output needs a connector name");
+			if (arg_n_outputs >= REGISTER_OUTPUTS_MAX)
+				return log_usage("at most %d outputs may be given with --output",
+						 REGISTER_OUTPUTS_MAX);
+			arg_outputs[arg_n_outputs++] = optarg;
+			arg_given |= OPT_OUTPUT;
 			break;
 		case ':':
 			return log_usage("option '%s' needs an argument",
@@ -1005,7 +1107,8 @@ int main(int argc, char **argv)
 		log_usage("register needs --leader PID");
 		return EXIT_USAGE;
 	}
-	if (verb->run == verb_devices && n > 1 && arg_seat) {
+	if ((verb->run == verb_devices || verb->run == verb_outputs) && n > 1 &&
+	    arg_seat) {
 		log_usage("give the seat either as argument or with --seat");
 		return EXIT_USAGE;
 	}

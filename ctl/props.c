@@ -141,6 +141,33 @@ static int parse_seat_devices(sd_bus_message *m, void *dest)
 	return sd_bus_message_exit_container(m);
 }
 
+static int parse_seat_outputs(sd_bus_message *m, void *dest)
+{
+	struct seat_output_list *l = dest;
+	const char *connector, *container;
+	int r;
+
+	r = sd_bus_message_enter_container(m, 'a', "(ss)");
+	if (r < 0)
+		return r;
+	while ((r = sd_bus_message_read(m, "(ss)", &connector, &container)) > 0) {
+		struct seat_output *items, *o;
+
+		items = array_append(l->items, &l->n, sizeof(*items));
+		if (!items)
+			return -ENOMEM;
+		l->items = items;
+		o = &items[l->n - 1];
+		o->connector = strdup(connector);
+		o->container = strdup(container);
+		if (!o->connector || !o->container)
+			return -ENOMEM;
+	}
+	if (r < 0)
+		return r;
+	return sd_bus_message_exit_container(m);
+}
+
 static int parse_container_devices(sd_bus_message *m, void *dest)
 {
 	struct container_device_list *l = dest;
@@ -281,6 +308,8 @@ static const struct prop_map seat_map[] = {
 	  offsetof(struct seat_info, devices) },
 	{ "CanGraphical", "b", parse_bool,
 	  offsetof(struct seat_info, can_graphical) },
+	{ "Outputs", "a(ss)", parse_seat_outputs,
+	  offsetof(struct seat_info, outputs) },
 	{}
 };
 
@@ -365,6 +394,11 @@ void seat_info_clear(struct seat_info *i)
 		free(i->devices.items[k].type);
 	}
 	free(i->devices.items);
+	for (size_t k = 0; k < i->outputs.n; k++) {
+		free(i->outputs.items[k].connector);
+		free(i->outputs.items[k].container);
+	}
+	free(i->outputs.items);
 	*i = (struct seat_info){};
 }
 

@@ -48,12 +48,25 @@ struct seat_device_list {
 	size_t n;
 };
 
+/* An (ss) pair of the seat's Outputs: a connector and the container it is
+ * leased to, "" when none. */
+struct seat_output {
+	char *connector;
+	char *container;
+};
+
+struct seat_output_list {
+	struct seat_output *items;
+	size_t n;
+};
+
 struct seat_info {
 	char *id;
 	struct name_path active_container;
 	struct name_path_list containers;
 	struct seat_device_list devices;
 	bool can_graphical;
+	struct seat_output_list outputs;
 };
 
 struct container_device {

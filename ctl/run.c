@@ -144,6 +144,19 @@ int register_container(sd_bus *bus, const struct register_options *o,
 	if (r >= 0 && o->control_user >= 0)
 		r = sd_bus_message_append(m, "{sv}", "ControlUser", "u",
 					  (uint32_t)o->control_user);
+	if (r >= 0 && o->outputs && o->outputs[0]) {
+		r = sd_bus_message_open_container(m, 'e', "sv");
+		if (r >= 0)
+			r = sd_bus_message_append(m, "s", "Outputs");
+		if (r >= 0)
+			r = sd_bus_message_open_container(m, 'v', "as");
+		if (r >= 0)
+			r = sd_bus_message_append_strv(m, o->outputs);
+		if (r >= 0)
+			r = sd_bus_message_close_container(m);
+		if (r >= 0)
+			r = sd_bus_message_close_container(m);
+	}
 	if (r >= 0)
 		r = sd_bus_message_close_container(m);
 	if (r < 0)

@@ -8,6 +8,9 @@
 
 #include <systemd/sd-bus.h>
 
+/* devnsd's limit on the Outputs option. */
+#define REGISTER_OUTPUTS_MAX 8
+
 struct register_options {
 	const char *name;
 	const char *seat;   /* NULL or "": the broker's default, seat0 */
@@ -15,6 +18,7 @@ struct register_options {
 	bool login1;        /* the login1 facade, for login1_user */
 	int64_t login1_user;
 	int64_t control_user; /* -1: not given, anyone in the container */
+	char **outputs;       /* NULL-terminated connector names; none: NULL or empty */
 };
 
 /* Calls RegisterContainer for the pid namespace of leader; *ret_path, if

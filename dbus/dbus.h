@@ -141,6 +141,7 @@ void manager_dbus_emit_seat(struct dbus_seat *ds, bool added);
 
 /* Property changes on the bus and on the endpoints that show them. */
 void seat_dbus_emit_changed(struct dbus_seat *ds, const char *property);
+void seat_dbus_emit_outputs_changed(struct dbus_seat *ds, struct dbus_container *dc);
 void seat_dbus_emit_active_changed(struct dbus_seat *ds, struct dbus_container *old,
 				   struct dbus_container *now);
 void container_dbus_emit_changed(struct dbus_container *dc, const char *property);

@@ -7,6 +7,7 @@
 #include "common/macro.h"
 #include "dbus/bus-error.h"
 #include "dbus/dbus.h"
+#include "broker/outputs.h"
 #include "dbus/endpoint.h"
 #include "seat/names.h"
 
@@ -210,11 +211,29 @@ static int read_option_value(sd_bus_message *m, const char *key, char type, uint
 	return sd_bus_message_exit_container(m);
 }
 
-/* AllowActivate is the broker's; every other option is the broker's
- * (ControlUser) or a transport's (broker_find_option()), and an unknown
- * one is an error. */
+static int read_outputs(sd_bus_message *m, char ***outputs, sd_bus_error *error)
+{
+	int r;
+
+	r = sd_bus_message_enter_container(m, 'v', "as");
+	if (r < 0)
+		return bus_error_errnof(error, -EINVAL, "Option Outputs takes an array of strings");
+	strv_free(*outputs);
+	*outputs = NULL;
+	r = sd_bus_message_read_strv(m, outputs);
+	if (r < 0)
+		return r;
+	/* sd-bus reads an empty array as NULL; given empty is an error. */
+	if (!*outputs && !(*outputs = calloc(1, sizeof(**outputs))))
+		return -ENOMEM;
+	return sd_bus_message_exit_container(m);
+}
+
+/* AllowActivate and Outputs are the broker's; every other option is the
+ * broker's (ControlUser) or a transport's (broker_find_option()), and an
+ * unknown one is an error. */
 static int read_options(struct broker *b, sd_bus_message *m, struct container_options *opts,
-			sd_bus_error *error)
+			char ***outputs, sd_bus_error *error)
 {
 	int r;
 
@@ -229,6 +248,14 @@ static int read_options(struct broker *b, sd_bus_message *m, struct container_op
 		r = sd_bus_message_read(m, "s", &key);
 		if (r < 0)
 			return r;
+		if (strcmp(key, "Outputs") == 0) {
+			r = read_outputs(m, outputs, error);
+			if (r >= 0)
+				r = sd_bus_message_exit_container(m);
+			if (r < 0)
+				return r;
+			continue;
+		}
 		if (strcmp(key, "AllowActivate") != 0 && !(o = broker_find_option(b, key)))
 			return bus_error_errnof(error, -EINVAL, "Unknown option '%s'", key);
 		r = read_option_value(m, key, !o || o->type == BROKER_OPTION_BOOL ? 'b' : 'u',
@@ -248,11 +275,50 @@ static int read_options(struct broker *b, sd_bus_message *m, struct container_op
 	return sd_bus_message_exit_container(m);
 }
 
+/* The reasons outputs_check() refuses, as InvalidArgs a user can act on. */
+static int check_outputs(struct broker *b, struct broker_seat *bs, char **outputs,
+			 sd_bus_error *error)
+{
+	size_t n = strv_length(outputs);
+	_cleanup_free_ char *card = NULL;
+	struct container *owner;
+	const char *bad;
+	int r;
+
+	if (n == 0)
+		return bus_error_errnof(error, -EINVAL, "Outputs is empty: leave it out for none");
+	r = outputs_check(b, bs, outputs, n, &card, &bad);
+	switch (r) {
+	case 0:
+		return 0;
+	case -EINVAL:
+		if (n > CONTAINER_OUTPUTS_MAX)
+			return bus_error_errnof(error, r, "At most %d outputs", CONTAINER_OUTPUTS_MAX);
+		if (!output_name_is_valid(bad))
+			return bus_error_errnof(error, r,
+						"Invalid output name '%s': 1 to 32 of [A-Za-z0-9-]", bad);
+		return bus_error_errnof(error, r, "Output '%s' is given twice", bad);
+	case -ENOENT:
+		return bus_error_errnof(error, -EINVAL, "No connector '%s' on a card of %s", bad,
+					bs->seat->id);
+	case -EXDEV:
+		return bus_error_errnof(error, -EINVAL,
+					"Output '%s' is on another card than the first: one card per container",
+					bad);
+	case -EBUSY:
+		owner = outputs_owner(bs, bad);
+		return bus_error_errnof(error, -EINVAL, "Output '%s' is leased to container '%s'",
+					bad, owner ? owner->name : "?");
+	}
+	return bus_error_errnof(error, r, "Cannot check the outputs: %s", strerror(-r));
+}
+
 static int method_register_container(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct dbus_transport *t = userdata;
 	struct broker *b = t->broker;
 	struct container_options opts = { 0 };
+	_cleanup_strv_free_ char **outputs = NULL;
 	const char *name, *seat_id;
 	struct broker_seat *bs;
 	struct container *c;
@@ -265,7 +331,7 @@ static int method_register_container(sd_bus_message *m, void *userdata, sd_bus_e
 	r = bus_check_privileged(t, m, error);
 	if (r < 0)
 		return r;
-	r = read_options(b, m, &opts, error);
+	r = read_options(b, m, &opts, &outputs, error);
 	if (r < 0)
 		return r;
 	if (!container_name_is_valid(name))
@@ -279,6 +345,13 @@ static int method_register_container(sd_bus_message *m, void *userdata, sd_bus_e
 		return bus_error_errnof(error, -ERRNO_CONTAINER_EXISTS, "Container '%s' exists already", name);
 	if (leader == 0 || leader > INT32_MAX)
 		return bus_error_errnof(error, -EINVAL, "Invalid leader pid %u", leader);
+	if (outputs) {
+		r = check_outputs(b, bs, outputs, error);
+		if (r < 0)
+			return r;
+		opts.outputs = outputs;
+		opts.n_outputs = strv_length(outputs);
+	}
 
 	r = container_new(b, name, bs, (pid_t)leader, &opts, &c);
 	if (r == -ESRCH)

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
+#include "broker/outputs.h"
 #include "common/log.h"
 #include "dbus/bus-error.h"
 #include "dbus/dbus.h"
@@ -85,6 +86,42 @@ static int property_get_can_graphical(sd_bus *bus, const char *path, const char 
 	return sd_bus_message_append(reply, "b", seat_can_graphical(v->seat->seat->seat));
 }
 
+struct outputs_reply {
+	sd_bus_message *reply;
+	const struct container *scope;
+	int r;
+};
+
+static void append_output(const char *connector, struct container *owner, void *userdata)
+{
+	struct outputs_reply *o = userdata;
+
+	/* Through an endpoint, a container sees its own outputs only. */
+	if (o->r < 0 || (o->scope && owner != o->scope))
+		return;
+	o->r = sd_bus_message_append(o->reply, "(ss)", connector, owner ? owner->name : "");
+}
+
+static int property_get_outputs(sd_bus *bus, const char *path, const char *interface,
+				const char *property, sd_bus_message *reply,
+				void *userdata, sd_bus_error *error)
+{
+	struct dbus_seat_view *v = userdata;
+	struct outputs_reply o = {
+		.reply = reply,
+		.scope = v->scope ? v->scope->container : NULL,
+	};
+	int r;
+
+	r = sd_bus_message_open_container(reply, 'a', "(ss)");
+	if (r < 0)
+		return r;
+	r = outputs_foreach(v->seat->seat, append_output, &o);
+	if (r < 0 || o.r < 0)
+		return r < 0 ? r : o.r;
+	return sd_bus_message_close_container(reply);
+}
+
 /* The seat's methods change state: root's, on the broker's bus. On an
  * endpoint the peers are the container's own processes, and switching the
  * seat is the host's business (Container.Activate is theirs). */
@@ -150,6 +187,7 @@ const sd_bus_vtable seat_vtable[] = {
 	SD_BUS_PROPERTY("Containers", "a(so)", property_get_containers, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_PROPERTY("Devices", "a(suus)", property_get_devices, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_PROPERTY("CanGraphical", "b", property_get_can_graphical, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY("Outputs", "a(ss)", property_get_outputs, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_METHOD_WITH_ARGS("SwitchContainer", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT,
 				method_switch_container, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("SwitchToNext", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT,
@@ -182,6 +220,14 @@ static void emit_on_bus(struct dbus_seat *ds, const char *property)
 	char *names[] = { (char *)property, NULL };
 
 	sd_bus_emit_properties_changed_strv(ds->transport->bus, ds->path, SEAT_INTERFACE, names);
+}
+
+/* A container with outputs came or went: the bus and its own endpoint. */
+void seat_dbus_emit_outputs_changed(struct dbus_seat *ds, struct dbus_container *dc)
+{
+	emit_on_bus(ds, "Outputs");
+	if (dc)
+		endpoint_emit_properties_changed(dc->endpoint, ds->path, SEAT_INTERFACE, "Outputs");
 }
 
 void seat_dbus_emit_changed(struct dbus_seat *ds, const char *property)

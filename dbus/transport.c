@@ -183,11 +183,14 @@ static void on_event(struct broker_listener *l, const struct broker_event *ev)
 	case BROKER_EVENT_SEAT_DEVICES:
 		seat_dbus_emit_changed(ds, "Devices");
 		seat_dbus_emit_changed(ds, "CanGraphical");
+		seat_dbus_emit_changed(ds, "Outputs");
 		break;
 	case BROKER_EVENT_CONTAINER_NEW:
 	case BROKER_EVENT_CONTAINER_REMOVED:
 		manager_dbus_emit_container(dc, ev->type == BROKER_EVENT_CONTAINER_NEW);
 		seat_dbus_emit_changed(ds, "Containers");
+		if (ev->container->n_outputs > 0)
+			seat_dbus_emit_outputs_changed(ds, dc);
 		break;
 	case BROKER_EVENT_ACTIVE_CHANGED: {
 		struct dbus_container *old = ev->old ? dbus_container_of(t, ev->old) : NULL;

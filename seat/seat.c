@@ -191,6 +191,43 @@ struct seat_container *seat_container_nth(struct seat *s, unsigned n)
 	return NULL;
 }
 
+bool seat_handle_gets_master(const struct seat_handle *h)
+{
+	return h->device->type == SEAT_DEVICE_DRM && !h->lease && h->device->leases == 0;
+}
+
+/* The first lease of d is about to be made: the broker needs master of the
+ * card for it, so the file that holds it now (the active container's, or
+ * the leaving one's still waiting to pause) gives it up. */
+static void seat_device_leases_begin(struct seat_device *d)
+{
+	struct seat *s = d->seat;
+	struct seat_container *c;
+	struct seat_handle *h;
+
+	list_for_each(c, &s->containers, link)
+		list_for_each(h, &c->handles, link)
+			if (h->device == d && !h->lease && h->state != SEAT_HANDLE_PAUSED)
+				s->ops->handle_drop_master(s->ud, h);
+}
+
+/* The last lease of d is gone: the live container's card file gets master
+ * back. A failure leaves it without, as a refused SET_MASTER would. */
+static void seat_device_leases_end(struct seat_device *d)
+{
+	struct seat *s = d->seat;
+	struct seat_container *c;
+	struct seat_handle *h;
+
+	list_for_each(c, &s->containers, link) {
+		if (!seat_container_is_live(c))
+			continue;
+		list_for_each(h, &c->handles, link)
+			if (h->device == d && h->state == SEAT_HANDLE_LIVE)
+				s->ops->handle_set_master(s->ud, h);
+	}
+}
+
 bool seat_container_is_live(const struct seat_container *c)
 {
 	return c->seat->active == c && c->seat->leaving != c;
@@ -262,8 +299,10 @@ static int seat_handle_claim(struct seat_handle *h, bool live)
 	int r;
 
 	if (live && h->state != SEAT_HANDLE_LIVE) {
-		r = h->device->type == SEAT_DEVICE_DRM ? s->ops->handle_set_master(s->ud, h) :
-							  s->ops->handle_reopen(s->ud, h);
+		if (h->device->type == SEAT_DEVICE_EVDEV)
+			r = s->ops->handle_reopen(s->ud, h);
+		else
+			r = seat_handle_gets_master(h) ? s->ops->handle_set_master(s->ud, h) : 0;
 		if (r < 0)
 			return r;
 		h->state = SEAT_HANDLE_LIVE;
@@ -278,7 +317,7 @@ int seat_container_take_device(struct seat_container *c, dev_t devnum,
 	struct seat *s = c->seat;
 	struct seat_device *d;
 	struct seat_handle *h;
-	bool live = seat_container_is_live(c);
+	bool live = seat_container_is_live(c), lease, open_live;
 	int r;
 
 	if (!c->controlled)
@@ -303,12 +342,23 @@ int seat_container_take_device(struct seat_container *c, dev_t devnum,
 	h->container = c;
 	h->device = d;
 	h->fd = -1;
-	h->state = live ? SEAT_HANDLE_LIVE : SEAT_HANDLE_PAUSED;
-	r = s->ops->handle_open(s->ud, h, live);
+	lease = d->type == SEAT_DEVICE_DRM && s->ops->device_leased &&
+		s->ops->device_leased(s->ud, c, d);
+	h->lease = lease;
+	h->state = live || lease ? SEAT_HANDLE_LIVE : SEAT_HANDLE_PAUSED;
+	/* Opened live means master for a card: a lease always, a plain card
+	 * file only where no lease needs the broker to be master. */
+	open_live = lease || (live && (d->type != SEAT_DEVICE_DRM || d->leases == 0));
+	if (lease && d->leases == 0)
+		seat_device_leases_begin(d);
+	r = s->ops->handle_open(s->ud, h, open_live);
 	if (r < 0) {
 		free(h);
+		if (lease && d->leases == 0)
+			seat_device_leases_end(d);
 		return r;
 	}
+	d->leases += lease;
 	list_append(&c->handles, &h->link);
 	c->handles_version++;
 	*ret = h;
@@ -318,6 +368,7 @@ int seat_container_take_device(struct seat_container *c, dev_t devnum,
 int seat_container_adopt(struct seat_container *c, struct seat_device *d, int fd,
 			 enum seat_handle_state state, struct seat_handle **ret)
 {
+	struct seat *s = c->seat;
 	struct seat_handle *h;
 
 	if (d->seat != c->seat || state == SEAT_HANDLE_PAUSING)
@@ -330,8 +381,11 @@ int seat_container_adopt(struct seat_container *c, struct seat_device *d, int fd
 	h->container = c;
 	h->device = d;
 	h->fd = fd;
-	h->state = state;
+	h->lease = d->type == SEAT_DEVICE_DRM && s->ops->device_leased &&
+		   s->ops->device_leased(s->ud, c, d);
+	h->state = h->lease ? SEAT_HANDLE_LIVE : state;
 	h->adopted = true;
+	d->leases += h->lease;
 	list_append(&c->handles, &h->link);
 	c->handles_version++;
 	if (ret)
@@ -349,13 +403,16 @@ static void seat_finish_switch(struct seat *s);
 void seat_handle_release(struct seat_handle *h)
 {
 	struct seat *s = h->container->seat;
-	bool was_pausing = h->state == SEAT_HANDLE_PAUSING;
+	struct seat_device *d = h->device;
+	bool was_pausing = h->state == SEAT_HANDLE_PAUSING, lease = h->lease;
 
 	list_remove(&h->link);
 	h->container->handles_version++;
-	/* Closing the file drops master with it. */
+	/* Closing the file drops master with it; a lease's closes the lease. */
 	s->ops->handle_close(s->ud, h);
 	free(h);
+	if (lease && --d->leases == 0)
+		seat_device_leases_end(d);
 
 	if (was_pausing && --s->pending_acks == 0)
 		seat_finish_switch(s);
@@ -367,7 +424,8 @@ void seat_handle_pause_complete(struct seat_handle *h)
 
 	if (h->state != SEAT_HANDLE_PAUSING)
 		return;
-	s->ops->handle_drop_master(s->ud, h);
+	if (seat_handle_gets_master(h))
+		s->ops->handle_drop_master(s->ud, h);
 	h->state = SEAT_HANDLE_PAUSED;
 	if (--s->pending_acks == 0)
 		seat_finish_switch(s);
@@ -383,7 +441,8 @@ void seat_pause_timeout(struct seat *s)
 		if (h->state != SEAT_HANDLE_PAUSING)
 			continue;
 		s->ops->pause_forced(s->ud, h);
-		s->ops->handle_drop_master(s->ud, h);
+		if (seat_handle_gets_master(h))
+			s->ops->handle_drop_master(s->ud, h);
 		h->state = SEAT_HANDLE_PAUSED;
 	}
 	s->pending_acks = 0;
@@ -409,11 +468,12 @@ static bool seat_pause_container(struct seat *s, struct seat_container *c)
 	/* Count first, then notify: an answer may only arrive later, but the
 	 * count must be complete before any of them. */
 	list_for_each(h, &c->handles, link) {
-		if (h->device->type != SEAT_DEVICE_DRM || h->state != SEAT_HANDLE_LIVE)
+		if (h->device->type != SEAT_DEVICE_DRM || h->lease || h->state != SEAT_HANDLE_LIVE)
 			continue;
 		changed = true;
 		if (force) {
-			s->ops->handle_drop_master(s->ud, h);
+			if (seat_handle_gets_master(h))
+				s->ops->handle_drop_master(s->ud, h);
 			h->state = SEAT_HANDLE_PAUSED;
 			s->ops->notify_pause(s->ud, h, SEAT_PAUSE_FORCE);
 			continue;
@@ -445,10 +505,12 @@ static int seat_resume_container(struct seat *s, struct seat_container *c)
 	int r = 0;
 
 	list_for_each(h, &c->handles, link) {
-		if (h->device->type == SEAT_DEVICE_DRM)
-			r = s->ops->handle_set_master(s->ud, h);
-		else
+		if (h->lease)
+			continue;
+		if (h->device->type == SEAT_DEVICE_EVDEV)
 			r = s->ops->handle_reopen(s->ud, h);
+		else
+			r = seat_handle_gets_master(h) ? s->ops->handle_set_master(s->ud, h) : 0;
 		if (r == -ENODEV) {
 			r = 0;
 			continue;
@@ -459,19 +521,19 @@ static int seat_resume_container(struct seat *s, struct seat_container *c)
 	}
 	if (r < 0) {
 		list_for_each(h, &c->handles, link) {
-			if (h->state != SEAT_HANDLE_LIVE)
+			if (h->lease || h->state != SEAT_HANDLE_LIVE)
 				continue;
-			if (h->device->type == SEAT_DEVICE_DRM)
-				s->ops->handle_drop_master(s->ud, h);
-			else
+			if (h->device->type == SEAT_DEVICE_EVDEV)
 				s->ops->handle_revoke(s->ud, h);
+			else if (seat_handle_gets_master(h))
+				s->ops->handle_drop_master(s->ud, h);
 			h->state = SEAT_HANDLE_PAUSED;
 		}
 		return r;
 	}
 
 	list_for_each(h, &c->handles, link)
-		if (h->state == SEAT_HANDLE_LIVE) {
+		if (!h->lease && h->state == SEAT_HANDLE_LIVE) {
 			s->ops->notify_resume(s->ud, h);
 			changed = true;
 		}

@@ -17,6 +17,13 @@
  *      when all succeeded is each reported resumed.
  *   5. The active container changes and the request completes.
  * A failure in 3 or 4 leaves the seat with no active container.
+ *
+ * A container with outputs (RegisterContainer's Outputs) gets a DRM lease of
+ * them where others get the card: its handle of that card is a lease, live
+ * whether or not the container is active, so a switch leaves it alone and
+ * moves input only. The lessor is the broker, which must stay master of the
+ * card while any lease of it exists (a lessee is master only while its
+ * lessor is): meanwhile no other handle of the card gets master.
  */
 #pragma once
 
@@ -57,6 +64,7 @@ struct seat_device {
 	char *sysname;
 	dev_t devnum;
 	enum seat_device_type type;
+	unsigned leases; /* lease handles of this card */
 	struct list link; /* seat->devices */
 	void *userdata;
 };
@@ -67,6 +75,9 @@ struct seat_handle {
 	struct seat_device *device;
 	enum seat_handle_state state;
 	int fd; /* the open file; managed by the ops, -1 when none */
+	/* A DRM lease of the container's outputs: always live, never paused
+	 * or resumed (ops->device_leased said so when it was taken). */
+	bool lease;
 	/* Taken back from the container after a restart and not claimed by
 	 * a controller since: TakeDevice hands out this same file. */
 	bool adopted;
@@ -94,6 +105,8 @@ struct seat_ops {
 	int (*handle_drop_master)(void *ud, struct seat_handle *h);
 	int (*handle_set_master)(void *ud, struct seat_handle *h);
 	int (*handle_reopen)(void *ud, struct seat_handle *h);
+	/* c's handle of d is a lease of its outputs (NULL: never). */
+	bool (*device_leased)(void *ud, struct seat_container *c, struct seat_device *d);
 	/* Step 3: make c (NULL for none) the kernel's active namespace. */
 	int (*kernel_activate)(void *ud, struct seat *s, struct seat_container *c);
 
@@ -152,6 +165,10 @@ int seat_add_container(struct seat *s, const char *name, struct seat_container *
 void seat_remove_container(struct seat_container *c);
 struct seat_container *seat_find_container(struct seat *s, const char *name);
 struct seat_container *seat_container_nth(struct seat *s, unsigned n);
+
+/* Whether h's file holds master when live: a card handle that is no
+ * lease, on a card without leases. */
+bool seat_handle_gets_master(const struct seat_handle *h);
 
 /* True when c's devices are live: it is active and not being paused. */
 bool seat_container_is_live(const struct seat_container *c);

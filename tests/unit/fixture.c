@@ -320,6 +320,7 @@ static int setup(struct fixture *f, bool unprivileged)
 		return -ENOMEM;
 	list_init(&b->seats);
 	list_init(&b->containers);
+	list_init(&b->lessors);
 	config_init(&b->config);
 	b->runtime_dir = strdup(f->dir);
 	if (!b->runtime_dir)

@@ -1150,6 +1150,33 @@ static void expect_state(struct fixture *f, const char *containers, const char *
 			    active ? active : "none", text);
 }
 
+/* Outputs is a list of connectors of the seat's cards: anything else,
+ * and none at all, is InvalidArgs, and nothing is registered. The unit
+ * seat has no card with connectors (the vm test leases has). */
+ROOT_TEST(register_container_outputs_refused)
+{
+	struct fixture *f;
+
+	FX_SETUP(f, false);
+	EXPECT_CALL(f, SD_BUS_ERROR_INVALID_ARGS, f->client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "RegisterContainer", "ssua{sv}", "web-1", "seat0", (uint32_t)getpid(),
+		    1, "Outputs", "s", "Virtual-1");
+	EXPECT_CALL(f, SD_BUS_ERROR_INVALID_ARGS, f->client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "RegisterContainer", "ssua{sv}", "web-1", "seat0", (uint32_t)getpid(),
+		    1, "Outputs", "as", 0);
+	EXPECT_CALL(f, SD_BUS_ERROR_INVALID_ARGS, f->client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "RegisterContainer", "ssua{sv}", "web-1", "seat0", (uint32_t)getpid(),
+		    1, "Outputs", "as", 1, "bad/name");
+	EXPECT_CALL(f, SD_BUS_ERROR_INVALID_ARGS, f->client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "RegisterContainer", "ssua{sv}", "web-1", "seat0", (uint32_t)getpid(),
+		    1, "Outputs", "as", 1, "Virtual-1");
+	EXPECT_CALL(f, SD_BUS_ERROR_INVALID_ARGS, f->client, MANAGER_PATH, MANAGER_INTERFACE,
+		    "RegisterContainer", "ssua{sv}", "web-1", "seat0", (uint32_t)getpid(),
+		    1, "Outputs", "as", 9, "A-1", "A-2", "A-3", "A-4", "A-5", "A-6", "A-7", "A-8",
+		    "A-9");
+	ASSERT_EQ_INT(0, list_length(&f->b->containers));
+}
+
 /* ControlUser is a uid: any other type is InvalidArgs. */
 ROOT_TEST(register_container_control_user)
 {

@@ -16,6 +16,11 @@
  * containers live), a broken rule fails the running test at once.
  *
  * Switch requests carry a string as cookie, logged by switch_done.
+ *
+ * Leases: the fake's device_leased says yes for the (container, card) pairs
+ * given with fake_lease(). A lease handle is live on the device side from its
+ * open to its close whatever happens, and does not count in the rules above;
+ * while a card has a lease no other handle of it may hold master.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -66,6 +71,10 @@ struct fake {
 	/* handles_changed, apart from the log: "c1 wait", "c2 go", ... */
 	char changed[16][FAKE_LINE_MAX];
 	unsigned n_changed;
+
+	/* "c1/card1": c1's outputs are on card1 */
+	char leased[4][FAKE_LINE_MAX];
+	unsigned n_leased;
 };
 
 static const char *errname(int r)
@@ -240,12 +249,18 @@ static struct fake_open *fake_find_open(struct fake *f, const struct seat_handle
 	return NULL;
 }
 
-/* h just became live: no other container may hold anything live. */
+/* h just became live: no other container may hold anything live, and no
+ * card with a lease may give master to anything but the lease. */
 static void fake_check_exclusive(struct fake *f, const struct seat_handle *h)
 {
+	if (h->lease)
+		return;
+	if (h->device->type == SEAT_DEVICE_DRM && h->device->leases > 0)
+		EXPECT_FAIL("%s got master of a card with %u leases", HNAME(h),
+			    h->device->leases);
 	for (unsigned i = 0; i < f->n_open; i++) {
 		const struct seat_handle *o = f->open[i].h;
-		if (f->open[i].live && o->container != h->container)
+		if (f->open[i].live && !o->lease && o->container != h->container)
 			EXPECT_FAIL("%s became live while %s is live", HNAME(h), HNAME(o));
 	}
 }
@@ -375,6 +390,8 @@ static void fake_notify_pause(void *ud, struct seat_handle *h, enum seat_pause_t
 	struct fake_open *o = fake_find_open(f, h);
 
 	fake_logf(f, "pause %s %s", HNAME(h), seat_pause_type_to_string(type));
+	if (h->lease && type != SEAT_PAUSE_GONE)
+		EXPECT_FAIL("pause of the lease %s", HNAME(h));
 	if (type == SEAT_PAUSE_FORCE && (h->state != SEAT_HANDLE_PAUSED || (o && o->live)))
 		EXPECT_FAIL("\"force\" pause of %s, which is still live", HNAME(h));
 	if (type == SEAT_PAUSE_PAUSE && h->state != SEAT_HANDLE_PAUSING)
@@ -387,8 +404,12 @@ static void fake_notify_resume(void *ud, struct seat_handle *h)
 	struct fake_open *o = fake_find_open(f, h);
 
 	fake_logf(f, "resume %s", HNAME(h));
-	if (h->state != SEAT_HANDLE_LIVE || !o || !o->live)
+	/* A card file beside a lease is resumed without master. */
+	if (h->state != SEAT_HANDLE_LIVE || !o ||
+	    (!o->live && (h->device->type == SEAT_DEVICE_EVDEV || seat_handle_gets_master(h))))
 		EXPECT_FAIL("resume of %s, which is not live", HNAME(h));
+	if (h->lease)
+		EXPECT_FAIL("resume of the lease %s", HNAME(h));
 }
 
 static void fake_pause_forced(void *ud, struct seat_handle *h)
@@ -426,7 +447,7 @@ static bool fake_check_seat(struct fake *f, const char *when)
 
 	list_for_each(c, &s->containers, link) {
 		bool want_live = c == s->active, any_live = false;
-		enum seat_handle_state want = want_live ? SEAT_HANDLE_LIVE : SEAT_HANDLE_PAUSED;
+		enum seat_handle_state want_state = want_live ? SEAT_HANDLE_LIVE : SEAT_HANDLE_PAUSED;
 
 		active_listed |= want_live;
 		if (seat_container_is_live(c) != want_live) {
@@ -436,6 +457,12 @@ static bool fake_check_seat(struct fake *f, const char *when)
 		}
 		list_for_each(h, &c->handles, link) {
 			struct fake_open *o = fake_find_open(f, h);
+			enum seat_handle_state want = h->lease ? SEAT_HANDLE_LIVE : want_state;
+			/* A lease is live on the device whatever; a card file
+			 * beside a lease never is. */
+			bool want_device_live = h->lease ||
+				(want_live && (h->device->type == SEAT_DEVICE_EVDEV ||
+					       h->device->leases == 0));
 
 			/* Unplugged: paused until its remove event. */
 			if (fake_result(f, "reopen", HNAME(h)) == -ENODEV && h->state == SEAT_HANDLE_PAUSED)
@@ -448,12 +475,12 @@ static bool fake_check_seat(struct fake *f, const char *when)
 			if (!o) {
 				EXPECT_FAIL("%s: %s is not open", when, HNAME(h));
 				ok = false;
-			} else if (o->live != want_live) {
+			} else if (o->live != want_device_live) {
 				EXPECT_FAIL("%s: %s is %s on the device side", when, HNAME(h),
 					    o->live ? "live" : "revoked");
 				ok = false;
 			}
-			any_live |= o && o->live;
+			any_live |= o && o->live && !h->lease;
 		}
 		live_containers += any_live;
 	}
@@ -508,7 +535,27 @@ static void fake_handles_changed(void *ud, struct seat_container *c)
 			 c->seat->pending_acks ? "wait" : "go");
 }
 
+static bool fake_device_leased(void *ud, struct seat_container *c, struct seat_device *d)
+{
+	struct fake *f = ud;
+	char name[FAKE_LINE_MAX];
+
+	snprintf(name, sizeof(name), "%s/%s", c->name, d->sysname);
+	for (unsigned i = 0; i < f->n_leased; i++)
+		if (strcmp(f->leased[i], name) == 0)
+			return true;
+	return false;
+}
+
+static void fake_lease(struct fake *f, const char *container, const char *card)
+{
+	if (f->n_leased == ARRAY_SIZE(f->leased))
+		abort();
+	snprintf(f->leased[f->n_leased++], FAKE_LINE_MAX, "%s/%s", container, card);
+}
+
 static const struct seat_ops fake_ops = {
+	.device_leased = fake_device_leased,
 	.handle_open = fake_handle_open,
 	.handle_close = fake_handle_close,
 	.handle_revoke = fake_handle_revoke,
@@ -2134,6 +2181,154 @@ TEST(adopt_refuses_bad_input)
 	ASSERT_NOT_NULL(adopt(f, f->c1, CARD0, SEAT_HANDLE_PAUSED));
 	ASSERT_EQ_INT(-EALREADY, seat_container_adopt(f->c1, seat_find_device(f->seat, CARD0), 6,
 						       SEAT_HANDLE_PAUSED, &h));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Leases: a container's outputs stay its own */
+
+TEST(lease_is_live_and_left_alone_by_switches)
+{
+	FAKE(f);
+	struct seat_handle *h = NULL;
+
+	fake_lease(f, "c1", "card1");
+	ASSERT_EQ_INT(0, add_containers(f, 2));
+	/* Taken while c1 is in the background: live all the same. */
+	ASSERT_EQ_INT(0, seat_container_take_device(f->c1, CARD1, &h));
+	ASSERT_TRUE(h->lease);
+	ASSERT_EQ_INT(SEAT_HANDLE_LIVE, h->state);
+	ASSERT_EQ_INT(1, h->device->leases);
+	ASSERT_EQ_INT(0, take(f->c1, EV3, (dev_t)0));
+	ASSERT_EQ_INT(0, take(f->c2, CARD0, EV3, (dev_t)0));
+	EXPECT_CALLS(f, "open c1/card1 live", "open c1/event3 paused", "open c2/card0 paused",
+		     "open c2/event3 paused");
+
+	ASSERT_EQ_INT(0, sw(f, f->c1, "r1"));
+	EXPECT_CALLS(f, "kernel c1", "reopen c1/event3", "resume c1/event3", "active none->c1",
+		     "done r1 0");
+	CHECK_SEAT(f);
+	/* Away from c1: only its input moves; no pause to wait for. */
+	ASSERT_EQ_INT(0, sw(f, f->c2, "r2"));
+	EXPECT_CALLS(f, "revoke c1/event3", "pause c1/event3 force", "kernel c2", "set c2/card0",
+		     "reopen c2/event3", "resume c2/card0", "resume c2/event3", "active c1->c2",
+		     "done r2 0");
+	CHECK_SEAT(f);
+	ASSERT_EQ_INT(SEAT_HANDLE_LIVE, H(f->c1, CARD1)->state);
+	ASSERT_FALSE(H(f->c2, CARD0)->lease);
+}
+
+TEST(lease_takes_master_from_the_card_file_and_gives_it_back)
+{
+	FAKE(f);
+	struct seat_handle *h = NULL;
+
+	fake_lease(f, "c1", "card1");
+	ASSERT_EQ_INT(0, add_containers(f, 2));
+	ASSERT_EQ_INT(0, take(f->c2, CARD1, EV3, (dev_t)0));
+	ASSERT_EQ_INT(0, sw(f, f->c2, "r1"));
+	CHECK_SEAT(f);
+	fake_log_clear(f);
+
+	/* The broker needs master of card1 to lease it: c2 loses it. */
+	ASSERT_EQ_INT(0, seat_container_take_device(f->c1, CARD1, &h));
+	EXPECT_CALLS(f, "drop c2/card1", "open c1/card1 live");
+	ASSERT_FALSE(seat_handle_gets_master(H(f->c2, CARD1)));
+	CHECK_SEAT(f);
+
+	/* c2's card file is paused and resumed as ever, never master. */
+	ASSERT_EQ_INT(0, take(f->c1, EV4, (dev_t)0));
+	ASSERT_EQ_INT(0, sw(f, f->c1, "r2"));
+	seat_handle_pause_complete(H(f->c2, CARD1));
+	ASSERT_EQ_PTR(f->c1, f->seat->active);
+	EXPECT_NOT_CALLED(f, "drop c2/card1");
+	ASSERT_EQ_INT(0, sw(f, f->c2, "r3"));
+	EXPECT_CALLS_IN_ORDER(f, "pause c2/card1 pause", "kernel c1", "reopen c1/event4",
+			      "resume c2/card1", "done r3 0");
+	EXPECT_NOT_CALLED(f, "set c2/card1");
+	CHECK_SEAT(f);
+	fake_log_clear(f);
+
+	/* The last lease gone, the live container's card file is master. */
+	seat_handle_release(H(f->c1, CARD1));
+	EXPECT_CALLS(f, "close c1/card1", "set c2/card1");
+	ASSERT_TRUE(seat_handle_gets_master(H(f->c2, CARD1)));
+	CHECK_SEAT(f);
+}
+
+TEST(lease_released_while_the_card_file_is_in_the_background)
+{
+	FAKE(f);
+
+	fake_lease(f, "c1", "card1");
+	ASSERT_EQ_INT(0, add_containers(f, 2));
+	ASSERT_EQ_INT(0, take(f->c1, CARD1, (dev_t)0));
+	ASSERT_EQ_INT(0, take(f->c2, CARD1, (dev_t)0));
+	ASSERT_EQ_INT(0, sw(f, f->c1, "r1"));
+	CHECK_SEAT(f);
+	fake_log_clear(f);
+	seat_container_release_control(f->c1);
+	EXPECT_CALLS(f, "close c1/card1");
+	/* Without a lease, the next switch gives master as usual. */
+	ASSERT_EQ_INT(0, sw(f, f->c2, "r2"));
+	EXPECT_CALLS_IN_ORDER(f, "kernel c2", "set c2/card1", "resume c2/card1");
+	CHECK_SEAT(f);
+}
+
+TEST(lease_that_fails_gives_master_back)
+{
+	FAKE(f);
+	struct seat_handle *h = NULL;
+
+	fake_lease(f, "c1", "card1");
+	ASSERT_EQ_INT(0, add_containers(f, 2));
+	ASSERT_EQ_INT(0, take(f->c2, CARD1, (dev_t)0));
+	ASSERT_EQ_INT(0, sw(f, f->c2, "r1"));
+	fake_log_clear(f);
+	fake_fail_op(f, "open", "c1/card1", -EBUSY);
+	ASSERT_EQ_INT(-EBUSY, seat_container_take_device(f->c1, CARD1, &h));
+	EXPECT_CALLS(f, "drop c2/card1", "open c1/card1 live", "set c2/card1");
+	ASSERT_EQ_INT(0, seat_find_device(f->seat, CARD1)->leases);
+	ASSERT_NULL(H(f->c1, CARD1));
+	CHECK_SEAT(f);
+}
+
+TEST(lease_of_one_card_leaves_the_other_alone)
+{
+	FAKE(f);
+
+	fake_lease(f, "c1", "card1");
+	ASSERT_EQ_INT(0, add_containers(f, 2));
+	ASSERT_EQ_INT(0, take(f->c1, CARD1, CARD0, (dev_t)0));
+	ASSERT_EQ_INT(0, take(f->c2, CARD0, (dev_t)0));
+	ASSERT_FALSE(H(f->c1, CARD0)->lease);
+	ASSERT_EQ_INT(0, sw(f, f->c2, "r1"));
+	EXPECT_CALLS_IN_ORDER(f, "set c2/card0", "resume c2/card0");
+	ASSERT_EQ_INT(0, sw(f, f->c1, "r2"));
+	seat_handle_pause_complete(H(f->c2, CARD0));
+	EXPECT_CALLS_IN_ORDER(f, "pause c2/card0 pause", "drop c2/card0", "set c1/card0",
+			      "resume c1/card0", "done r2 0");
+	CHECK_SEAT(f);
+}
+
+TEST(lease_adopted_after_a_restart_stays_live)
+{
+	FAKE(f);
+	struct seat_handle *h;
+
+	fake_lease(f, "c1", "card1");
+	ASSERT_EQ_INT(0, seat_add_container(f->seat, "c1", &f->c1));
+	h = adopt(f, f->c1, CARD1, SEAT_HANDLE_LIVE);
+	ASSERT_NOT_NULL(h);
+	ASSERT_TRUE(h->lease);
+	ASSERT_EQ_INT(1, h->device->leases);
+	ASSERT_EQ_INT(0, seat_container_take_control(f->c1));
+	ASSERT_EQ_INT(0, seat_container_take_device(f->c1, CARD1, &h));
+	ASSERT_EQ_INT(SEAT_HANDLE_LIVE, h->state);
+	EXPECT_NO_CALLS(f);
+	seat_remove_container(f->c1);
+	f->c1 = NULL;
+	ASSERT_EQ_INT(0, seat_find_device(f->seat, CARD1)->leases);
+	EXPECT_CALLS(f, "close c1/card1");
 }
 
 TEST_MAIN

@@ -241,6 +241,7 @@ static int env_setup(struct env **ret)
 	e->broker.event = e->event;
 	list_init(&e->broker.seats);
 	list_init(&e->broker.containers);
+	list_init(&e->broker.lessors);
 	r = seat_new(&e->seat, "seat0", &fake_ops, e);
 	if (r < 0)
 		return r;

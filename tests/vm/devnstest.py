@@ -471,10 +471,11 @@ class RunContainer(Container):
     its endpoint at /run/devns. proc is devnsctl; its exit status is the
     command's. With login1_user, the container gets a system bus of its
     own where devnsd serves login1 for that user (--login1); with
-    control_user, only that user and root may take control."""
+    control_user, only that user and root may take control; outputs are
+    connector names leased to it (--output)."""
 
     def __init__(self, name, cmd, seat=None, allow_activate=False, login1_user=None,
-                 control_user=None):
+                 control_user=None, outputs=()):
         self.name = name
         args = [DEVNSCTL, "run", name]
         if seat:
@@ -485,6 +486,8 @@ class RunContainer(Container):
             args += ["--login1", "--login1-user", str(login1_user)]
         if control_user is not None:
             args += ["--control-user", str(control_user)]
+        for output in outputs:
+            args += ["--output", output]
         self.proc = subprocess.Popen(args + ["--"] + cmd, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=sys.stderr, bufsize=0)
         self._buf = b""

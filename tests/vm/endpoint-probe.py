@@ -21,7 +21,15 @@ would, and prints what happened as JSON.
   endpoint-probe.py whoami             the Name property through /self
   endpoint-probe.py take-control       TakeControl without and with force,
                                        and Controlled after them
+  endpoint-probe.py lease MAJ:MIN [CRTC...]
+                                       takes control and the card, prints
+                                       what its file shows: inactive,
+                                       master, the connector and CRTC ids
+                                       it lists, and the errno of GETCRTC
+                                       on each CRTC id given (0: readable);
+                                       then holds it until stdin closes
 """
+import ctypes
 import errno
 import fcntl
 import json
@@ -113,6 +121,36 @@ def fd_state(fd, drm):
         if drm:
             return e.errno != errno.EACCES
         return False
+
+
+DRM_IOCTL_MODE_GETRESOURCES = 0xC04064A0
+DRM_IOCTL_MODE_GETCRTC = 0xC06864A1
+CARD_RES = struct.Struct("QQQQIIIIIIII")  # struct drm_mode_card_res
+MODE_CRTC = struct.Struct("QIIIIIII68s")   # struct drm_mode_crtc
+
+
+def drm_resources(fd):
+    """The connector and CRTC ids a DRM file lists (a lease lists its own
+    objects only)."""
+    counts = bytearray(CARD_RES.size)
+    fcntl.ioctl(fd, DRM_IOCTL_MODE_GETRESOURCES, counts)
+    _, _, _, _, _, n_crtcs, n_conns, _, *_ = CARD_RES.unpack(counts)
+    crtcs = (ctypes.c_uint32 * max(n_crtcs, 1))()
+    conns = (ctypes.c_uint32 * max(n_conns, 1))()
+    req = bytearray(CARD_RES.pack(0, ctypes.addressof(crtcs), ctypes.addressof(conns), 0,
+                                  0, n_crtcs, n_conns, 0, 0, 0, 0, 0))
+    fcntl.ioctl(fd, DRM_IOCTL_MODE_GETRESOURCES, req)
+    _, _, _, _, _, n_crtcs, n_conns, _, *_ = CARD_RES.unpack(req)
+    return {"connectors": list(conns)[:n_conns], "crtcs": list(crtcs)[:n_crtcs]}
+
+
+def getcrtc_errno(fd, crtc_id):
+    req = bytearray(MODE_CRTC.pack(0, 0, crtc_id, 0, 0, 0, 0, 0, b""))
+    try:
+        fcntl.ioctl(fd, DRM_IOCTL_MODE_GETCRTC, req)
+        return 0
+    except OSError as e:
+        return e.errno
 
 
 EV_KEY = 1
@@ -219,6 +257,20 @@ def whoami():
     print(json.dumps({"name": str(prop(raw, SELF, CONTAINER, "Name"))}))
 
 
+def lease(dev, *crtcs):
+    raw = dbus.connection.Connection(ADDRESS)
+    c = container(raw)
+    c.TakeControl(False)
+    ma, mi = (int(x) for x in dev.split(":"))
+    fd, inactive = c.TakeDevice(*u32(ma, mi))
+    fd = fd.take()
+    res = drm_resources(fd)
+    res.update(inactive=bool(inactive), master=fd_state(fd, True),
+               getcrtc={str(x): getcrtc_errno(fd, int(x)) for x in crtcs})
+    print(json.dumps(res), flush=True)
+    sys.stdin.read()
+
+
 if __name__ == "__main__":
     {"security": security, "silent": silent, "whoami": whoami,
-     "take-control": take_control}[sys.argv[1]](*sys.argv[2:])
+     "take-control": take_control, "lease": lease}[sys.argv[1]](*sys.argv[2:])

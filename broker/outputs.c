@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker/broker.h"
+#include "broker/container.h"
+#include "broker/outputs.h"
+#include "common/log.h"
+#include "drm/drm.h"
+#include "drm/lease.h"
+
+/* devnsd's own file of a card with leases. */
+struct lessor {
+	struct seat_device *device;
+	int fd;
+	struct list link; /* broker->lessors */
+};
+
+/* A lease handle's h->userdata. */
+struct lease {
+	uint32_t lessee;
+	uint32_t objects[CONTAINER_OUTPUTS_MAX * DRM_LEASE_OBJECTS_PER_OUTPUT];
+	size_t n_objects;
+};
+
+bool output_name_is_valid(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 0 && n <= 32 &&
+	       strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-") == n;
+}
+
+static bool container_has_output(const struct container *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_outputs; i++)
+		if (strcmp(c->outputs[i], name) == 0)
+			return true;
+	return false;
+}
+
+bool container_has_outputs_on(const struct container *c, const struct seat_device *d)
+{
+	return c->outputs_card && strcmp(c->outputs_card, d->sysname) == 0;
+}
+
+struct container *outputs_owner(struct broker_seat *bs, const char *name)
+{
+	struct container *c;
+
+	list_for_each(c, &bs->broker->containers, link)
+		if (c->seat == bs && container_has_output(c, name))
+			return c;
+	return NULL;
+}
+
+/* The card of the seat that has a connector of that name (sysfs names
+ * connectors after their card: card1-Virtual-2). */
+static struct seat_device *find_card(struct broker *b, struct broker_seat *bs, const char *name)
+{
+	struct seat_device *d;
+
+	list_for_each(d, &bs->seat->devices, link) {
+		struct udev_device *ud;
+		char sysname[128];
+
+		if (d->type != SEAT_DEVICE_DRM)
+			continue;
+		snprintf(sysname, sizeof(sysname), "%s-%s", d->sysname, name);
+		ud = udev_device_new_from_subsystem_sysname(b->udev, "drm", sysname);
+		if (ud) {
+			udev_device_unref(ud);
+			return d;
+		}
+	}
+	return NULL;
+}
+
+int outputs_check(struct broker *b, struct broker_seat *bs, char *const *names, size_t n,
+		  char **ret_card, const char **ret_name)
+{
+	struct seat_device *card = NULL;
+
+	*ret_name = NULL;
+	if (n > CONTAINER_OUTPUTS_MAX)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		struct seat_device *d;
+
+		*ret_name = names[i];
+		if (!output_name_is_valid(names[i]))
+			return -EINVAL;
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(names[k], names[i]) == 0)
+				return -EINVAL;
+		d = find_card(b, bs, names[i]);
+		if (!d)
+			return -ENOENT;
+		if (card && d != card)
+			return -EXDEV;
+		card = d;
+		if (outputs_owner(bs, names[i]))
+			return -EBUSY;
+	}
+	*ret_name = NULL;
+	*ret_card = NULL;
+	if (card && !(*ret_card = strdup(card->sysname)))
+		return -ENOMEM;
+	return 0;
+}
+
+struct foreach_data {
+	struct broker_seat *bs;
+	size_t prefix_len;
+	void (*fn)(const char *connector, struct container *owner, void *userdata);
+	void *userdata;
+};
+
+static void foreach_connector(struct broker *b, struct udev_device *ud, void *userdata)
+{
+	struct foreach_data *fd = userdata;
+	const char *connector = udev_device_get_sysname(ud) + fd->prefix_len;
+
+	fd->fn(connector, outputs_owner(fd->bs, connector), fd->userdata);
+}
+
+int outputs_foreach(struct broker_seat *bs,
+		    void (*fn)(const char *connector, struct container *owner, void *userdata),
+		    void *userdata)
+{
+	struct foreach_data data = { .bs = bs, .fn = fn, .userdata = userdata };
+	struct seat_device *d;
+	int r;
+
+	list_for_each(d, &bs->seat->devices, link) {
+		char glob[128];
+
+		if (d->type != SEAT_DEVICE_DRM)
+			continue;
+		snprintf(glob, sizeof(glob), "%s-*", d->sysname);
+		data.prefix_len = strlen(d->sysname) + 1;
+		r = broker_udev_foreach(bs->broker, "drm", glob, foreach_connector, &data);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static struct lessor *find_lessor(struct broker *b, const struct seat_device *d)
+{
+	struct lessor *l;
+
+	list_for_each(l, &b->lessors, link)
+		if (l->device == d)
+			return l;
+	return NULL;
+}
+
+static int get_lessor(struct broker *b, struct seat_device *d, struct lessor **ret)
+{
+	struct lessor *l = find_lessor(b, d);
+	int fd, r;
+
+	if (l) {
+		*ret = l;
+		return 0;
+	}
+	fd = broker_open_node(d);
+	if (fd < 0)
+		return fd;
+	r = drm_is_master(fd) ? 0 : broker_make_master(d, fd);
+	if (r < 0 || !(l = calloc(1, sizeof(*l)))) {
+		close(fd);
+		return r < 0 ? r : -ENOMEM;
+	}
+	l->device = d;
+	l->fd = fd;
+	list_append(&b->lessors, &l->link);
+	log_info("devnsd is master of %s for its leases", d->sysname);
+	*ret = l;
+	return 0;
+}
+
+static void lessor_free(struct lessor *l)
+{
+	list_remove(&l->link);
+	/* Closing the lessor ends every lease it made, and its master. */
+	close(l->fd);
+	free(l);
+}
+
+/* The objects of every other lease of d: a CRTC or plane is leased once. */
+static size_t busy_objects(struct seat_device *d, const struct seat_handle *except,
+			   uint32_t *busy, size_t size)
+{
+	struct seat_container *sc;
+	struct seat_handle *h;
+	size_t n = 0;
+
+	list_for_each(sc, &d->seat->containers, link)
+		list_for_each(h, &sc->handles, link) {
+			const struct lease *lease = h->userdata;
+			if (h == except || h->device != d || !h->lease || !lease)
+				continue;
+			for (size_t i = 0; i < lease->n_objects && n < size; i++)
+				busy[n++] = lease->objects[i];
+		}
+	return n;
+}
+
+int broker_lease_open(struct broker *b, struct seat_handle *h)
+{
+	struct container *c = h->container->userdata;
+	uint32_t busy[32];
+	struct lessor *l;
+	struct lease *lease;
+	size_t n_busy;
+	int fd, r;
+
+	r = get_lessor(b, h->device, &l);
+	if (r < 0)
+		return log_warning_errno(r, "Cannot become master of %s to lease it", h->device->sysname);
+	lease = calloc(1, sizeof(*lease));
+	if (!lease) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	n_busy = busy_objects(h->device, h, busy, sizeof(busy) / sizeof(busy[0]));
+	fd = drm_lease_outputs(l->fd, (const char *const *)c->outputs, c->n_outputs, busy, n_busy,
+			       lease->objects, &lease->lessee);
+	if (fd < 0) {
+		r = log_warning_errno(fd, "Cannot lease the outputs of %s on %s", c->name,
+				      h->device->sysname);
+		free(lease);
+		goto fail;
+	}
+	lease->n_objects = c->n_outputs * DRM_LEASE_OBJECTS_PER_OUTPUT;
+	h->userdata = lease;
+	h->fd = fd;
+	log_info("Leased %zu output%s of %s to %s (lessee %u)", c->n_outputs,
+		 c->n_outputs == 1 ? "" : "s", h->device->sysname, c->name, lease->lessee);
+	return 0;
+
+fail:
+	if (h->device->leases == 0)
+		lessor_free(l);
+	return r;
+}
+
+void broker_lease_close(struct broker *b, struct seat_handle *h)
+{
+	struct lessor *l = find_lessor(b, h->device);
+	struct lease *lease = h->userdata;
+
+	/* The container's copy of the file outlives ours: the lease ends now
+	 * all the same. */
+	if (l && lease)
+		(void)drm_revoke_lease(l->fd, lease->lessee);
+	free(lease);
+	h->userdata = NULL;
+	if (h->fd >= 0)
+		close(h->fd);
+	h->fd = -1;
+	/* The seat counts this handle until it is closed. */
+	if (l && h->device->leases <= 1)
+		lessor_free(l);
+}
+
+void broker_lessors_free(struct broker *b)
+{
+	struct lessor *l, *tmp;
+
+	list_for_each_safe(l, tmp, &b->lessors, link)
+		lessor_free(l);
+}
