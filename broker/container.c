@@ -396,6 +396,9 @@ int container_take_device(struct container *c, dev_t devnum, struct seat_handle 
 
 	if (r < 0)
 		return r;
+	/* A new lease's id goes into the state file, for the next devnsd. */
+	if ((*ret)->lease)
+		broker_state_changed(c->broker);
 	container_announce(c, BROKER_EVENT_DEVICES_CHANGED);
 	return 0;
 }

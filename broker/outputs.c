@@ -3,11 +3,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "broker/broker.h"
 #include "broker/container.h"
 #include "broker/outputs.h"
+#include "common/fd-store.h"
 #include "common/log.h"
 #include "drm/drm.h"
 #include "drm/lease.h"
@@ -149,6 +151,25 @@ int outputs_foreach(struct broker_seat *bs,
 	return 0;
 }
 
+/* The lessor waits in the fd store too: closed with a crashed devnsd, it
+ * would end every lease. */
+static void lessor_store_name(const struct seat_device *d, char *buf, size_t size)
+{
+	snprintf(buf, size, "lessor.%s", d->sysname);
+}
+
+static struct lessor *lessor_add(struct broker *b, struct seat_device *d, int fd)
+{
+	struct lessor *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return NULL;
+	l->device = d;
+	l->fd = fd;
+	list_append(&b->lessors, &l->link);
+	return l;
+}
+
 static struct lessor *find_lessor(struct broker *b, const struct seat_device *d)
 {
 	struct lessor *l;
@@ -172,13 +193,19 @@ static int get_lessor(struct broker *b, struct seat_device *d, struct lessor **r
 	if (fd < 0)
 		return fd;
 	r = drm_is_master(fd) ? 0 : broker_make_master(d, fd);
-	if (r < 0 || !(l = calloc(1, sizeof(*l)))) {
+	if (r < 0 || !(l = lessor_add(b, d, fd))) {
 		close(fd);
 		return r < 0 ? r : -ENOMEM;
 	}
-	l->device = d;
-	l->fd = fd;
-	list_append(&b->lessors, &l->link);
+	if (fd_store_enabled()) {
+		char name[FD_STORE_NAME_MAX + 1];
+
+		lessor_store_name(d, name, sizeof(name));
+		r = fd_store_add(name, &fd, 1, false);
+		if (r < 0)
+			log_warning_errno(r, "Cannot keep the lessor of %s in the fd store; its leases end with devnsd",
+					  d->sysname);
+	}
 	log_info("devnsd is master of %s for its leases", d->sysname);
 	*ret = l;
 	return 0;
@@ -186,6 +213,12 @@ static int get_lessor(struct broker *b, struct seat_device *d, struct lessor **r
 
 static void lessor_free(struct lessor *l)
 {
+	if (fd_store_enabled()) {
+		char name[FD_STORE_NAME_MAX + 1];
+
+		lessor_store_name(l->device, name, sizeof(name));
+		(void)fd_store_remove(name);
+	}
 	list_remove(&l->link);
 	/* Closing the lessor ends every lease it made, and its master. */
 	close(l->fd);
@@ -264,6 +297,7 @@ void broker_lease_close(struct broker *b, struct seat_handle *h)
 	if (h->fd >= 0)
 		close(h->fd);
 	h->fd = -1;
+	broker_state_changed(b);
 	/* The seat counts this handle until it is closed. */
 	if (l && h->device->leases <= 1)
 		lessor_free(l);
@@ -275,4 +309,88 @@ void broker_lessors_free(struct broker *b)
 
 	list_for_each_safe(l, tmp, &b->lessors, link)
 		lessor_free(l);
+}
+
+bool broker_card_has_lessor(struct broker *b, const struct seat_device *d)
+{
+	return find_lessor(b, d) != NULL;
+}
+
+uint32_t broker_lease_lessee(const struct seat_handle *h)
+{
+	const struct lease *lease = h->lease ? h->userdata : NULL;
+
+	return lease ? lease->lessee : 0;
+}
+
+void broker_lessors_take_back(struct broker *b)
+{
+	struct broker_seat *bs;
+	struct seat_device *d;
+
+	list_for_each(bs, &b->seats, link)
+		list_for_each(d, &bs->seat->devices, link) {
+			char name[FD_STORE_NAME_MAX + 1];
+			struct stat st;
+			int fd;
+
+			if (d->type != SEAT_DEVICE_DRM)
+				continue;
+			lessor_store_name(d, name, sizeof(name));
+			if (fd_store_take(name, &fd, 1) != 1)
+				continue;
+			/* The card may have been replaced meanwhile. */
+			if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != d->devnum ||
+			    !lessor_add(b, d, fd)) {
+				close(fd);
+				(void)fd_store_remove(name);
+				continue;
+			}
+			log_info("Took back the lessor of %s", d->sysname);
+		}
+}
+
+int broker_lease_adopt(struct broker *b, struct seat_handle *h, uint32_t lessee)
+{
+	struct lessor *l = find_lessor(b, h->device);
+	struct lease *lease;
+	int n;
+
+	if (!l || !lessee || !drm_lease_exists(l->fd, lessee))
+		return -ENOENT;
+	lease = calloc(1, sizeof(*lease));
+	if (!lease)
+		return -ENOMEM;
+	n = drm_lease_objects(h->fd, lease->objects, sizeof(lease->objects) / sizeof(lease->objects[0]));
+	if (n <= 0) {
+		free(lease);
+		return n < 0 ? n : -ENOENT;
+	}
+	lease->lessee = lessee;
+	lease->n_objects = (size_t)n;
+	free(h->userdata);
+	h->userdata = lease;
+	return 0;
+}
+
+void broker_lessors_gc(struct broker *b)
+{
+	struct lessor *l, *tmp;
+
+	list_for_each_safe(l, tmp, &b->lessors, link) {
+		struct seat_device *d = l->device;
+		struct seat_container *sc;
+		struct seat_handle *h;
+
+		if (d->leases > 0)
+			continue;
+		lessor_free(l);
+		list_for_each(sc, &d->seat->containers, link) {
+			if (!seat_container_is_live(sc))
+				continue;
+			list_for_each(h, &sc->handles, link)
+				if (h->device == d && h->state == SEAT_HANDLE_LIVE)
+					(void)broker_make_master(d, h->fd);
+		}
+	}
 }

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct broker;
 struct broker_seat;
@@ -49,3 +50,20 @@ int broker_lease_open(struct broker *b, struct seat_handle *h);
 void broker_lease_close(struct broker *b, struct seat_handle *h);
 /* Closes every lessor file (broker_free(): no lease is left). */
 void broker_lessors_free(struct broker *b);
+
+/* After a restart: the lessor files the previous devnsd kept in the fd
+ * store, before any container's files are taken back. */
+void broker_lessors_take_back(struct broker *b);
+/* Whether devnsd holds a lessor file of d (its card files then get no
+ * master). */
+bool broker_card_has_lessor(struct broker *b, const struct seat_device *d);
+/* After a restart: h, a lease handle adopted from the fd store, is the
+ * lease lessee of the lessor taken back: 0, or -ENOENT when there is no
+ * such lessor or h's file is no lease of it. */
+int broker_lease_adopt(struct broker *b, struct seat_handle *h, uint32_t lessee);
+/* The lessee id of a lease handle, 0 for none. */
+uint32_t broker_lease_lessee(const struct seat_handle *h);
+/* After the containers are picked up: lessor files that no lease was
+ * taken back for are closed, and the live container's card file of that
+ * card gets master. */
+void broker_lessors_gc(struct broker *b);

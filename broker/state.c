@@ -78,6 +78,7 @@ static int state_path(struct broker *b, char *buf, size_t size, const char *suff
 
 static void write_container(FILE *f, struct container *c)
 {
+	struct seat_handle *h;
 	struct loop_device *l;
 
 	fprintf(f, "\n[Container %s]\nSeat=%s\nLeader=%d\nLeaderStart=%llu\n"
@@ -87,6 +88,11 @@ static void write_container(FILE *f, struct container *c)
 	fprintf(f, "BinderDevice=%s\n", c->binder ? c->binder->name : "");
 	for (size_t i = 0; i < c->n_outputs; i++)
 		fprintf(f, "Output=%s\n", c->outputs[i]);
+	/* The lease's id: the next devnsd finds its file in the fd store,
+	 * and revokes it by this id. */
+	list_for_each(h, &c->sc->handles, link)
+		if (broker_lease_lessee(h))
+			fprintf(f, "Lease=%s %u\n", h->device->sysname, broker_lease_lessee(h));
 	for (unsigned i = 0; i < c->n_options; i++)
 		fprintf(f, "Option=%s %u\n", c->options[i].option->name, c->options[i].value);
 	/* With the backing file's numbers, so that a device detached and
@@ -246,6 +252,11 @@ struct saved_container {
 	char outputs[CONTAINER_OUTPUTS_MAX][33];
 	char *output_names[CONTAINER_OUTPUTS_MAX];
 	size_t n_outputs;
+	struct {
+		char card[32];
+		uint32_t lessee;
+	} leases[4];
+	size_t n_leases;
 };
 
 struct saved_state {
@@ -302,6 +313,14 @@ static int on_state_entry(void *user, const char *section, const char *key, cons
 				snprintf(sc->outputs[sc->n_outputs], sizeof(sc->outputs[0]), "%s", value);
 				sc->output_names[sc->n_outputs] = sc->outputs[sc->n_outputs];
 				sc->n_outputs++;
+			}
+		} else if (strcmp(key, "Lease") == 0 && sc->n_leases < ARRAY_SIZE(sc->leases)) {
+			char card[32];
+			unsigned lessee;
+
+			if (sscanf(value, "%31s %u", card, &lessee) == 2) {
+				snprintf(sc->leases[sc->n_leases].card, sizeof(sc->leases[0].card), "%s", card);
+				sc->leases[sc->n_leases++].lessee = lessee;
 			}
 		} else if (strcmp(key, "LoopDevice") == 0 && sc->n_loops < ARRAY_SIZE(sc->loops)) {
 			unsigned n;
@@ -439,9 +458,18 @@ static void collect_stored_files(struct container *c, int *files, size_t n_files
 	}
 }
 
+static uint32_t saved_lessee(const struct saved_container *sc, const struct seat_device *d)
+{
+	for (size_t i = 0; i < sc->n_leases; i++)
+		if (strcmp(sc->leases[i].card, d->sysname) == 0)
+			return sc->leases[i].lessee;
+	return 0;
+}
+
 /* Takes back c's device files and brings each to the state the container
- * must be in: master and live input only if it is the active one. */
-static void adopt_files(struct container *c, bool active)
+ * must be in: master and live input only if it is the active one. A lease
+ * is live whatever; a card with leases gives no other file master. */
+static void adopt_files(struct container *c, const struct saved_container *sc, bool active)
 {
 	struct seat *s = c->seat->seat;
 	size_t n = list_length(&s->devices), i = 0;
@@ -461,13 +489,28 @@ static void adopt_files(struct container *c, bool active)
 
 		if (fd < 0)
 			continue;
-		/* A lease ended with the previous devnsd's lessor file: the
-		 * container's compositor takes the card again for a new one. */
 		if (container_has_outputs_on(c, d)) {
-			close(fd);
+			if (seat_container_adopt(c->sc, d, fd, SEAT_HANDLE_LIVE, &h) < 0) {
+				close(fd);
+				continue;
+			}
+			if (broker_lease_adopt(c->broker, h, saved_lessee(sc, d)) < 0) {
+				/* The lease ended with the previous devnsd (no
+				 * store for its lessor): the compositor must
+				 * take the card again for a new one. */
+				log_info("The lease of %s of %s is gone", d->sysname, c->name);
+				seat_handle_release(h);
+				continue;
+			}
+			broker_handle_store(h);
+			log_info("Took back the lease of %s of %s", d->sysname, c->name);
 			continue;
 		}
-		if (d->type == SEAT_DEVICE_DRM) {
+		if (d->type == SEAT_DEVICE_DRM && broker_card_has_lessor(c->broker, d)) {
+			drm_drop_master(fd);
+			if (active)
+				state = SEAT_HANDLE_LIVE;
+		} else if (d->type == SEAT_DEVICE_DRM) {
 			if (active && (drm_is_master(fd) || drm_set_master(fd) == 0))
 				state = SEAT_HANDLE_LIVE;
 			else
@@ -543,6 +586,8 @@ int broker_state_restore(struct broker *b)
 		return -ENOMEM;
 	}
 	r = ini_parse_file(f, on_state_entry, st);
+	/* Before the containers' files: their leases are the lessors'. */
+	broker_lessors_take_back(b);
 	fclose(f);
 	if (r != 0)
 		log_warning("%s:%d: cannot parse; containers from there on are forgotten", path, r);
@@ -599,7 +644,7 @@ int broker_state_restore(struct broker *b)
 					 sc->loops[k].number, strerror(-r));
 		}
 		active = saved_active(st, bs->seat->id);
-		adopt_files(c, active && strcmp(active, c->name) == 0);
+		adopt_files(c, sc, active && strcmp(active, c->name) == 0);
 		if (active && strcmp(active, c->name) == 0)
 			seat_restore_active(bs->seat, c->sc);
 		log_info("Picked up container %s after a restart", c->name);
@@ -607,6 +652,7 @@ int broker_state_restore(struct broker *b)
 	}
 	free(st);
 
+	broker_lessors_gc(b);
 	revoke_unclaimed_files();
 
 	/* The kernel's active namespaces follow what was picked up. */

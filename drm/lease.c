@@ -175,3 +175,27 @@ int drm_revoke_lease(int lessor_fd, uint32_t lessee)
 {
 	return drmModeRevokeLease(lessor_fd, lessee);
 }
+
+int drm_lease_objects(int lessee_fd, uint32_t *objects, size_t max)
+{
+	drmModeObjectListPtr list = drmModeGetLease(lessee_fd);
+	size_t n;
+
+	if (!list)
+		return -errno;
+	n = list->count < max ? list->count : max;
+	memcpy(objects, list->objects, n * sizeof(*objects));
+	drmFree(list);
+	return (int)n;
+}
+
+bool drm_lease_exists(int lessor_fd, uint32_t lessee)
+{
+	drmModeLesseeListPtr list = drmModeListLessees(lessor_fd);
+	bool found = false;
+
+	for (uint32_t i = 0; list && i < list->count; i++)
+		found |= list->lessees[i] == lessee;
+	drmFree(list);
+	return found;
+}

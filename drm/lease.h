@@ -8,6 +8,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,3 +30,10 @@ int drm_lease_outputs(int lessor_fd, const char *const *names, size_t n,
 
 /* Ends a lease: its file stays open but is master of nothing. */
 int drm_revoke_lease(int lessor_fd, uint32_t lessee);
+
+/* The objects leased to lessee_fd, the lessee's own file (at most max of
+ * them): how many, or a negative errno. */
+int drm_lease_objects(int lessee_fd, uint32_t *objects, size_t max);
+
+/* Whether the lessor has a lease of that id. */
+bool drm_lease_exists(int lessor_fd, uint32_t lessee);

@@ -78,6 +78,11 @@ struct login1_session {
 	bool foreign_bus_logged;
 	struct list pending; /* calls waiting for the sender's uid */
 	unsigned n_pending;
+	/* Its own Activate calls whose switch is still running, and the
+	 * device calls that wait for them (session.c). */
+	struct list activating;
+	struct list held;
+	unsigned n_held;
 	char seat_path[128];
 	char user_path[64];
 	int saved_fd; /* what outlives devnsd (restart.c); -1 without a store */
@@ -98,6 +103,8 @@ void login1_check_backlog(struct login1_session *s);
 extern const sd_bus_vtable login1_session_vtable[];
 /* The container's bus went away: its controller with it. */
 void login1_session_bus_gone(struct login1_session *s);
+/* Forgets every call waiting for an answer of the bus daemon or for an
+ * activation, without answering it. */
 void login1_session_drop_pending(struct login1_session *s);
 /* Switches the container's seat to target; m is answered when done. */
 int login1_switch(struct login1_session *s, struct container *target, sd_bus_message *m,

@@ -235,9 +235,85 @@ static void pending_call_free(void *userdata)
 	free(p);
 }
 
+/* logind activates a session of a seat without VTs before it reads the
+ * next call, so a compositor that calls Activate and then TakeDevice (weston
+ * does, without waiting for the answer) gets live devices. Here a switch
+ * may wait for the other container's controller: the session's device
+ * calls wait for it too, in order, and run once it is done. */
+struct activation {
+	struct login1_session *session; /* NULL once the session let go */
+	sd_bus_message *call;
+	struct list link; /* session->activating */
+};
+
+struct held_call {
+	sd_bus_message *call;
+	sd_bus_message_handler_t handler;
+	struct list link; /* session->held */
+};
+
+static void held_call_free(struct held_call *hc)
+{
+	list_remove(&hc->link);
+	sd_bus_message_unref(hc->call);
+	free(hc);
+}
+
+/* 1: m waits for the session's activation, and is answered after it. */
+static int hold_while_activating(struct login1_session *s, sd_bus_message *m,
+				 sd_bus_message_handler_t handler, sd_bus_error *error)
+{
+	struct held_call *hc;
+
+	if (list_empty(&s->activating))
+		return 0;
+	if (s->n_held >= LOGIN1_MAX_PENDING)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED, "Too many calls at once");
+	hc = calloc(1, sizeof(*hc));
+	if (!hc)
+		return -ENOMEM;
+	hc->call = sd_bus_message_ref(m);
+	hc->handler = handler;
+	list_append(&s->held, &hc->link);
+	s->n_held++;
+	return 1;
+}
+
+static void run_held_calls(struct login1_session *s)
+{
+	while (list_empty(&s->activating) && !list_empty(&s->held)) {
+		struct held_call *hc = list_first(&s->held, struct held_call, link);
+		sd_bus_message_handler_t handler = hc->handler;
+		sd_bus_error error = SD_BUS_ERROR_NULL;
+		sd_bus_message *call = sd_bus_message_ref(hc->call);
+		int r;
+
+		held_call_free(hc);
+		s->n_held--;
+		r = handler(call, s, &error);
+		if (r < 0) {
+			if (!sd_bus_error_is_set(&error))
+				sd_bus_error_set_errno(&error, r);
+			(void)sd_bus_reply_method_error(call, &error);
+		}
+		sd_bus_error_free(&error);
+		sd_bus_message_unref(call);
+	}
+}
+
 void login1_session_drop_pending(struct login1_session *s)
 {
 	struct pending_call *p, *tmp;
+	struct activation *a, *atmp;
+	struct held_call *hc, *htmp;
+
+	list_for_each_safe(hc, htmp, &s->held, link)
+		held_call_free(hc);
+	s->n_held = 0;
+	list_for_each_safe(a, atmp, &s->activating, link) {
+		a->session = NULL;
+		list_remove(&a->link);
+	}
 
 	/* Each call references the bus through its message: let go of
 	 * them, so that the bus can be freed, and its slots (and these)
@@ -452,6 +528,8 @@ static int method_take_device(sd_bus_message *m, void *userdata, sd_bus_error *e
 	dev_t devnum;
 	int r;
 
+	if ((r = hold_while_activating(s, m, method_take_device, error)) != 0)
+		return r;
 	if ((r = read_devnum(m, &devnum)) < 0 || (r = check_controller(s, m, error)) < 0)
 		return r;
 	r = container_take_device(s->container, devnum, &h);
@@ -486,9 +564,12 @@ static int method_release_device(sd_bus_message *m, void *userdata, sd_bus_error
 {
 	struct login1_session *s = userdata;
 	struct login1_controller *ctl;
-	int r = device_method(m, s, error, container_release_device);
 	dev_t devnum;
+	int r;
 
+	if ((r = hold_while_activating(s, m, method_release_device, error)) != 0)
+		return r;
+	r = device_method(m, s, error, container_release_device);
 	if (r < 0)
 		return r;
 	ctl = controller_of_container(s->container);
@@ -559,19 +640,49 @@ int login1_switch(struct login1_session *s, struct container *target, sd_bus_mes
 	return 1;
 }
 
+static void on_activated(void *userdata, int r)
+{
+	struct activation *a = userdata;
+	struct login1_session *s = a->session;
+
+	on_switch_done(a->call, r);
+	if (s)
+		list_remove(&a->link);
+	free(a);
+	if (s)
+		run_held_calls(s);
+}
+
 /* Activating itself needs AllowActivate, as the Container's Activate does;
  * an active session's Activate is a no-op for anyone (weston calls it at
  * start). */
 static int method_activate(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct login1_session *s = userdata;
+	struct activation *a;
+	int r;
 
 	if (login1_session_is_active(s))
 		return sd_bus_reply_method_return(m, NULL);
 	if (!s->container->allow_activate)
 		return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
 					 "This container may not activate itself (no AllowActivate)");
-	return login1_switch(s, s->container, m, error);
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	a->session = s;
+	a->call = sd_bus_message_ref(m);
+	list_append(&s->activating, &a->link);
+	/* on_activated may run before this returns. */
+	r = broker_switch(s->container->seat, SEAT_SWITCH_TO, s->container, on_activated, a);
+	if (r < 0) {
+		list_remove(&a->link);
+		sd_bus_message_unref(a->call);
+		free(a);
+		run_held_calls(s);
+		return sd_bus_error_set_errnof(error, r, "Cannot switch: %s", strerror(-r));
+	}
+	return 1;
 }
 
 void login1_session_resume(struct login1_session *s)

@@ -287,6 +287,8 @@ static int login1_container_attach(struct broker_listener *l, struct container *
 	s->container = c;
 	s->saved_fd = -1;
 	list_init(&s->pending);
+	list_init(&s->activating);
+	list_init(&s->held);
 	s->uid = (uid_t)container_option(c, "Login1User");
 	snprintf(s->type, sizeof(s->type), "wayland");
 	snprintf(s->user_path, sizeof(s->user_path), LOGIN1_PATH "/user/_%u", (unsigned)s->uid);

@@ -4,7 +4,8 @@ max_outputs=2, QOM id video0, no other display), each head leased to a
 container registered with Outputs. Both pictures stay on screen while the
 keyboard moves between the two; a lease lists only its own outputs; a
 container without outputs gets no master beside the leases, and gets it
-back when they end.
+back when they end. devnsd runs under devns-keeper, so a lease outlives a
+crash and a restart of devnsd.
 
 Run by test-leases.sh in the guest.
 """
@@ -17,15 +18,21 @@ import sys
 import dbus
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import compositors  # noqa: E402
 from devnstest import (  # noqa: E402
-    CLIENT, DEVNSCTL, OUT, Container, TestFailure, _load_script, active_container, check, colours_close,
-    dbus_error_name, get_prop, hostctl, log, manager, run_with_broker, screen_colour, sendkey,
+    CLIENT, DEVNSCTL, OUT, Container, KeptBroker, TestFailure, _load_script, active_container, check, colours_close,
+    dbus_error_name, get_prop, hostctl, log, manager, run_testcases, screen_colour, sendkey,
     seat_path, system_bus, wait_unregistered, wait_until)
 
 DISPLAY = "video0"  # meson.build
 PROBE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "endpoint-probe.py")
 COLOURS = {"left": "cc2222", "right": "2255cc"}
 INVALID_ARGS = "org.freedesktop.DBus.Error.InvalidArgs"
+WESTON_COLOUR = "aaaa22"
+# The container's own bus daemon refuses a uid without a passwd entry.
+WESTON_UID = 65534
+WESTON_CONF = "/tmp/devns-weston.ini"
+WESTON_XDG = "/tmp/devns-weston-xdg"
 
 state = {}
 
@@ -67,19 +74,18 @@ def head_colour(head, tag):
     return screen_colour(os.path.join(OUT, rel))
 
 
-def expect_heads(tag, timeout=30.0):
-    """Head 0 shows "left", head 1 "right"."""
+def expect_heads(tag, want=(COLOURS["left"], COLOURS["right"]), timeout=30.0):
+    """Head 0 shows the colour want[0], head 1 want[1]."""
     seen = []
 
     def look():
         got = [head_colour(i, tag) for i in (0, 1)]
         seen.append(got)
-        return all(colours_close(got[i][0], COLOURS[n]) and got[i][1] >= 0.8
-                   for i, n in enumerate(("left", "right")))
+        return all(colours_close(got[i][0], want[i]) and got[i][1] >= 0.8 for i in (0, 1))
     try:
         wait_until(f"{tag}: both heads", look, timeout=timeout, interval=0.2)
     except TestFailure:
-        raise TestFailure(f"{tag}: heads show {seen[-2:]}, want {COLOURS}")
+        raise TestFailure(f"{tag}: heads show {seen[-2:]}, want {want}")
 
 
 def clients():
@@ -87,8 +93,8 @@ def clients():
         conns = connectors()
         cs = {}
         for name, conn in zip(("left", "right"), conns):
-            cs[name] = Container(name, [CLIENT, "--control", "--color", COLOURS[name],
-                                        "--label", name], options=options(conn))
+            cs[name] = Container(name, [CLIENT, "--control", "--reconnect", "--color",
+                                        COLOURS[name], "--label", name], options=options(conn))
             cs[name].expect("ready", timeout=60)
         state["clients"] = cs
     return state["clients"]
@@ -173,21 +179,7 @@ def testcase_two_heads_and_the_keyboard_moves():
         c.take_lines("pause")
         c.take_lines("key ")
     for i in range(10):
-        now = active_container()
-        want = "right" if now == "left" else "left"
-        for c in cs.values():
-            c.take_lines("resume")
-        sendkey("ctrl-alt-right")
-        wait_until(f"switch {i} to {want}", lambda: active_container() == want, timeout=30)
-        cs[want].expect("resume ", timeout=30)  # its keyboard, fresh
-        before = {n: keys_of(c) for n, c in cs.items()}
-        sendkey("a")
-        wait_until(f"switch {i}: the key reaches {want}",
-                   lambda: keys_of(cs[want]) > before[want], timeout=30)
-        after = {n: keys_of(c) for n, c in cs.items()}
-        other = "left" if want == "right" else "right"
-        check(after[want] == before[want] + 1 and after[other] == before[other],
-              f"switch {i}: keys {before} -> {after}")
+        switch_by_hotkey(cs, f"switch {i}")
         for n, c in cs.items():
             st = c.status()
             check(st["drm_master"] == "1", f"switch {i}: {n} lost its lease's master: {st}")
@@ -195,6 +187,53 @@ def testcase_two_heads_and_the_keyboard_moves():
     for n, c in cs.items():
         card_pauses = [line for line in c.take_lines("pause") if line.split()[1].startswith("226:")]
         check(not card_pauses, f"{n} was paused for its card: {card_pauses}")
+
+
+def switch_by_hotkey(cs, tag):
+    """Ctrl+Alt+Right to the other one; a key typed then reaches it only."""
+    want = "right" if active_container() == "left" else "left"
+    other = "left" if want == "right" else "right"
+    for c in cs.values():
+        c.take_lines("resume")
+    sendkey("ctrl-alt-right")
+    wait_until(f"{tag}: {want} active", lambda: active_container() == want, timeout=30)
+    cs[want].expect("resume ", timeout=30)
+    before = {n: keys_of(c) for n, c in cs.items()}
+    sendkey("a")
+    wait_until(f"{tag}: the key reaches {want}",
+               lambda: keys_of(cs[want]) > before[want], timeout=30)
+    check(keys_of(cs[other]) == before[other], f"{tag}: {other} got a key")
+
+
+def testcase_lease_outlives_devnsd():
+    """kill -9 and a clean restart of devnsd: both pictures stay on their
+    heads throughout, the clients take the same leases back, and the
+    keyboard still moves between them."""
+    cs = clients()
+    conns = connectors()
+    broker = state["broker"]
+    for how in ("kill", "restart"):
+        mark = broker.log_mark()
+        if how == "kill":
+            broker.kill_devnsd()
+        else:
+            broker.restart()
+        expect_heads(f"{how}-at-once")
+        for c in cs.values():
+            c.expect("reconnected", timeout=60)
+        log_text = broker.log_since(mark)
+        for n in cs:
+            check(f"Took back the lease of {card()} of {n}" in log_text,
+                  f"{how}: {n}'s lease not taken back:\n{log_text}")
+        check(outputs_prop() == {conns[0]: "left", conns[1]: "right"},
+              f"{how}: Outputs {outputs_prop()}")
+        for n, c in cs.items():
+            st = c.status()
+            check(st["drm_master"] == "1", f"{how}: {n} lost its lease's master: {st}")
+        expect_heads(f"{how}-reconnected")
+        for i in range(2):
+            switch_by_hotkey(cs, f"{how} switch {i}")
+        expect_heads(f"{how}-switched")
 
 
 def testcase_no_master_beside_leases():
@@ -226,11 +265,47 @@ def testcase_no_master_beside_leases():
         c.stop()
 
 
+def testcase_weston_on_a_lease():
+    """Debian's weston, unmodified, on the login1 facade (`devnsctl run
+    --login1 --output`) on head 0 beside the demo client on head 1: both on
+    screen at once, and weston's picture stays while the other container
+    has the keyboard."""
+    conns = connectors()
+    compositors.write_weston_config(WESTON_CONF, WESTON_COLOUR)
+    right = Container("right", [CLIENT, "--control", "--color", COLOURS["right"], "--label",
+                                "right"], options=options(conns[1]))
+    weston = None
+    try:
+        right.expect("ready", timeout=60)
+        # weston activates its own session (AllowActivate).
+        weston = compositors.CompositorRun(
+            "weston", ["sh", "-c", compositors.WESTON_SCRIPT, "sh", str(WESTON_UID), WESTON_XDG,
+                       WESTON_CONF, "wayland-devns"],
+            allow_activate=True, login1_user=WESTON_UID, outputs=(conns[0],))
+        expect_heads("weston", (WESTON_COLOUR, COLOURS["right"]), timeout=300)
+        check(outputs_prop() == {conns[0]: "weston", conns[1]: "right"},
+              f"Outputs: {outputs_prop()}")
+        for i in range(2):
+            manager().SwitchContainer("seat0", "right")
+            expect_heads(f"weston-behind-{i}", (WESTON_COLOUR, COLOURS["right"]))
+            manager().SwitchContainer("seat0", "weston")
+            expect_heads(f"weston-in-front-{i}", (WESTON_COLOUR, COLOURS["right"]))
+            check(weston.alive(), f"weston ended; see weston.log in {OUT}")
+    finally:
+        if weston:
+            weston.stop()
+        right.stop()
+    wait_unregistered("weston")
+    wait_unregistered("right")
+
+
 ORDER = [
     "testcase_lease_lists_only_its_outputs",
     "testcase_outputs_refused_with_a_reason",
     "testcase_two_heads_and_the_keyboard_moves",
+    "testcase_lease_outlives_devnsd",
     "testcase_no_master_beside_leases",
+    "testcase_weston_on_a_lease",
 ]
 
 
@@ -243,7 +318,14 @@ def main():
     conns = connectors()
     with open(f"/sys/class/drm/{card()}-{conns[1]}/status", "w") as f:
         f.write("on\n")
-    return run_with_broker(globals(), ORDER, state, modules=())
+    subprocess.run(["udevadm", "settle", "--timeout=60"], check=False)
+    state["broker"] = KeptBroker()
+    try:
+        return run_testcases(globals(), ORDER)
+    finally:
+        for c in state.get("clients", {}).values():
+            c.stop()
+        state["broker"].stop()
 
 
 if __name__ == "__main__":

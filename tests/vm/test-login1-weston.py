@@ -61,6 +61,8 @@ from devnstest import (  # noqa: E402
 ROUNDS = int(os.environ.get("DEVNS_SWITCHES", "10"))
 RESTART_ROUNDS = int(os.environ.get("DEVNS_RESTART_ROUNDS", "3"))
 COLOURS = {"demo": "2255cc", "weston": "33aa77"}
+PROBE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "endpoint-probe.py")
+DRM_MAJOR = 226
 WESTON_UID = 65534
 XDG = f"/run/user/{WESTON_UID}"       # inside the container
 SOCKET = "wayland-devns"
@@ -576,6 +578,37 @@ def testcase_still_running_and_on_screen():
           "weston took control once")
 
 
+def testcase_starts_behind_a_slow_controller():
+    """weston starts while the container in front holds its card and never
+    acknowledges a pause, so weston's Activate waits for PauseTimeoutSec.
+    weston calls TakeDevice right after Activate, without waiting for its
+    answer: as on logind, its devices come live once the switch is done,
+    and it comes up with its input (weston exits when it has none)."""
+    c = new_weston_container()
+    slow = Container("slow", [sys.executable, PROBE, "silent", f"{DRM_MAJOR}:0"])
+    try:
+        check(json.loads(slow.expect("{", timeout=60))["ready"], "slow ready")
+        manager().SwitchContainer("seat0", "slow")
+        start_bus(c)
+        wait_until("the facade serving login1",
+                   lambda: str(container_prop("weston", "Login1")) == "serving", timeout=60)
+        c.start_weston()
+        state["weston_started"] = True
+        try:
+            expect_screen("weston-behind-slow.png", COLOURS["weston"], timeout=300)
+        except TestFailure:
+            check_weston_alive("after start-up behind a slow controller")
+            raise
+        check_weston_alive("after start-up behind a slow controller")
+        check(active_container() == "weston", f"active: {active_container()}")
+        log(f"weston holds {check_weston_live()}")
+        check("did not acknowledge" in state["broker"].log_since(state["weston_mark"]),
+              "the switch waited for the slow controller")
+    finally:
+        slow.stop()
+    wait_unregistered("slow")
+
+
 def testcase_host_bus_left_alone():
     """A container registered with Login1 while it still shares the host's
     /run (before a runtime has mounted its own /run/dbus, or a container
@@ -625,6 +658,7 @@ ORDER = [
     "testcase_survives_devnsd_killed",
     "testcase_survives_devnsd_restarted",
     "testcase_still_running_and_on_screen",
+    "testcase_starts_behind_a_slow_controller",
     "testcase_host_bus_left_alone",
 ]
 
