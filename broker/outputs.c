@@ -379,18 +379,10 @@ void broker_lessors_gc(struct broker *b)
 
 	list_for_each_safe(l, tmp, &b->lessors, link) {
 		struct seat_device *d = l->device;
-		struct seat_container *sc;
-		struct seat_handle *h;
 
 		if (d->leases > 0)
 			continue;
 		lessor_free(l);
-		list_for_each(sc, &d->seat->containers, link) {
-			if (!seat_container_is_live(sc))
-				continue;
-			list_for_each(h, &sc->handles, link)
-				if (h->device == d && h->state == SEAT_HANDLE_LIVE)
-					(void)broker_make_master(d, h->fd);
-		}
+		seat_device_leases_end(d);
 	}
 }

@@ -235,6 +235,17 @@ static void pending_call_free(void *userdata)
 	free(p);
 }
 
+/* Answers a call whose handler ran outside sd-bus's dispatch and returned
+ * r, as sd-bus answers one that fails: with error if set, else r's errno. */
+static void reply_failure(sd_bus_message *call, int r, sd_bus_error *error)
+{
+	if (r >= 0)
+		return;
+	if (!sd_bus_error_is_set(error))
+		sd_bus_error_set_errno(error, r);
+	(void)sd_bus_reply_method_error(call, error);
+}
+
 /* logind activates a session of a seat without VTs before it reads the
  * next call, so a compositor that calls Activate and then TakeDevice (weston
  * does, without waiting for the answer) gets live devices. Here a switch
@@ -291,11 +302,7 @@ static void run_held_calls(struct login1_session *s)
 		held_call_free(hc);
 		s->n_held--;
 		r = handler(call, s, &error);
-		if (r < 0) {
-			if (!sd_bus_error_is_set(&error))
-				sd_bus_error_set_errno(&error, r);
-			(void)sd_bus_reply_method_error(call, &error);
-		}
+		reply_failure(call, r, &error);
 		sd_bus_error_free(&error);
 		sd_bus_message_unref(call);
 	}
@@ -340,11 +347,7 @@ static int on_sender_uid(sd_bus_message *reply, void *userdata, sd_bus_error *re
 				      "Cannot determine the caller's user");
 	else
 		r = p->handler(p->session, p->call, (uid_t)uid, &error);
-	if (r < 0) {
-		if (!sd_bus_error_is_set(&error))
-			sd_bus_error_set_errno(&error, r);
-		(void)sd_bus_reply_method_error(p->call, &error);
-	}
+	reply_failure(p->call, r, &error);
 	sd_bus_error_free(&error);
 	return 0;
 }

@@ -211,9 +211,7 @@ static void seat_device_leases_begin(struct seat_device *d)
 				s->ops->handle_drop_master(s->ud, h);
 }
 
-/* The last lease of d is gone: the live container's card file gets master
- * back. A failure leaves it without, as a refused SET_MASTER would. */
-static void seat_device_leases_end(struct seat_device *d)
+void seat_device_leases_end(struct seat_device *d)
 {
 	struct seat *s = d->seat;
 	struct seat_container *c;

@@ -169,6 +169,11 @@ struct seat_container *seat_container_nth(struct seat *s, unsigned n);
 /* Whether h's file holds master when live: a card handle that is no
  * lease, on a card without leases. */
 bool seat_handle_gets_master(const struct seat_handle *h);
+/* The broker no longer holds master of the card d for leases (the last
+ * lease went, or a lessor taken back after a restart had none left): the
+ * live container's file of it gets master. A failure leaves it without,
+ * as a refused SET_MASTER would. */
+void seat_device_leases_end(struct seat_device *d);
 
 /* True when c's devices are live: it is active and not being paused. */
 bool seat_container_is_live(const struct seat_container *c);

@@ -719,16 +719,17 @@ def expect_screen(name, colour, min_fraction=0.8, timeout=30.0, device=None):
 
 # ---------------------------------------------------------------- runner
 
-def run_with_broker(module_globals, order, state, modules=("bochs", "uinput")):
+def run_with_broker(module_globals, order, state, modules=("bochs", "uinput"), broker=None):
     """The usual test program: loads modules, waits for the card, starts
-    devnsd as state["broker"], runs the testcases, and stops what the
-    testcases left in state (clients in state["clients"], anything with a
-    destroy() in state["devices"]) and devnsd."""
+    devnsd as state["broker"] (broker(), by default Broker()), runs the
+    testcases, and stops what the testcases left in state (clients in
+    state["clients"], anything with a destroy() in state["devices"]) and
+    devnsd."""
     for mod in modules:
         subprocess.run(["modprobe", mod], check=True)
     wait_until("/dev/dri/card0", lambda: os.path.exists("/dev/dri/card0"), timeout=60)
     subprocess.run(["udevadm", "settle", "--timeout=60"], check=False)
-    state["broker"] = Broker()
+    state["broker"] = (broker or Broker)()
     try:
         return run_testcases(module_globals, order)
     finally:

@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import compositors  # noqa: E402
 from devnstest import (  # noqa: E402
     CLIENT, DEVNSCTL, OUT, Container, KeptBroker, TestFailure, _load_script, active_container, check, colours_close,
-    dbus_error_name, get_prop, hostctl, log, manager, run_testcases, screen_colour, sendkey,
+    dbus_error_name, get_prop, hostctl, log, manager, run_with_broker, screen_colour, sendkey,
     seat_path, system_bus, wait_unregistered, wait_until)
 
 DISPLAY = "video0"  # meson.build
@@ -318,14 +318,7 @@ def main():
     conns = connectors()
     with open(f"/sys/class/drm/{card()}-{conns[1]}/status", "w") as f:
         f.write("on\n")
-    subprocess.run(["udevadm", "settle", "--timeout=60"], check=False)
-    state["broker"] = KeptBroker()
-    try:
-        return run_testcases(globals(), ORDER)
-    finally:
-        for c in state.get("clients", {}).values():
-            c.stop()
-        state["broker"].stop()
+    return run_with_broker(globals(), ORDER, state, modules=(), broker=KeptBroker)
 
 
 if __name__ == "__main__":

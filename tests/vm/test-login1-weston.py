@@ -300,6 +300,18 @@ def weston_container_served():
     return c
 
 
+def start_weston_on_screen(c, screenshot):
+    """Starts weston in container c and waits until its desktop is on the
+    screen; weston activates its own session (AllowActivate)."""
+    c.start_weston()
+    state["weston_started"] = True
+    try:
+        expect_screen(screenshot, COLOURS["weston"], timeout=300)
+    except TestFailure:
+        check_weston_alive("after start-up")
+        raise TestFailure(f"weston is not on screen; weston.log:\n{weston_log_tail()}")
+
+
 def weston_in_front(replace_dead=True):
     """weston running with weston-eventdemo focused, in front with its
     card and input live: started if no testcase did, or (replace_dead) if
@@ -307,14 +319,7 @@ def weston_in_front(replace_dead=True):
     started = "eventdemo" in state
     if not started or (replace_dead and not (state["weston"].alive() and
                                              state["eventdemo"].poll() is None)):
-        c = weston_container_served()
-        c.start_weston()
-        state["weston_started"] = True
-        try:
-            expect_screen("weston-start.png", COLOURS["weston"], timeout=300)
-        except TestFailure:
-            check_weston_alive("after start-up")
-            raise TestFailure(f"weston is not on screen; weston.log:\n{weston_log_tail()}")
+        start_weston_on_screen(weston_container_served(), "weston-start.png")
         state["eventdemo"] = start_eventdemo()
         wait_eventdemo_focused()
     check_weston_alive("before this testcase")
@@ -373,14 +378,7 @@ def testcase_facade_serves_the_containers_own_bus():
 def testcase_weston_starts_through_logind():
     c = weston_container_served()
     make_active(state["demo"])
-    c.start_weston()
-    state["weston_started"] = True
-    try:
-        # weston activates its own session (AllowActivate).
-        expect_screen("weston-start.png", COLOURS["weston"], timeout=300)
-    except TestFailure:
-        check_weston_alive("after start-up")
-        raise TestFailure(f"weston is not on screen; weston.log:\n{weston_log_tail()}")
+    start_weston_on_screen(c, "weston-start.png")
     check_weston_alive("after start-up")
     check("logind: session control granted" in weston_log(),
           "weston took control through its logind launcher")
@@ -592,13 +590,7 @@ def testcase_starts_behind_a_slow_controller():
         start_bus(c)
         wait_until("the facade serving login1",
                    lambda: str(container_prop("weston", "Login1")) == "serving", timeout=60)
-        c.start_weston()
-        state["weston_started"] = True
-        try:
-            expect_screen("weston-behind-slow.png", COLOURS["weston"], timeout=300)
-        except TestFailure:
-            check_weston_alive("after start-up behind a slow controller")
-            raise
+        start_weston_on_screen(c, "weston-behind-slow.png")
         check_weston_alive("after start-up behind a slow controller")
         check(active_container() == "weston", f"active: {active_container()}")
         log(f"weston holds {check_weston_live()}")
