@@ -8,8 +8,6 @@
 
 #include "common/reaper.h"
 
-/* At most what one write to a pipe moves at once (PIPE_BUF). */
-#define REAPER_HELD_MAX 64
 _Static_assert(REAPER_HELD_MAX * sizeof(int) <= PIPE_BUF, "one write must be atomic");
 
 struct reaper {

@@ -16,7 +16,11 @@ void reaper_free(struct reaper *r);
 void reaper_close(struct reaper *r, int fd);
 /* The same, but the thread is only told at the next reaper_flush(): a
  * burst of closes wakes it once, when the caller has answered whoever
- * waits. */
+ * waits. At most REAPER_HELD_MAX are held: one more sends them on. Small,
+ * because a caller kept busy (a client flooding it with calls) may not
+ * flush for a long time, and each held fd stays open meanwhile; a switch
+ * revokes a few. */
+#define REAPER_HELD_MAX 8
 void reaper_close_later(struct reaper *r, int fd);
 void reaper_flush(struct reaper *r);
 /* How many fds are queued (or held for the next flush) or being closed;
