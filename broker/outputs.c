@@ -220,7 +220,11 @@ static void lessor_free(struct lessor *l)
 		(void)fd_store_remove(name);
 	}
 	list_remove(&l->link);
-	/* Closing the lessor ends every lease it made, and its master. */
+	/* Master belongs to the open file, which the fd store's copy keeps
+	 * open until the store gets to the removal: dropped now, so that the
+	 * live container's card file can have it at once. Closing ends every
+	 * lease the lessor made. */
+	(void)drm_drop_master(l->fd);
 	close(l->fd);
 	free(l);
 }
