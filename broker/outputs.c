@@ -377,6 +377,44 @@ int broker_lease_adopt(struct broker *b, struct seat_handle *h, uint32_t lessee)
 	return 0;
 }
 
+static bool lessee_adopted(struct seat_device *d, uint32_t lessee)
+{
+	struct seat_container *sc;
+	struct seat_handle *h;
+
+	list_for_each(sc, &d->seat->containers, link)
+		list_for_each(h, &sc->handles, link)
+			if (h->device == d && broker_lease_lessee(h) == lessee)
+				return true;
+	return false;
+}
+
+/* A lease no container took back after a restart may still be open
+ * elsewhere (a file passed out of a container that is gone): it would keep
+ * its outputs, out of every container's reach, for as long as it lives. */
+static void revoke_strays(struct lessor *l)
+{
+	uint32_t ids[DRM_LESSEES_MAX];
+	int n = drm_lessees(l->fd, ids, DRM_LESSEES_MAX);
+
+	if (n < 0) {
+		log_warning_errno(n, "Cannot list the leases of %s", l->device->sysname);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		int r;
+
+		if (lessee_adopted(l->device, ids[i]))
+			continue;
+		r = drm_revoke_lease(l->fd, ids[i]);
+		if (r < 0)
+			log_warning_errno(r, "Cannot revoke lease %u of %s", ids[i], l->device->sysname);
+		else
+			log_info("Revoked lease %u of %s, which no container took back", ids[i],
+				 l->device->sysname);
+	}
+}
+
 void broker_lessors_gc(struct broker *b)
 {
 	struct lessor *l, *tmp;
@@ -384,8 +422,10 @@ void broker_lessors_gc(struct broker *b)
 	list_for_each_safe(l, tmp, &b->lessors, link) {
 		struct seat_device *d = l->device;
 
-		if (d->leases > 0)
+		if (d->leases > 0) {
+			revoke_strays(l);
 			continue;
+		}
 		lessor_free(l);
 		seat_device_leases_end(d);
 	}

@@ -65,5 +65,6 @@ int broker_lease_adopt(struct broker *b, struct seat_handle *h, uint32_t lessee)
 uint32_t broker_lease_lessee(const struct seat_handle *h);
 /* After the containers are picked up: lessor files that no lease was
  * taken back for are closed, and the live container's card file of that
- * card gets master. */
+ * card gets master; of a lessor kept, every lease no container took back
+ * is revoked. */
 void broker_lessors_gc(struct broker *b);

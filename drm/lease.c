@@ -189,13 +189,26 @@ int drm_lease_objects(int lessee_fd, uint32_t *objects, size_t max)
 	return (int)n;
 }
 
-bool drm_lease_exists(int lessor_fd, uint32_t lessee)
+int drm_lessees(int lessor_fd, uint32_t *ids, size_t max)
 {
 	drmModeLesseeListPtr list = drmModeListLessees(lessor_fd);
-	bool found = false;
+	size_t n;
 
-	for (uint32_t i = 0; list && i < list->count; i++)
-		found |= list->lessees[i] == lessee;
+	if (!list)
+		return -errno;
+	n = list->count < max ? list->count : max;
+	memcpy(ids, list->lessees, n * sizeof(*ids));
 	drmFree(list);
-	return found;
+	return (int)n;
+}
+
+bool drm_lease_exists(int lessor_fd, uint32_t lessee)
+{
+	uint32_t ids[DRM_LESSEES_MAX];
+	int n = drm_lessees(lessor_fd, ids, DRM_LESSEES_MAX);
+
+	for (int i = 0; i < n; i++)
+		if (ids[i] == lessee)
+			return true;
+	return false;
 }

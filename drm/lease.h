@@ -35,5 +35,10 @@ int drm_revoke_lease(int lessor_fd, uint32_t lessee);
  * them): how many, or a negative errno. */
 int drm_lease_objects(int lessee_fd, uint32_t *objects, size_t max);
 
+/* The ids of the lessor's live leases (at most max of them): how many, or
+ * a negative errno. */
+#define DRM_LESSEES_MAX 64
+int drm_lessees(int lessor_fd, uint32_t *ids, size_t max);
+
 /* Whether the lessor has a lease of that id. */
 bool drm_lease_exists(int lessor_fd, uint32_t lessee);

@@ -9,9 +9,11 @@ crash and a restart of devnsd.
 
 Run by test-leases.sh in the guest.
 """
+import ctypes
 import glob
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -20,7 +22,7 @@ import dbus
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import compositors  # noqa: E402
 from devnstest import (  # noqa: E402
-    CLIENT, DEVNSCTL, OUT, Container, KeptBroker, TestFailure, _load_script, active_container, check, colours_close,
+    BUILD, CLIENT, DEVNSCTL, OUT, Container, KeptBroker, RunContainer, TestFailure, _load_script, active_container, check, colours_close,
     dbus_error_name, get_prop, hostctl, log, manager, run_with_broker, screen_colour, sendkey,
     seat_path, system_bus, wait_unregistered, wait_until)
 
@@ -33,7 +35,10 @@ WESTON_COLOUR = "aaaa22"
 WESTON_UID = 65534
 WESTON_CONF = "/tmp/devns-weston.ini"
 WESTON_XDG = "/tmp/devns-weston-xdg"
+SEAT_COLOUR = "33aa77"
+LIBSEAT_CLIENT = os.path.join(BUILD, "tests", "vm", "libseat-client")
 
+SYS_PIDFD_GETFD = 438  # x86_64, as the guest
 state = {}
 
 
@@ -236,6 +241,79 @@ def testcase_lease_outlives_devnsd():
         expect_heads(f"{how}-switched")
 
 
+def pidfd_getfd(pid, fd):
+    """A copy of process pid's file fd, as a debugger would take one."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = os.pidfd_open(pid)
+    try:
+        copy = libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0)
+        if copy < 0:
+            raise OSError(ctypes.get_errno(), f"pidfd_getfd {pid} {fd}")
+        return copy
+    finally:
+        os.close(pidfd)
+
+
+def card_fds(pid):
+    """The fd numbers of process pid that are open files of the card."""
+    fds = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == f"/dev/dri/{card()}":
+                fds.append(int(fd))
+        except OSError:
+            pass
+    return fds
+
+
+def testcase_stray_lease_revoked():
+    """A lease whose container died while devnsd was down, its file kept
+    open elsewhere (a copy taken here, as a process the container passed it
+    to would hold it): the next devnsd revokes it, and the outputs go to
+    the next container that asks for them."""
+    cs = clients()
+    conns = connectors()
+    broker = state["broker"]
+    probe = _load_script("devns_endpoint_probe", "endpoint-probe.py")
+    held = None
+    for fd in card_fds(cs["right"].leader):
+        copy = pidfd_getfd(cs["right"].leader, fd)
+        if len(probe.drm_resources(copy)["connectors"]) == 1:
+            held = copy
+            break
+        os.close(copy)
+    check(held is not None, "no lease among right's card files")
+    try:
+        mark = broker.log_mark()
+        # devnsd stopped does not see right end: the next one finds it gone.
+        os.kill(broker.devnsd_pid(), signal.SIGSTOP)
+        try:
+            cs["right"].kill_leader()
+            cs["right"].proc.wait(timeout=60)
+        finally:
+            broker.kill_devnsd()
+        cs["left"].expect("reconnected", timeout=60)
+        wait_unregistered("right")
+        got = probe.drm_resources(held)
+        check(got["connectors"] == [] and got["crtcs"] == [], f"the copy still leases {got}")
+        log_text = broker.log_since(mark)
+        check("Revoked lease " in log_text and "which no container took back" in log_text,
+              f"the stray lease was not revoked:\n{log_text}")
+        check(f"Took back the lease of {card()} of left" in log_text,
+              f"left's lease not taken back:\n{log_text}")
+        # right's head is free for the next container.
+        cs["right"] = Container("right", [CLIENT, "--control", "--reconnect", "--color",
+                                          COLOURS["right"], "--label", "right"],
+                                options=options(conns[1]))
+        cs["right"].expect("ready", timeout=60)
+        check(outputs_prop() == {conns[0]: "left", conns[1]: "right"},
+              f"Outputs: {outputs_prop()}")
+        expect_heads("after-stray")
+    finally:
+        if held is not None:
+            os.close(held)
+
+
 def testcase_no_master_beside_leases():
     """A container without outputs, active, holds the card but not its
     master, and cannot take it (SET_MASTER); the heads keep their pictures.
@@ -299,13 +377,85 @@ def testcase_weston_on_a_lease():
     wait_unregistered("right")
 
 
+def ps2_keyboard():
+    """The evdev node of QEMU's PS/2 keyboard, which sendkey types on."""
+    for name_file in glob.glob("/sys/class/input/event*/device/name"):
+        with open(name_file) as f:
+            if "AT Translated Set 2 keyboard" in f.read():
+                return "/dev/input/" + name_file.split("/")[4]
+    raise TestFailure("no PS/2 keyboard")
+
+
+def testcase_libseat_beside_weston():
+    """Debian's libseat (tests/vm/libseat-client, seatd protocol) on head
+    0 and Debian's weston (login1 facade) on head 1, each asking for the
+    whole card and given a lease: both pictures at once through switches
+    either way; the libseat client's keyboard file is live only while it
+    is in front, and its card file is master throughout."""
+    conns = connectors()
+    kbd = ps2_keyboard()
+    compositors.write_weston_config(WESTON_CONF, WESTON_COLOUR)
+    seat = weston = None
+    try:
+        # weston first: its launcher activates its own session.
+        weston = compositors.CompositorRun(
+            "weston", ["sh", "-c", compositors.WESTON_SCRIPT, "sh", str(WESTON_UID), WESTON_XDG,
+                       WESTON_CONF, "wayland-devns"],
+            allow_activate=True, login1_user=WESTON_UID, outputs=(conns[1],))
+        wait_until("weston on its head",
+                   lambda: colours_close(head_colour(1, "weston")[0], WESTON_COLOUR),
+                   timeout=300, interval=0.5)
+        seat = RunContainer(
+            "seat", ["env", "LIBSEAT_BACKEND=seatd", "SEATD_SOCK=/run/devns/seatd.sock",
+                     LIBSEAT_CLIENT, "--card", "/dev/dri/card0", "--input", kbd,
+                     "--color", SEAT_COLOUR, "--label", "seat"], outputs=(conns[0],))
+        seat.expect("seat seat0", timeout=60)
+        manager().SwitchContainer("seat0", "seat")
+        seat.expect("ready", timeout=60)
+        seat.expect("enable 1 ")
+        expect_heads("libseat-weston", (SEAT_COLOUR, WESTON_COLOUR), timeout=60)
+        check(outputs_prop() == {conns[0]: "seat", conns[1]: "weston"},
+              f"Outputs: {outputs_prop()}")
+        for i in range(2):
+            st = seat.status()
+            check(st["master"] == "1" and st["evdev"] == "live", f"seat in front ({i}): {st}")
+            sendkey("a")
+            seat.expect(f"key {kbd} 30", timeout=30)
+            manager().SwitchContainer("seat0", "weston")
+            line = seat.expect("disable ", timeout=30)
+            # Its input was revoked before it was told; its lease kept master.
+            check("evdev=revoked" in line and "master=1" in line, f"disable ({i}): {line}")
+            expect_heads(f"weston-in-front-{i}", (SEAT_COLOUR, WESTON_COLOUR))
+            st = seat.status()
+            check(st["master"] == "1" and st["enabled"] == "0", f"seat behind ({i}): {st}")
+            keys = int(st["keys"])
+            sendkey("a")
+            # weston has the keyboard now; the seat client has no evdev
+            # file at all, and its count stays.
+            manager().SwitchContainer("seat0", "seat")
+            seat.expect(f"enable {i + 2} ", timeout=30)
+            check(int(seat.status()["keys"]) == keys, f"seat got a key while behind ({i})")
+            expect_heads(f"seat-in-front-{i}", (SEAT_COLOUR, WESTON_COLOUR))
+            check(weston.alive(), f"weston ended; see weston.log in {OUT}")
+    finally:
+        if seat:
+            seat.send("quit")
+            seat.stop()
+        if weston:
+            weston.stop()
+    wait_unregistered("weston")
+    wait_unregistered("seat")
+
+
 ORDER = [
     "testcase_lease_lists_only_its_outputs",
     "testcase_outputs_refused_with_a_reason",
     "testcase_two_heads_and_the_keyboard_moves",
     "testcase_lease_outlives_devnsd",
+    "testcase_stray_lease_revoked",
     "testcase_no_master_beside_leases",
     "testcase_weston_on_a_lease",
+    "testcase_libseat_beside_weston",
 ]
 
 
