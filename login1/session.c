@@ -270,14 +270,21 @@ static void held_call_free(struct held_call *hc)
 	free(hc);
 }
 
-/* 1: m waits for the session's activation, and is answered after it. */
+static int check_controller(struct login1_session *s, sd_bus_message *m, sd_bus_error *error);
+
+/* 1: m waits for the session's activation, and is answered after it. Only
+ * the controller's calls wait: anyone else's would be refused after it
+ * anyway, and must not fill the queue the controller's calls need. */
 static int hold_while_activating(struct login1_session *s, sd_bus_message *m,
 				 sd_bus_message_handler_t handler, sd_bus_error *error)
 {
 	struct held_call *hc;
+	int r;
 
 	if (list_empty(&s->activating))
 		return 0;
+	if ((r = check_controller(s, m, error)) < 0)
+		return r;
 	if (s->n_held >= LOGIN1_MAX_PENDING)
 		return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED, "Too many calls at once");
 	hc = calloc(1, sizeof(*hc));

@@ -697,6 +697,77 @@ TEST(switch_to_and_activate_need_allow_activate)
 	ASSERT_CALL(e.f, "ok", e.client, L1_PATH "/session/c1", L1_SESSION, "Activate", NULL);
 }
 
+struct slots {
+	sd_bus_slot *s[LOGIN1_MAX_PENDING + 10];
+	unsigned n;
+};
+
+static void slots_unref(struct slots *slots)
+{
+	for (unsigned i = 0; i < slots->n; i++)
+		sd_bus_slot_unref(slots->s[i]);
+}
+
+/* While the session's own Activate waits for the active container's
+ * controller to let go of its card, the session controller's device calls
+ * wait for it; anyone else's are refused at once, and cannot fill the
+ * queue the controller's call needs. */
+TEST(only_the_controllers_calls_wait_for_activate)
+{
+	struct l1_env e;
+	struct container *other;
+	struct fx_wait activated = { 0 }, taken = { 0 }, strangers[LOGIN1_MAX_PENDING + 8];
+	_cleanup_(slots_unref) struct slots slots = { 0 };
+	unsigned refused = 0;
+	sd_bus *ep, *stranger;
+
+	L1_SETUP(e, getuid(), true, true);
+	/* The pause waits for an answer that never comes: long enough to
+	 * see every stranger answered before it ends. */
+	e.f->b->config.pause_timeout_usec = 3000000;
+	ASSERT_TRUE(fx_add_null_device(e.f->seat0, "card9", SEAT_DEVICE_DRM) != NULL);
+	other = fx_add_container(e.f, "second", 0, false);
+	ASSERT_TRUE(other != NULL);
+	ASSERT_TRUE(fx_activate(e.f, other));
+	ep = fx_endpoint_client(e.f, "second", true);
+	ASSERT_TRUE(ep != NULL);
+	ASSERT_CALL(e.f, "ok", ep, SELF_PATH, CONTAINER_INTERFACE, "TakeControl", "b", 0);
+	ASSERT_CALL(e.f, "ok", ep, SELF_PATH, CONTAINER_INTERFACE, "TakeDevice", "uu", NULL_MAJOR,
+		    NULL_MINOR);
+	ASSERT_CALL(e.f, "ok", e.client, L1_PATH "/session/c1", L1_SESSION, "TakeControl", "b", 0);
+	stranger = bus_client(&e);
+	ASSERT_TRUE(stranger != NULL);
+
+	ASSERT_TRUE(sd_bus_call_method_async(e.client, &slots.s[slots.n++], L1, L1_PATH "/session/c1",
+					     L1_SESSION, "Activate", fx_on_reply, &activated,
+					     NULL) >= 0);
+	for (unsigned i = 0; i < ARRAY_SIZE(strangers); i++) {
+		strangers[i] = (struct fx_wait) { 0 };
+		ASSERT_TRUE(sd_bus_call_method_async(stranger, &slots.s[slots.n++], L1,
+						     L1_PATH "/session/c1", L1_SESSION,
+						     "TakeDevice", fx_on_reply, &strangers[i], "uu",
+						     NULL_MAJOR, NULL_MINOR) >= 0);
+	}
+	ASSERT_TRUE(sd_bus_call_method_async(e.client, &slots.s[slots.n++], L1, L1_PATH "/session/c1",
+					     L1_SESSION, "TakeDevice", fx_on_reply, &taken, "uu",
+					     NULL_MAJOR, NULL_MINOR) >= 0);
+	for (unsigned i = 0; i < ARRAY_SIZE(strangers); i++) {
+		ASSERT_TRUE(fx_run_until(e.f, &strangers[i].done));
+		refused += sd_bus_message_is_method_error(strangers[i].reply,
+							  "org.freedesktop.login1.NotInControl");
+		sd_bus_message_unref(strangers[i].reply);
+	}
+	ASSERT_EQ_INT((int)ARRAY_SIZE(strangers), (int)refused);
+	/* Answered while the activation still waited. */
+	ASSERT_FALSE(activated.done);
+	ASSERT_FALSE(taken.done);
+	ASSERT_TRUE(fx_run_until(e.f, &activated.done));
+	ASSERT_TRUE(fx_run_until(e.f, &taken.done));
+	ASSERT_TRUE(fx_expect_at(__FILE__, __LINE__, "ok", activated.reply, "Activate"));
+	ASSERT_TRUE(fx_expect_at(__FILE__, __LINE__, "ok", taken.reply, "TakeDevice"));
+	ASSERT_TRUE(container_is_active(e.c));
+}
+
 TEST(switch_to_counts_containers_from_one)
 {
 	struct l1_env e;
