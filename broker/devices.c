@@ -9,6 +9,7 @@
 
 #include "broker/broker.h"
 #include "broker/container.h"
+#include "broker/outputs.h"
 #include "common/log.h"
 #include "seat/names.h"
 
@@ -112,9 +113,13 @@ static int device_add(struct broker *b, struct udev_device *ud)
 
 	d = find_device(b, devnum);
 	if (d) {
-		/* A change event may move the device to another seat. */
-		if (strcmp(d->seat->id, seat_id) == 0)
+		/* A change event may move the device to another seat, or
+		 * take a connector of a card away. */
+		if (strcmp(d->seat->id, seat_id) == 0) {
+			if (d->type == SEAT_DEVICE_DRM && broker_card_changed(b, d) > 0)
+				announce_devices(broker_seat_of(d->seat));
 			return 0;
+		}
 		device_remove(b, d);
 	}
 

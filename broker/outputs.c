@@ -377,6 +377,45 @@ int broker_lease_adopt(struct broker *b, struct seat_handle *h, uint32_t lessee)
 	return 0;
 }
 
+int broker_card_changed(struct broker *b, struct seat_device *d)
+{
+	struct lessor *l = find_lessor(b, d);
+	struct seat_container *sc;
+	struct seat_handle *h, *tmp;
+	int n_gone = 0;
+
+	if (!l)
+		return 0;
+	list_for_each(sc, &d->seat->containers, link)
+		list_for_each_safe(h, tmp, &sc->handles, link) {
+			struct container *c = sc->userdata;
+			const struct lease *lease = h->userdata;
+			int missing;
+
+			if (h->device != d || !h->lease || !lease)
+				continue;
+			missing = drm_objects_missing(l->fd, lease->objects, lease->n_objects);
+			if (missing < 0) {
+				log_warning_errno(missing, "Cannot check the outputs of %s's lease of %s",
+						  c->name, d->sysname);
+				continue;
+			}
+			if (missing == 0)
+				continue;
+			log_info("An output of %s's lease of %s is gone; the lease ends", c->name,
+				 d->sysname);
+			/* Closing the handle revokes the lease; the last one
+			 * closed gives master back to the card file in front. */
+			seat_handle_gone(h);
+			container_announce(c, BROKER_EVENT_DEVICES_CHANGED);
+			n_gone++;
+			/* The lessor may be gone with the last lease. */
+			if (!find_lessor(b, d))
+				return n_gone;
+		}
+	return n_gone;
+}
+
 static bool lessee_adopted(struct seat_device *d, uint32_t lessee)
 {
 	struct seat_container *sc;

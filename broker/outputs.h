@@ -63,6 +63,12 @@ bool broker_card_has_lessor(struct broker *b, const struct seat_device *d);
 int broker_lease_adopt(struct broker *b, struct seat_handle *h, uint32_t lessee);
 /* The lessee id of a lease handle, 0 for none. */
 uint32_t broker_lease_lessee(const struct seat_handle *h);
+/* The card d changed (a udev change event): every lease of it that lost an
+ * object (a connector gone with its monitor, on DisplayPort MST) ends, and
+ * its container is told the card is gone, as on removal. Returns how many
+ * leases ended. */
+int broker_card_changed(struct broker *b, struct seat_device *d);
+
 /* After the containers are picked up: lessor files that no lease was
  * taken back for are closed, and the live container's card file of that
  * card gets master; of a lessor kept, every lease no container took back

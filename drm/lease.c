@@ -202,6 +202,23 @@ int drm_lessees(int lessor_fd, uint32_t *ids, size_t max)
 	return (int)n;
 }
 
+int drm_objects_missing(int fd, const uint32_t *ids, size_t n)
+{
+	int missing = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		drmModeObjectPropertiesPtr props =
+			drmModeObjectGetProperties(fd, ids[i], DRM_MODE_OBJECT_ANY);
+		if (props)
+			drmModeFreeObjectProperties(props);
+		else if (errno == ENOENT)
+			missing++;
+		else
+			return -errno;
+	}
+	return missing;
+}
+
 bool drm_lease_exists(int lessor_fd, uint32_t lessee)
 {
 	uint32_t ids[DRM_LESSEES_MAX];

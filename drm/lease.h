@@ -40,5 +40,10 @@ int drm_lease_objects(int lessee_fd, uint32_t *objects, size_t max);
 #define DRM_LESSEES_MAX 64
 int drm_lessees(int lessor_fd, uint32_t *ids, size_t max);
 
+/* How many of the n objects (connectors, CRTCs, planes) the card no longer
+ * has, as when a DisplayPort MST connector goes with its monitor; or a
+ * negative errno. */
+int drm_objects_missing(int fd, const uint32_t *ids, size_t n);
+
 /* Whether the lessor has a lease of that id. */
 bool drm_lease_exists(int lessor_fd, uint32_t lessee);

@@ -135,13 +135,14 @@ void seat_remove_device(struct seat_device *d)
 		struct seat_handle *h = seat_container_find_handle(c, d->devnum);
 		if (!h)
 			continue;
-		s->ops->notify_pause(s->ud, h, SEAT_PAUSE_GONE);
 		/* Released last: it may finish a switch, whose target must
 		 * no longer see the device. */
-		if (h->state == SEAT_HANDLE_PAUSING)
+		if (h->state == SEAT_HANDLE_PAUSING) {
+			s->ops->notify_pause(s->ud, h, SEAT_PAUSE_GONE);
 			pausing = h;
-		else
-			seat_handle_release(h);
+		} else {
+			seat_handle_gone(h);
+		}
 	}
 	if (pausing)
 		seat_handle_release(pausing);
@@ -414,6 +415,14 @@ void seat_handle_release(struct seat_handle *h)
 
 	if (was_pausing && --s->pending_acks == 0)
 		seat_finish_switch(s);
+}
+
+void seat_handle_gone(struct seat_handle *h)
+{
+	struct seat *s = h->container->seat;
+
+	s->ops->notify_pause(s->ud, h, SEAT_PAUSE_GONE);
+	seat_handle_release(h);
 }
 
 void seat_handle_pause_complete(struct seat_handle *h)

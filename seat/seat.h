@@ -195,6 +195,9 @@ int seat_container_adopt(struct seat_container *c, struct seat_device *d, int fd
 void seat_restore_active(struct seat *s, struct seat_container *c);
 struct seat_handle *seat_container_find_handle(struct seat_container *c, dev_t devnum);
 void seat_handle_release(struct seat_handle *h);
+/* What h gave access to is gone (a lease whose connector went away): its
+ * container is told "gone", as for a removed device, and h is released. */
+void seat_handle_gone(struct seat_handle *h);
 /* The controller acknowledged a "pause"; other calls are ignored. */
 void seat_handle_pause_complete(struct seat_handle *h);
 /* A live evdev handle whose file the container misused (EVIOCGRAB): the

@@ -2255,6 +2255,33 @@ TEST(lease_takes_master_from_the_card_file_and_gives_it_back)
 	CHECK_SEAT(f);
 }
 
+TEST(lease_gone_tells_its_container_and_gives_master_back)
+{
+	FAKE(f);
+	struct seat_handle *h = NULL;
+
+	fake_lease(f, "c1", "card1");
+	ASSERT_EQ_INT(0, add_containers(f, 2));
+	ASSERT_EQ_INT(0, take(f->c2, CARD1, EV3, (dev_t)0));
+	ASSERT_EQ_INT(0, sw(f, f->c2, "r1"));
+	ASSERT_EQ_INT(0, seat_container_take_device(f->c1, CARD1, &h));
+	CHECK_SEAT(f);
+	fake_log_clear(f);
+
+	/* Its connector went away: c1 hears "gone" as for a removed card,
+	 * its lease closes, and c2's card file in front is master again. */
+	seat_handle_gone(h);
+	EXPECT_CALLS_IN_ORDER(f, "pause c1/card1 gone", "close c1/card1", "set c2/card1");
+	ASSERT_NULL(seat_container_find_handle(f->c1, CARD1));
+	ASSERT_EQ_INT(0, seat_find_device(f->seat, CARD1)->leases);
+	ASSERT_TRUE(seat_handle_gets_master(H(f->c2, CARD1)));
+	CHECK_SEAT(f);
+	/* The card stays: c1 may take it again. */
+	ASSERT_EQ_INT(0, seat_container_take_device(f->c1, CARD1, &h));
+	ASSERT_TRUE(h->lease);
+	CHECK_SEAT(f);
+}
+
 TEST(lease_released_while_the_card_file_is_in_the_background)
 {
 	FAKE(f);

@@ -314,6 +314,42 @@ def testcase_stray_lease_revoked():
             os.close(held)
 
 
+def set_status(conn, status):
+    with open(f"/sys/class/drm/{card()}-{conn}/status", "w") as f:
+        f.write(status + "\n")
+
+
+def testcase_hotplug_keeps_the_leases():
+    """A monitor unplugged and plugged again (the second head forced off
+    and on) and a change event of the card, which devnsd checks the leases
+    on: every connector is still there, so both leases stay, as a
+    compositor on a whole card keeps it across an unplug."""
+    cs = clients()
+    conns = connectors()
+    broker = state["broker"]
+    mark = broker.log_mark()
+    for c in cs.values():
+        c.take_lines("pause ")
+    for status in ("off", "on"):
+        set_status(conns[1], status)
+        subprocess.run(["udevadm", "settle"], check=True)
+    subprocess.run(["udevadm", "trigger", "--action=change", "--settle",
+                    f"/sys/class/drm/{card()}"], check=True)
+    # devnsd takes its events in order: once it answers this, it has had
+    # the uevents udev passed on before.
+    outputs_prop()
+    expect_heads("after-hotplug")
+    for n, c in cs.items():
+        check(c.status()["drm_master"] == "1", f"{n} lost its lease: {c.status()}")
+        told = c.take_lines(f"pause {devnum()} ")
+        check(not told, f"{n} was told {told}")
+    log_text = broker.log_since(mark)
+    check("lease ends" not in log_text, f"a lease ended:\n{log_text}")
+    check(outputs_prop() == {conns[0]: "left", conns[1]: "right"}, f"Outputs: {outputs_prop()}")
+    for i in range(2):
+        switch_by_hotkey(cs, f"after hotplug {i}")
+
+
 def testcase_no_master_beside_leases():
     """A container without outputs, active, holds the card but not its
     master, and cannot take it (SET_MASTER); the heads keep their pictures.
@@ -453,6 +489,7 @@ ORDER = [
     "testcase_two_heads_and_the_keyboard_moves",
     "testcase_lease_outlives_devnsd",
     "testcase_stray_lease_revoked",
+    "testcase_hotplug_keeps_the_leases",
     "testcase_no_master_beside_leases",
     "testcase_weston_on_a_lease",
     "testcase_libseat_beside_weston",
