@@ -229,22 +229,34 @@ static void lessor_free(struct lessor *l)
 	free(l);
 }
 
+/* sc's lease of card d, its handle in *ret_h; NULL if sc holds none. */
+static struct lease *lease_of(struct seat_container *sc, struct seat_device *d,
+			      struct seat_handle **ret_h)
+{
+	struct seat_handle *h = seat_container_find_handle(sc, d->devnum);
+
+	if (!h || !h->lease || !h->userdata)
+		return NULL;
+	*ret_h = h;
+	return h->userdata;
+}
+
 /* The objects of every other lease of d: a CRTC or plane is leased once. */
 static size_t busy_objects(struct seat_device *d, const struct seat_handle *except,
 			   uint32_t *busy, size_t size)
 {
 	struct seat_container *sc;
-	struct seat_handle *h;
 	size_t n = 0;
 
-	list_for_each(sc, &d->seat->containers, link)
-		list_for_each(h, &sc->handles, link) {
-			const struct lease *lease = h->userdata;
-			if (h == except || h->device != d || !h->lease || !lease)
-				continue;
-			for (size_t i = 0; i < lease->n_objects && n < size; i++)
-				busy[n++] = lease->objects[i];
-		}
+	list_for_each(sc, &d->seat->containers, link) {
+		struct seat_handle *h;
+		const struct lease *lease = lease_of(sc, d, &h);
+
+		if (!lease || h == except)
+			continue;
+		for (size_t i = 0; i < lease->n_objects && n < size; i++)
+			busy[n++] = lease->objects[i];
+	}
 	return n;
 }
 
@@ -381,50 +393,51 @@ int broker_card_changed(struct broker *b, struct seat_device *d)
 {
 	struct lessor *l = find_lessor(b, d);
 	struct seat_container *sc;
-	struct seat_handle *h, *tmp;
 	int n_gone = 0;
 
 	if (!l)
 		return 0;
-	list_for_each(sc, &d->seat->containers, link)
-		list_for_each_safe(h, tmp, &sc->handles, link) {
-			struct container *c = sc->userdata;
-			const struct lease *lease = h->userdata;
-			int missing;
+	list_for_each(sc, &d->seat->containers, link) {
+		struct container *c = sc->userdata;
+		struct seat_handle *h;
+		const struct lease *lease = lease_of(sc, d, &h);
+		int missing;
 
-			if (h->device != d || !h->lease || !lease)
-				continue;
-			missing = drm_objects_missing(l->fd, lease->objects, lease->n_objects);
-			if (missing < 0) {
-				log_warning_errno(missing, "Cannot check the outputs of %s's lease of %s",
-						  c->name, d->sysname);
-				continue;
-			}
-			if (missing == 0)
-				continue;
-			log_info("An output of %s's lease of %s is gone; the lease ends", c->name,
-				 d->sysname);
-			/* Closing the handle revokes the lease; the last one
-			 * closed gives master back to the card file in front. */
-			seat_handle_gone(h);
-			container_announce(c, BROKER_EVENT_DEVICES_CHANGED);
-			n_gone++;
-			/* The lessor may be gone with the last lease. */
-			if (!find_lessor(b, d))
-				return n_gone;
+		if (!lease)
+			continue;
+		missing = drm_objects_missing(l->fd, lease->objects, lease->n_objects);
+		if (missing < 0) {
+			log_warning_errno(missing, "Cannot check the outputs of %s's lease of %s",
+					  c->name, d->sysname);
+			continue;
 		}
+		if (missing == 0)
+			continue;
+		log_info("An output of %s's lease of %s is gone; the lease ends", c->name,
+			 d->sysname);
+		/* Closing the handle revokes the lease; the last one closed
+		 * gives master back to the card file in front. */
+		seat_handle_gone(h);
+		container_announce(c, BROKER_EVENT_DEVICES_CHANGED);
+		n_gone++;
+		/* The lessor may be gone with the last lease. */
+		if (!find_lessor(b, d))
+			break;
+	}
 	return n_gone;
 }
 
 static bool lessee_adopted(struct seat_device *d, uint32_t lessee)
 {
 	struct seat_container *sc;
-	struct seat_handle *h;
 
-	list_for_each(sc, &d->seat->containers, link)
-		list_for_each(h, &sc->handles, link)
-			if (h->device == d && broker_lease_lessee(h) == lessee)
-				return true;
+	list_for_each(sc, &d->seat->containers, link) {
+		struct seat_handle *h;
+		const struct lease *lease = lease_of(sc, d, &h);
+
+		if (lease && lease->lessee == lessee)
+			return true;
+	}
 	return false;
 }
 
