@@ -379,23 +379,28 @@ def testcase_no_master_beside_leases():
         c.stop()
 
 
+def start_weston(conn):
+    """Debian's weston on the login1 facade, leased conn; its launcher
+    activates its own session (AllowActivate)."""
+    compositors.write_weston_config(WESTON_CONF, WESTON_COLOUR)
+    return compositors.CompositorRun(
+        "weston", ["sh", "-c", compositors.WESTON_SCRIPT, "sh", str(WESTON_UID), WESTON_XDG,
+                   WESTON_CONF, "wayland-devns"],
+        allow_activate=True, login1_user=WESTON_UID, outputs=(conn,))
+
+
 def testcase_weston_on_a_lease():
     """Debian's weston, unmodified, on the login1 facade (`devnsctl run
     --login1 --output`) on head 0 beside the demo client on head 1: both on
     screen at once, and weston's picture stays while the other container
     has the keyboard."""
     conns = connectors()
-    compositors.write_weston_config(WESTON_CONF, WESTON_COLOUR)
     right = Container("right", [CLIENT, "--control", "--color", COLOURS["right"], "--label",
                                 "right"], options=options(conns[1]))
     weston = None
     try:
         right.expect("ready", timeout=60)
-        # weston activates its own session (AllowActivate).
-        weston = compositors.CompositorRun(
-            "weston", ["sh", "-c", compositors.WESTON_SCRIPT, "sh", str(WESTON_UID), WESTON_XDG,
-                       WESTON_CONF, "wayland-devns"],
-            allow_activate=True, login1_user=WESTON_UID, outputs=(conns[0],))
+        weston = start_weston(conns[0])
         expect_heads("weston", (WESTON_COLOUR, COLOURS["right"]), timeout=300)
         check(outputs_prop() == {conns[0]: "weston", conns[1]: "right"},
               f"Outputs: {outputs_prop()}")
@@ -430,14 +435,10 @@ def testcase_libseat_beside_weston():
     is in front, and its card file is master throughout."""
     conns = connectors()
     kbd = ps2_keyboard()
-    compositors.write_weston_config(WESTON_CONF, WESTON_COLOUR)
     seat = weston = None
     try:
-        # weston first: its launcher activates its own session.
-        weston = compositors.CompositorRun(
-            "weston", ["sh", "-c", compositors.WESTON_SCRIPT, "sh", str(WESTON_UID), WESTON_XDG,
-                       WESTON_CONF, "wayland-devns"],
-            allow_activate=True, login1_user=WESTON_UID, outputs=(conns[1],))
+        # weston first, as it activates itself.
+        weston = start_weston(conns[1])
         wait_until("weston on its head",
                    lambda: colours_close(head_colour(1, "weston")[0], WESTON_COLOUR),
                    timeout=300, interval=0.5)
