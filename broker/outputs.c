@@ -12,6 +12,7 @@
 #include "common/fd-store.h"
 #include "common/log.h"
 #include "drm/drm.h"
+#include "drm/fb-guard.h"
 #include "drm/lease.h"
 
 /* devnsd's own file of a card with leases. */
@@ -151,6 +152,84 @@ int outputs_foreach(struct broker_seat *bs,
 	return 0;
 }
 
+/* The framebuffer guard, kept in the fd store beside the lessors: a lessee
+ * must not read other outputs' framebuffers while devnsd restarts either. */
+#define FB_GUARD_STORE_NAME "fb-guard"
+
+static void guard_store(struct fb_guard *g)
+{
+	int fds[2] = { g->link_fd, g->map_fd };
+	int r;
+
+	if (!fd_store_enabled())
+		return;
+	(void)fd_store_remove(FB_GUARD_STORE_NAME);
+	r = fd_store_add(FB_GUARD_STORE_NAME, fds, 2, false);
+	if (r < 0)
+		log_warning_errno(r, "Cannot keep the framebuffer guard in the fd store; it ends with devnsd");
+}
+
+/* Before the first lease of card d: its lessees may not read what the
+ * card's other outputs show (drm/fb-guard.h). */
+static void guard_card(struct broker *b, struct seat_device *d)
+{
+	int r;
+
+	if (!b->fb_guard) {
+		r = fb_guard_new(&b->fb_guard);
+		if (r < 0) {
+			log_warning_errno(r, "Cannot load the framebuffer guard: the leases of %s can read what the card's other outputs show",
+					  d->sysname);
+			return;
+		}
+		guard_store(b->fb_guard);
+		log_info("Loaded the framebuffer guard");
+	}
+	r = fb_guard_add(b->fb_guard, d->devnum);
+	if (r < 0)
+		log_warning_errno(r, "Cannot guard the framebuffers of %s: its leases can read what its other outputs show",
+				  d->sysname);
+}
+
+static void guard_drop(struct broker *b)
+{
+	if (!b->fb_guard)
+		return;
+	fb_guard_free(b->fb_guard);
+	b->fb_guard = NULL;
+	if (fd_store_enabled())
+		(void)fd_store_remove(FB_GUARD_STORE_NAME);
+	log_info("Unloaded the framebuffer guard: no leases left");
+}
+
+/* After a restart: the guard of the lessors taken back, now for exactly
+ * their cards. Added before the rest is forgotten, so that no card is
+ * unguarded in between. */
+static void guard_take_back(struct broker *b)
+{
+	dev_t cards[64];
+	struct lessor *l;
+	size_t n = 0;
+	int fds[2], r;
+
+	if (fd_store_take(FB_GUARD_STORE_NAME, fds, 2) == 2) {
+		r = fb_guard_adopt(fds[0], fds[1], &b->fb_guard);
+		if (r < 0)
+			log_warning_errno(r, "The stored framebuffer guard is not one; loading a new one");
+		else
+			log_info("Took back the framebuffer guard");
+	}
+	list_for_each(l, &b->lessors, link) {
+		guard_card(b, l->device);
+		if (n < sizeof(cards) / sizeof(cards[0]))
+			cards[n++] = l->device->devnum;
+	}
+	if (b->fb_guard && list_empty(&b->lessors))
+		guard_drop(b);
+	else if (b->fb_guard)
+		(void)fb_guard_keep_only(b->fb_guard, cards, n);
+}
+
 /* The lessor waits in the fd store too: closed with a crashed devnsd, it
  * would end every lease. */
 static void lessor_store_name(const struct seat_device *d, char *buf, size_t size)
@@ -207,12 +286,15 @@ static int get_lessor(struct broker *b, struct seat_device *d, struct lessor **r
 					  d->sysname);
 	}
 	log_info("devnsd is master of %s for its leases", d->sysname);
+	guard_card(b, d);
 	*ret = l;
 	return 0;
 }
 
-static void lessor_free(struct lessor *l)
+static void lessor_free(struct broker *b, struct lessor *l)
 {
+	struct seat_device *d = l->device;
+
 	if (fd_store_enabled()) {
 		char name[FD_STORE_NAME_MAX + 1];
 
@@ -227,6 +309,10 @@ static void lessor_free(struct lessor *l)
 	(void)drm_drop_master(l->fd);
 	close(l->fd);
 	free(l);
+	if (list_empty(&b->lessors))
+		guard_drop(b);
+	else if (b->fb_guard)
+		(void)fb_guard_remove(b->fb_guard, d->devnum);
 }
 
 /* sc's lease of card d, its handle in *ret_h; NULL if sc holds none. */
@@ -295,7 +381,7 @@ int broker_lease_open(struct broker *b, struct seat_handle *h)
 
 fail:
 	if (h->device->leases == 0)
-		lessor_free(l);
+		lessor_free(b, l);
 	return r;
 }
 
@@ -316,7 +402,7 @@ void broker_lease_close(struct broker *b, struct seat_handle *h)
 	broker_state_changed(b);
 	/* The seat counts this handle until it is closed. */
 	if (l && h->device->leases <= 1)
-		lessor_free(l);
+		lessor_free(b, l);
 }
 
 void broker_lessors_free(struct broker *b)
@@ -324,7 +410,7 @@ void broker_lessors_free(struct broker *b)
 	struct lessor *l, *tmp;
 
 	list_for_each_safe(l, tmp, &b->lessors, link)
-		lessor_free(l);
+		lessor_free(b, l);
 }
 
 bool broker_card_has_lessor(struct broker *b, const struct seat_device *d)
@@ -364,6 +450,7 @@ void broker_lessors_take_back(struct broker *b)
 			}
 			log_info("Took back the lessor of %s", d->sysname);
 		}
+	guard_take_back(b);
 }
 
 int broker_lease_adopt(struct broker *b, struct seat_handle *h, uint32_t lessee)
@@ -478,7 +565,7 @@ void broker_lessors_gc(struct broker *b)
 			revoke_strays(l);
 			continue;
 		}
-		lessor_free(l);
+		lessor_free(b, l);
 		seat_device_leases_end(d);
 	}
 }

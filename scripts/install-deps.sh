@@ -8,6 +8,7 @@ packages=(
 	# build
 	gcc meson ninja-build pkg-config scdoc
 	libsystemd-dev libudev-dev libdrm-dev libinput-dev libevdev-dev libinih-dev
+	libbpf-dev bpftool  # the framebuffer guard (drm/fb-guard.bpf.c, built with clang)
 	# the vm suite: guest kernel, initramfs, emulator, guest userspace
 	qemu-system-x86 qemu-utils linux-image-amd64 busybox-static kmod
 	udev dbus util-linux python3 python3-dbus

@@ -21,14 +21,14 @@ setup() {
 status=0
 
 echo "== unit suite (ASan, UBSan)"
-setup build-asan --werror -Db_sanitize=address,undefined -Db_lundef=false -Dvm_tests=false
+setup build-asan --werror -Dfb-guard=enabled -Db_sanitize=address,undefined -Db_lundef=false -Dvm_tests=false
 ninja -C build-asan
 meson test -C build-asan --suite unit --print-errorlogs "$@" || status=1
 
 echo "== vm suite"
 # devns.ko for the kernel the guest boots, which need not be the host's.
 kver=$(python3 "$src/tests/vm/vm.py" --print-kernel-version)
-setup build --werror -Dkernel-module=enabled -Dkernel-dir="/lib/modules/$kver/build"
+setup build --werror -Dfb-guard=enabled -Dkernel-module=enabled -Dkernel-dir="/lib/modules/$kver/build"
 ninja -C build
 # The reliability tests (trust-*) run the ASan/UBSan devnsd built above,
 # and fail if it is not there.

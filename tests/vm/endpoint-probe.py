@@ -144,6 +144,13 @@ def drm_resources(fd):
     return {"connectors": list(conns)[:n_conns], "crtcs": list(crtcs)[:n_crtcs]}
 
 
+def crtc_fb(fd, crtc_id):
+    """The framebuffer id a CRTC shows, 0 for none."""
+    req = bytearray(MODE_CRTC.pack(0, 0, crtc_id, 0, 0, 0, 0, 0, b""))
+    fcntl.ioctl(fd, DRM_IOCTL_MODE_GETCRTC, req)
+    return MODE_CRTC.unpack(req)[3]
+
+
 def getcrtc_errno(fd, crtc_id):
     req = bytearray(MODE_CRTC.pack(0, 0, crtc_id, 0, 0, 0, 0, 0, b""))
     try:

@@ -38,7 +38,7 @@ LABEL=devns-sysroot
 # swaybg on seatd.sock, weston on the login1 facade) come from apt
 # afterwards: the headers are in the security archive, and debootstrap
 # resolves no alternatives.
-PACKAGES=systemd,systemd-sysv,dbus,udev,kmod,python3,python3-dbus,libseat1,jq,libdrm2,libinput10,libevdev2,libinih1,procps
+PACKAGES=systemd,systemd-sysv,dbus,udev,kmod,python3,python3-dbus,libseat1,jq,libdrm2,libinput10,libevdev2,libinih1,libbpf1,procps
 
 msg() {
 	echo "mksysroot: $*" >&2

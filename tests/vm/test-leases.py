@@ -10,6 +10,7 @@ crash and a restart of devnsd.
 Run by test-leases.sh in the guest.
 """
 import ctypes
+import errno
 import glob
 import json
 import os
@@ -28,6 +29,10 @@ from devnstest import (  # noqa: E402
 
 DISPLAY = "video0"  # meson.build
 PROBE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "endpoint-probe.py")
+SPY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fb-spy.py")
+# A process of a container at its weakest: nobody, no capabilities.
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+          "--bounding-set=-all"]
 COLOURS = {"left": "cc2222", "right": "2255cc"}
 INVALID_ARGS = "org.freedesktop.DBus.Error.InvalidArgs"
 WESTON_COLOUR = "aaaa22"
@@ -266,6 +271,80 @@ def card_fds(pid):
     return fds
 
 
+def lease_copy(c):
+    """A copy of container c's lease file, as a process it passed the file
+    to would hold it."""
+    probe = _load_script("devns_endpoint_probe", "endpoint-probe.py")
+    for fd in card_fds(c.leader):
+        copy = pidfd_getfd(c.leader, fd)
+        if len(probe.drm_resources(copy)["connectors"]) == 1:
+            return copy
+        os.close(copy)
+    raise TestFailure(f"no lease among {c.name}'s card files")
+
+
+def spy(fd, fb_id, how, as_nobody=True):
+    """fb-spy.py on file fd (in / and from standard input: the build
+    directory may be out of nobody's reach)."""
+    with open(SPY) as f:
+        code = f.read()
+    r = subprocess.run((NOBODY if as_nobody else []) + [sys.executable, "-", str(fd), str(fb_id), how],
+                       input=code, pass_fds=(fd,), capture_output=True, text=True, timeout=60,
+                       cwd="/")
+    check(r.returncode == 0, f"fb-spy {how}: {r.stderr}")
+    return json.loads(r.stdout)
+
+
+def other_heads_fb(lease, whole):
+    """The framebuffer on the CRTC that lease does not hold, read through
+    whole, a file of the whole card."""
+    probe = _load_script("devns_endpoint_probe", "endpoint-probe.py")
+    own = probe.drm_resources(lease)["crtcs"]
+    fbs = [probe.crtc_fb(whole, crtc) for crtc in probe.drm_resources(whole)["crtcs"]
+           if crtc not in own]
+    fbs = [fb for fb in fbs if fb]
+    check(len(fbs) == 1, f"the other head's framebuffers: {fbs}")
+    return fbs[0]
+
+
+def testcase_lessee_cannot_read_other_heads():
+    """A process holding left's lease, as nobody without capabilities,
+    asks for right's framebuffer (GETFB, GETFB2, and GETFB with a size that
+    hides the handle): refused with EACCES by the framebuffer guard. The
+    same program as root on a file of the whole card reads right's colour:
+    the spy can read, and files that are not leases are left alone. After
+    a crash of devnsd the guard is the one taken back from the fd store,
+    never a gap with none."""
+    cs = clients()
+    broker = state["broker"]
+    expect_heads("spy")
+    lease = lease_copy(cs["left"])
+    whole = os.open(f"/dev/dri/{card()}", os.O_RDWR | os.O_CLOEXEC)
+    try:
+        for when in ("before", "after-crash"):
+            right_fb = other_heads_fb(lease, whole)
+            got = spy(whole, right_fb, "getfb", as_nobody=False)
+            check("colour" in got and colours_close(got["colour"], COLOURS["right"]),
+                  f"{when}: root on the whole card cannot read right's head: {got}")
+            for how in ("getfb", "getfb2", "getfb-short"):
+                got = spy(lease, right_fb, how)
+                check(got == {"errno": errno.EACCES},
+                      f"{when}: {how} of right's framebuffer {right_fb} through left's lease: {got}")
+            if when == "before":
+                mark = broker.log_mark()
+                broker.kill_devnsd()
+                for c in cs.values():
+                    c.expect("reconnected", timeout=60)
+                log_text = broker.log_since(mark)
+                check("Took back the framebuffer guard" in log_text and
+                      "Loaded the framebuffer guard" not in log_text,
+                      f"the guard was not taken back:\n{log_text}")
+                expect_heads("spy-after-crash")
+    finally:
+        os.close(lease)
+        os.close(whole)
+
+
 def testcase_stray_lease_revoked():
     """A lease whose container died while devnsd was down, its file kept
     open elsewhere (a copy taken here, as a process the container passed it
@@ -275,14 +354,7 @@ def testcase_stray_lease_revoked():
     conns = connectors()
     broker = state["broker"]
     probe = _load_script("devns_endpoint_probe", "endpoint-probe.py")
-    held = None
-    for fd in card_fds(cs["right"].leader):
-        copy = pidfd_getfd(cs["right"].leader, fd)
-        if len(probe.drm_resources(copy)["connectors"]) == 1:
-            held = copy
-            break
-        os.close(copy)
-    check(held is not None, "no lease among right's card files")
+    held = lease_copy(cs["right"])
     try:
         mark = broker.log_mark()
         # devnsd stopped does not see right end: the next one finds it gone.
@@ -489,6 +561,7 @@ ORDER = [
     "testcase_outputs_refused_with_a_reason",
     "testcase_two_heads_and_the_keyboard_moves",
     "testcase_lease_outlives_devnsd",
+    "testcase_lessee_cannot_read_other_heads",
     "testcase_stray_lease_revoked",
     "testcase_hotplug_keeps_the_leases",
     "testcase_no_master_beside_leases",
