@@ -58,6 +58,7 @@ struct broker {
 	struct list containers; /* struct container, registration order */
 	struct list lessors;    /* devnsd's files of cards with leases (broker/outputs.c) */
 	struct fb_guard *fb_guard; /* while there are lessors, if it loads */
+	bool fb_guard_checked;     /* seen refusing a lessee */
 
 	/* The state file up to the seats (broker/state.c); NULL until the
 	 * first save. */

@@ -182,6 +182,7 @@ static void guard_card(struct broker *b, struct seat_device *d)
 					  d->sysname);
 			return;
 		}
+		b->fb_guard_checked = false;
 		guard_store(b->fb_guard);
 		log_info("Loaded the framebuffer guard");
 	}
@@ -199,7 +200,21 @@ static void guard_drop(struct broker *b)
 	b->fb_guard = NULL;
 	if (fd_store_enabled())
 		(void)fd_store_remove(FB_GUARD_STORE_NAME);
-	log_info("Unloaded the framebuffer guard: no leases left");
+}
+
+/* An LSM program attaches where the kernel never calls it (bpf not in its
+ * lsm= list): the first lease tells. */
+static void guard_check(struct broker *b, struct seat_device *d, int lessee_fd)
+{
+	if (!b->fb_guard || b->fb_guard_checked)
+		return;
+	if (fb_guard_check(lessee_fd) < 0) {
+		log_warning("The kernel does not run the framebuffer guard (bpf is not among its LSMs): the leases of %s can read what the card's other outputs show",
+			    d->sysname);
+		guard_drop(b);
+		return;
+	}
+	b->fb_guard_checked = true;
 }
 
 /* After a restart: the guard of the lessors taken back, now for exactly
@@ -218,15 +233,17 @@ static void guard_take_back(struct broker *b)
 			log_warning_errno(r, "The stored framebuffer guard is not one; loading a new one");
 		else
 			log_info("Took back the framebuffer guard");
+		b->fb_guard_checked = false;
 	}
 	list_for_each(l, &b->lessors, link) {
 		guard_card(b, l->device);
 		if (n < sizeof(cards) / sizeof(cards[0]))
 			cards[n++] = l->device->devnum;
 	}
-	if (b->fb_guard && list_empty(&b->lessors))
+	if (b->fb_guard && list_empty(&b->lessors)) {
 		guard_drop(b);
-	else if (b->fb_guard)
+		log_info("Unloaded the framebuffer guard: no leases left");
+	} else if (b->fb_guard)
 		(void)fb_guard_keep_only(b->fb_guard, cards, n);
 }
 
@@ -309,9 +326,10 @@ static void lessor_free(struct broker *b, struct lessor *l)
 	(void)drm_drop_master(l->fd);
 	close(l->fd);
 	free(l);
-	if (list_empty(&b->lessors))
+	if (list_empty(&b->lessors) && b->fb_guard) {
 		guard_drop(b);
-	else if (b->fb_guard)
+		log_info("Unloaded the framebuffer guard: no leases left");
+	} else if (b->fb_guard)
 		(void)fb_guard_remove(b->fb_guard, d->devnum);
 }
 
@@ -375,6 +393,7 @@ int broker_lease_open(struct broker *b, struct seat_handle *h)
 	lease->n_objects = c->n_outputs * DRM_LEASE_OBJECTS_PER_OUTPUT;
 	h->userdata = lease;
 	h->fd = fd;
+	guard_check(b, h->device, fd);
 	log_info("Leased %zu output%s of %s to %s (lessee %u)", c->n_outputs,
 		 c->n_outputs == 1 ? "" : "s", h->device->sysname, c->name, lease->lessee);
 	return 0;
@@ -473,6 +492,7 @@ int broker_lease_adopt(struct broker *b, struct seat_handle *h, uint32_t lessee)
 	lease->n_objects = (size_t)n;
 	free(h->userdata);
 	h->userdata = lease;
+	guard_check(b, h->device, h->fd);
 	return 0;
 }
 

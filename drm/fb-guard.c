@@ -4,10 +4,24 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include <drm.h>
+#include <drm_mode.h>
 
 #include "drm/fb-guard.h"
+
+int fb_guard_check(int lessee_fd)
+{
+	/* No framebuffer has id 0: the kernel says ENOENT, the guard
+	 * refuses before it is asked. */
+	struct drm_mode_fb_cmd cmd = { .fb_id = 0 };
+
+	if (ioctl(lessee_fd, DRM_IOCTL_MODE_GETFB, &cmd) == 0 || errno != EACCES)
+		return -EOPNOTSUPP;
+	return 0;
+}
 
 #if DEVNS_FB_GUARD
 #include <bpf/bpf.h>

@@ -28,6 +28,11 @@ int fb_guard_adopt(int link_fd, int map_fd, struct fb_guard **ret);
 /* Detaches the guard, unless a copy of its files is open elsewhere. */
 void fb_guard_free(struct fb_guard *g);
 
+/* Whether the kernel runs the guard for lessee_fd, a lease of a card the
+ * guard has: 0, or -EOPNOTSUPP where the program is attached but never
+ * called (bpf not among the kernel's active LSMs). */
+int fb_guard_check(int lessee_fd);
+
 int fb_guard_add(struct fb_guard *g, dev_t card);
 int fb_guard_remove(struct fb_guard *g, dev_t card);
 /* Forgets every card but the n given. */

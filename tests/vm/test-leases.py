@@ -44,6 +44,8 @@ SEAT_COLOUR = "33aa77"
 LIBSEAT_CLIENT = os.path.join(BUILD, "tests", "vm", "libseat-client")
 
 SYS_PIDFD_GETFD = 438  # x86_64, as the guest
+# What devnsd logs when a lease can read the other outputs.
+UNGUARDED = "can read what the card's other outputs show"
 state = {}
 
 
@@ -340,6 +342,28 @@ def testcase_lessee_cannot_read_other_heads():
                       "Loaded the framebuffer guard" not in log_text,
                       f"the guard was not taken back:\n{log_text}")
                 expect_heads("spy-after-crash")
+        log_text = broker.log_since(0)
+        check(UNGUARDED not in log_text, f"devnsd says the guard does not work:\n{log_text}")
+    finally:
+        os.close(lease)
+        os.close(whole)
+
+
+def testcase_unguarded_leases_say_so():
+    """A kernel whose active LSMs leave out bpf (lsm= on its command line)
+    attaches the guard but never runs it: devnsd sees that with the first
+    lease and says so, and leases all the same. Both heads show their
+    clients, and a lease reads the other head, as the warning says."""
+    cs = clients()
+    expect_heads("unguarded")
+    log_text = state["broker"].log_since(0)
+    check(UNGUARDED in log_text, f"devnsd does not say the leases are unguarded:\n{log_text}")
+    lease = lease_copy(cs["left"])
+    whole = os.open(f"/dev/dri/{card()}", os.O_RDWR | os.O_CLOEXEC)
+    try:
+        got = spy(lease, other_heads_fb(lease, whole), "getfb")
+        check(colours_close(got.get("colour", "000000"), COLOURS["right"]),
+              f"left's lease did not read right's head: {got}")
     finally:
         os.close(lease)
         os.close(whole)
@@ -570,7 +594,26 @@ ORDER = [
 ]
 
 
+# A guest booted without bpf among its LSMs (test leases-without-bpf-lsm).
+ORDER_WITHOUT_BPF_LSM = [
+    "testcase_unguarded_leases_say_so",
+]
+
+
+def bpf_lsm_active():
+    if not os.path.exists("/sys/kernel/security/lsm"):
+        subprocess.run(["mount", "-t", "securityfs", "securityfs", "/sys/kernel/security"],
+                       check=True)
+    with open("/sys/kernel/security/lsm") as f:
+        return "bpf" in f.read().strip().split(",")
+
+
 def main():
+    # Which the test's meson entry booted: a kernel without the BPF LSM
+    # must not pass for one with it.
+    want_bpf = os.environ.get("DEVNS_LEASES_LSM", "bpf") == "bpf"
+    if bpf_lsm_active() != want_bpf:
+        raise TestFailure(f"the guest's LSMs {'lack' if want_bpf else 'have'} bpf")
     subprocess.run(["modprobe", "virtio_gpu"], check=True)
     wait_until("/dev/dri/card0", lambda: os.path.exists("/dev/dri/card0"), timeout=60)
     # QEMU 7.2 reports only the first head connected; the second is
@@ -579,7 +622,8 @@ def main():
     conns = connectors()
     with open(f"/sys/class/drm/{card()}-{conns[1]}/status", "w") as f:
         f.write("on\n")
-    return run_with_broker(globals(), ORDER, state, modules=(), broker=KeptBroker)
+    return run_with_broker(globals(), ORDER if want_bpf else ORDER_WITHOUT_BPF_LSM, state,
+                           modules=(), broker=KeptBroker)
 
 
 if __name__ == "__main__":
