@@ -5,6 +5,8 @@
  * framebuffer to any caller that is current master, and every lessee is:
  * framebuffers are not objects a lease restricts, so without this a
  * container could map and read what another container's output shows.
+ * DRM_IOCTL_GEM_OPEN too: a buffer someone named with GEM_FLINK opens by
+ * its name, a small number, in any authenticated file of the card.
  *
  * An LSM program (bpf in the kernel's lsm= list) on file_ioctl. Its kernel
  * types are declared here with only the fields it reads; CO-RE places them
@@ -23,6 +25,7 @@
 /* drm_ioctl() picks the handler by number alone, whatever size and
  * direction the command says: match on type and number. */
 #define DRM_IOCTL_TYPE 'd'
+#define DRM_IOCTL_NR_GEM_OPEN 0x0B
 #define DRM_IOCTL_NR_GETFB 0xAD
 #define DRM_IOCTL_NR_GETFB2 0xCE
 
@@ -64,7 +67,7 @@ int BPF_PROG(devns_fb_guard, struct file *file, unsigned int cmd, unsigned long 
 	if (ret)
 		return ret;
 	if (((cmd >> 8) & 0xff) != DRM_IOCTL_TYPE ||
-	    (nr != DRM_IOCTL_NR_GETFB && nr != DRM_IOCTL_NR_GETFB2))
+	    (nr != DRM_IOCTL_NR_GETFB && nr != DRM_IOCTL_NR_GETFB2 && nr != DRM_IOCTL_NR_GEM_OPEN))
 		return 0;
 	inode = BPF_CORE_READ(file, f_inode);
 	if (!inode || (BPF_CORE_READ(inode, i_mode) & S_IFMT) != S_IFCHR)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The framebuffer guard: a BPF LSM program (drm/fb-guard.bpf.c) that
- * refuses DRM_IOCTL_MODE_GETFB and GETFB2 to the lessees of the cards it
- * is given, so that a lease cannot read what other outputs show. It stays
+ * refuses DRM_IOCTL_MODE_GETFB, GETFB2 and DRM_IOCTL_GEM_OPEN to the
+ * lessees of the cards it is given, so that a lease cannot read what other
+ * outputs show. It stays
  * attached for as long as one of its two files (the link and the map of
  * cards) is open anywhere, so a copy kept in the fd store outlives devnsd.
  * All functions return 0 or a negative errno and never log; without BPF

@@ -312,7 +312,8 @@ def other_heads_fb(lease, whole):
 def testcase_lessee_cannot_read_other_heads():
     """A process holding left's lease, as nobody without capabilities,
     asks for right's framebuffer (GETFB, GETFB2, and GETFB with a size that
-    hides the handle): refused with EACCES by the framebuffer guard. The
+    hides the handle) and opens it by a global name (GEM_OPEN): refused
+    with EACCES by the framebuffer guard. The
     same program as root on a file of the whole card reads right's colour:
     the spy can read, and files that are not leases are left alone. After
     a crash of devnsd the guard is the one taken back from the fd store,
@@ -332,6 +333,15 @@ def testcase_lessee_cannot_read_other_heads():
                 got = spy(lease, right_fb, how)
                 check(got == {"errno": errno.EACCES},
                       f"{when}: {how} of right's framebuffer {right_fb} through left's lease: {got}")
+            # A buffer with a global name (GEM_FLINK, as DRI2 gives its
+            # clients), opened by that name.
+            name = spy(whole, right_fb, "flink", as_nobody=False)["name"]
+            got = spy(whole, name, "gem-open", as_nobody=False)
+            check("colour" in got and colours_close(got["colour"], COLOURS["right"]),
+                  f"{when}: root cannot open right's buffer by its name {name}: {got}")
+            got = spy(lease, name, "gem-open")
+            check(got == {"errno": errno.EACCES},
+                  f"{when}: left's lease opened right's buffer by its name {name}: {got}")
             if when == "before":
                 mark = broker.log_mark()
                 broker.kill_devnsd()
