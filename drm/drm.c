@@ -12,10 +12,11 @@ int drm_set_master(int fd)
 int drm_drop_master(int fd)
 {
 	/* Dropping master of a file that is not master is EINVAL: nothing
-	 * to do, and not a failure for the caller. */
-	if (!drmIsMaster(fd))
-		return 0;
-	return drmDropMaster(fd) < 0 ? -errno : 0;
+	 * to do, and not a failure for the caller. Asked of the kernel in
+	 * the same call, not first with drmIsMaster(). */
+	if (drmDropMaster(fd) < 0)
+		return errno == EINVAL ? 0 : -errno;
+	return 0;
 }
 
 bool drm_is_master(int fd)
