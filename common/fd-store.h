@@ -29,8 +29,10 @@ int fd_store_add(const char *name, const int *fds, size_t n_fds, bool poll);
 /* Drops every file stored under name. */
 int fd_store_remove(const char *name);
 
-/* The files handed back under name, at most max of them, in the order
- * stored; the caller owns them. Returns how many. */
+/* The files handed back under name, at most max of them; the caller owns
+ * them. Returns how many. Not necessarily in the order stored (systemd
+ * hands several files of one name back in reverse): tell them apart by
+ * what they are. */
 size_t fd_store_take(const char *name, int *fds, size_t max);
 /* Iterates over the names handed back that start with prefix and are not
  * taken yet: *cursor starts at 0. NULL at the end. */

@@ -85,28 +85,33 @@ int fb_guard_new(struct fb_guard **ret)
 	return guard_new(link_fd, map_fd, ret);
 }
 
-static bool is_guard(int link_fd, int map_fd)
+static bool is_guard_link(int fd)
 {
 	struct bpf_link_info link = { 0 };
-	struct bpf_map_info map = { 0 };
 	__u32 len = sizeof(link);
 
-	if (bpf_obj_get_info_by_fd(link_fd, &link, &len) < 0 || link.type != BPF_LINK_TYPE_TRACING ||
-	    link.tracing.attach_type != BPF_LSM_MAC)
-		return false;
-	len = sizeof(map);
-	return bpf_obj_get_info_by_fd(map_fd, &map, &len) == 0 && map.type == BPF_MAP_TYPE_HASH &&
+	return bpf_obj_get_info_by_fd(fd, &link, &len) == 0 && link.type == BPF_LINK_TYPE_TRACING &&
+	       link.tracing.attach_type == BPF_LSM_MAC;
+}
+
+static bool is_guard_map(int fd)
+{
+	struct bpf_map_info map = { 0 };
+	__u32 len = sizeof(map);
+
+	return bpf_obj_get_info_by_fd(fd, &map, &len) == 0 && map.type == BPF_MAP_TYPE_HASH &&
 	       map.key_size == sizeof(__u32) && strcmp(map.name, GUARD_MAP_NAME) == 0;
 }
 
-int fb_guard_adopt(int link_fd, int map_fd, struct fb_guard **ret)
+int fb_guard_adopt(int fd1, int fd2, struct fb_guard **ret)
 {
-	if (!is_guard(link_fd, map_fd)) {
-		close(link_fd);
-		close(map_fd);
-		return -EBADF;
-	}
-	return guard_new(link_fd, map_fd, ret);
+	if (is_guard_link(fd1) && is_guard_map(fd2))
+		return guard_new(fd1, fd2, ret);
+	if (is_guard_link(fd2) && is_guard_map(fd1))
+		return guard_new(fd2, fd1, ret);
+	close(fd1);
+	close(fd2);
+	return -EBADF;
 }
 
 void fb_guard_free(struct fb_guard *g)
@@ -164,10 +169,10 @@ int fb_guard_new(struct fb_guard **ret)
 	return -EOPNOTSUPP;
 }
 
-int fb_guard_adopt(int link_fd, int map_fd, struct fb_guard **ret)
+int fb_guard_adopt(int fd1, int fd2, struct fb_guard **ret)
 {
-	close(link_fd);
-	close(map_fd);
+	close(fd1);
+	close(fd2);
 	return -EOPNOTSUPP;
 }
 

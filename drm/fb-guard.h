@@ -23,9 +23,10 @@ struct fb_guard {
  * CAP_SYS_ADMIN, -EOPNOTSUPP (or what the kernel says) where the kernel
  * runs no BPF LSM programs. */
 int fb_guard_new(struct fb_guard **ret);
-/* Takes over a guard a previous devnsd attached, from its two files
- * (taken; closed on failure): -EBADF if they are not such a guard's. */
-int fb_guard_adopt(int link_fd, int map_fd, struct fb_guard **ret);
+/* Takes over a guard a previous devnsd attached, from its link and its
+ * map in either order (taken; closed on failure): -EBADF if they are not
+ * such a guard's. */
+int fb_guard_adopt(int fd1, int fd2, struct fb_guard **ret);
 /* Detaches the guard, unless a copy of its files is open elsewhere. */
 void fb_guard_free(struct fb_guard *g);
 

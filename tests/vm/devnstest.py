@@ -4,6 +4,7 @@ running the demo client, uinput devices, the screen, and a testcase runner.
 Everything waits for a condition with a deadline; nothing sleeps for a fixed
 time to be correct.
 """
+import ctypes
 import errno
 import fcntl
 import importlib.machinery
@@ -695,6 +696,34 @@ def screen_colour(path):
     except (OSError, screen.PNGError) as e:
         raise TestFailure(f"screen {path}: {e}")
     return screen.hexcolour(rgb), fraction
+
+
+SYS_PIDFD_GETFD = 438  # x86_64, as the guest
+
+
+def pidfd_getfd(pid, fd):
+    """A copy of process pid's file fd, as a debugger would take one."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = os.pidfd_open(pid)
+    try:
+        copy = libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0)
+        if copy < 0:
+            raise OSError(ctypes.get_errno(), f"pidfd_getfd {pid} {fd}")
+        return copy
+    finally:
+        os.close(pidfd)
+
+
+def fds_of(pid, node):
+    """The fd numbers of process pid that are open files of node."""
+    fds = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == node:
+                fds.append(int(fd))
+        except OSError:
+            pass
+    return fds
 
 
 def colours_close(a, b, tolerance=8):

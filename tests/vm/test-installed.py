@@ -25,6 +25,8 @@ test's seatd client (tests/vm/libseat-client, linked with the system's
 libseat). sway and weston are Debian's, installed in the base system. The
 guest's card is virtio-gpu (vm.py --vga virtio): sway's wlroots cannot
 import its buffers on bochs. Run by test-installed.sh in the guest."""
+import errno
+import fcntl
 import glob
 import os
 import re
@@ -32,20 +34,21 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import compositors  # noqa: E402
 import devnstest  # noqa: E402
 from devnstest import (  # noqa: E402
-    BUILD, OUT, RunContainer, TestFailure, check, expect_screen, log, manager,
-    run_testcases, seat_devices, sendkey, switch_and_wait, system_bus, wait_until)
+    BUILD, OUT, RunContainer, TestFailure, check, expect_screen, fds_of, log, manager,
+    pidfd_getfd, run_testcases, seat_devices, sendkey, switch_and_wait, system_bus, wait_until)
 
 # The installed programs, not the build tree's.
 devnstest.DEVNSCTL = "/usr/bin/devnsctl"
 devnstest.CLIENT = "/usr/libexec/devns/devns-demo-client"
 SEAT_CLIENT = os.path.join(BUILD, "tests", "vm", "libseat-client")
 ROUNDS = int(os.environ.get("DEVNS_RESTART_ROUNDS", "3"))
-COLOURS = {"alpha": "cc2222", "beta": "2255cc", "seat": "dd7711", "pod": "22aa44",
+COLOURS = {"alpha": "cc2222", "beta": "2255cc", "seat": "dd7711", "pod": "22aa44", "lessee": "bb2288",
            "lxcdemo": "8833bb", "desk": "22bbbb", "sway": "33aa77", "weston": "aaaa22"}
 KEY_A = 30
 # sway on seatd.sock as a bare uid; weston on its container's own system
@@ -359,6 +362,98 @@ def package_upgrade(pid):
     debs = glob.glob(os.path.join(os.environ["DEVNS_TEST_PACKAGES"], "devns_*.deb"))
     check(len(debs) == 1, f"one devns package to install again: {debs}")
     sh("dpkg", "-i", debs[0])
+
+
+DRM_IOCTL_MODE_GETFB = 0xC01C64AD
+
+
+def guard_refuses(fd):
+    """Whether devnsd's framebuffer guard refuses a GETFB through fd (EACCES),
+    rather than the kernel answering that there is no framebuffer 0."""
+    try:
+        fcntl.ioctl(fd, DRM_IOCTL_MODE_GETFB, bytearray(28))
+        return False
+    except OSError as e:
+        return e.errno == errno.EACCES
+
+
+def journal_since(since):
+    """What devnsd.service logged since the time since."""
+    return sh("journalctl", "-u", "devnsd.service", "--no-pager", "-o", "cat",
+              f"--since=@{since:.6f}")
+
+
+def journal_has(since, text):
+    """Whether devnsd's journal since the time since has text; the journal
+    may lag behind by a moment."""
+    try:
+        return wait_until(f"{text!r} in devnsd's journal", lambda: text in journal_since(since),
+                          timeout=20, interval=0.5)
+    except TestFailure:
+        return False
+
+
+def connected_outputs(card):
+    outputs = []
+    for path in sorted(glob.glob(f"/sys/class/drm/{card}-*")):
+        with open(os.path.join(path, "status")) as f:
+            if f.read().strip() == "connected":
+                outputs.append(os.path.basename(path)[len(card) + 1:])
+    return outputs
+
+
+def container_files(c, node):
+    """(pid, fd) of each open file of node in container c's processes."""
+    ns = os.readlink(f"/proc/{c.leader}/ns/pid")
+    files = []
+    for pid in (int(p) for p in os.listdir("/proc") if p.isdigit()):
+        try:
+            if os.readlink(f"/proc/{pid}/ns/pid") == ns:
+                files += [(pid, fd) for fd in fds_of(pid, node)]
+        except OSError:
+            pass
+    return files
+
+
+def testcase_lease_guarded_under_systemd():
+    """A demo client leased the card's output (devnsctl run --output): the
+    framebuffer guard comes with the lease, stays in systemd's fd store
+    through systemctl restart and kill -9 (taken back, never loaded anew)
+    and refuses GETFB through a copy of the lease throughout; it goes with
+    the lease."""
+    pid = devnsd_up()
+    conns = connected_outputs("card0")
+    check(len(conns) >= 1, "no connected output on card0")
+    start = time.time()
+    c = RunContainer("lessee", [devnstest.CLIENT, "--control", "--reconnect", "--color",
+                                COLOURS["lessee"], "--label", "lessee"], outputs=[conns[0]])
+    copy = None
+    try:
+        c.expect("ready", timeout=60)
+        expect_screen("lease.png", COLOURS["lessee"], timeout=60)
+        check(journal_has(start, "Loaded the framebuffer guard"), "no framebuffer guard with the lease")
+        files = container_files(c, "/dev/dri/card0")
+        check(len(files) == 1, f"the lessee's card files: {files}")
+        copy = pidfd_getfd(*files[0])
+        check(guard_refuses(copy), "the guard does not refuse GETFB through the lease")
+        for how in (systemctl_restart, kill_9):
+            since = time.time()
+            how(pid)
+            pid = devnsd_up(old_pid=pid)
+            c.expect("reconnected", timeout=60)
+            check(journal_has(since, "Took back the framebuffer guard"),
+                  f"{how.__name__}: the guard was not taken back from systemd's fd store")
+            # A devnsd that took the guard back loads none.
+            check("Loaded the framebuffer guard" not in journal_since(since),
+                  f"{how.__name__}: a new guard was loaded")
+            check(guard_refuses(copy), f"{how.__name__}: the guard does not refuse GETFB")
+            expect_screen(f"lease-{how.__name__}.png", COLOURS["lessee"], timeout=60)
+    finally:
+        if copy is not None:
+            os.close(copy)
+        since = time.time()
+        stop_all({"lessee": c})
+    check(journal_has(since, "Unloaded the framebuffer guard"), "the guard stayed after the lease")
 
 
 def testcase_survives_systemctl_restart():

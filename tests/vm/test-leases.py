@@ -9,7 +9,6 @@ crash and a restart of devnsd.
 
 Run by test-leases.sh in the guest.
 """
-import ctypes
 import errno
 import glob
 import json
@@ -24,8 +23,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import compositors  # noqa: E402
 from devnstest import (  # noqa: E402
     BUILD, CLIENT, DEVNSCTL, OUT, Container, KeptBroker, RunContainer, TestFailure, _load_script, active_container, check, colours_close,
-    dbus_error_name, get_prop, hostctl, log, manager, run_with_broker, screen_colour, sendkey,
-    seat_path, system_bus, wait_unregistered, wait_until)
+    dbus_error_name, fds_of, get_prop, hostctl, log, manager, pidfd_getfd, run_with_broker, screen_colour,
+    sendkey, seat_path, system_bus, wait_unregistered, wait_until)
 
 DISPLAY = "video0"  # meson.build
 PROBE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "endpoint-probe.py")
@@ -43,7 +42,6 @@ WESTON_XDG = "/tmp/devns-weston-xdg"
 SEAT_COLOUR = "33aa77"
 LIBSEAT_CLIENT = os.path.join(BUILD, "tests", "vm", "libseat-client")
 
-SYS_PIDFD_GETFD = 438  # x86_64, as the guest
 # What devnsd logs when a lease can read the other outputs.
 UNGUARDED = "can read what the card's other outputs show"
 state = {}
@@ -248,36 +246,11 @@ def testcase_lease_outlives_devnsd():
         expect_heads(f"{how}-switched")
 
 
-def pidfd_getfd(pid, fd):
-    """A copy of process pid's file fd, as a debugger would take one."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    pidfd = os.pidfd_open(pid)
-    try:
-        copy = libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0)
-        if copy < 0:
-            raise OSError(ctypes.get_errno(), f"pidfd_getfd {pid} {fd}")
-        return copy
-    finally:
-        os.close(pidfd)
-
-
-def card_fds(pid):
-    """The fd numbers of process pid that are open files of the card."""
-    fds = []
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            if os.readlink(f"/proc/{pid}/fd/{fd}") == f"/dev/dri/{card()}":
-                fds.append(int(fd))
-        except OSError:
-            pass
-    return fds
-
-
 def lease_copy(c):
     """A copy of container c's lease file, as a process it passed the file
     to would hold it."""
     probe = _load_script("devns_endpoint_probe", "endpoint-probe.py")
-    for fd in card_fds(c.leader):
+    for fd in fds_of(c.leader, f"/dev/dri/{card()}"):
         copy = pidfd_getfd(c.leader, fd)
         if len(probe.drm_resources(copy)["connectors"]) == 1:
             return copy
