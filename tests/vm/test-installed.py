@@ -439,6 +439,7 @@ def testcase_lease_guarded_under_systemd():
         for how in (systemctl_restart, kill_9):
             since = time.time()
             how(pid)
+            state["restarted"] = True
             pid = devnsd_up(old_pid=pid)
             c.expect("reconnected", timeout=60)
             check(journal_has(since, "Took back the framebuffer guard"),
