@@ -202,6 +202,16 @@ static void guard_drop(struct broker *b)
 		(void)fd_store_remove(FB_GUARD_STORE_NAME);
 }
 
+/* The guard goes with the last lessor: whether it went. */
+static bool guard_drop_unused(struct broker *b)
+{
+	if (!b->fb_guard || !list_empty(&b->lessors))
+		return false;
+	guard_drop(b);
+	log_info("Unloaded the framebuffer guard: no leases left");
+	return true;
+}
+
 /* An LSM program attaches where the kernel never calls it (bpf not in its
  * lsm= list): the first lease tells. */
 static void guard_check(struct broker *b, struct seat_device *d, int lessee_fd)
@@ -240,10 +250,7 @@ static void guard_take_back(struct broker *b)
 		if (n < sizeof(cards) / sizeof(cards[0]))
 			cards[n++] = l->device->devnum;
 	}
-	if (b->fb_guard && list_empty(&b->lessors)) {
-		guard_drop(b);
-		log_info("Unloaded the framebuffer guard: no leases left");
-	} else if (b->fb_guard)
+	if (!guard_drop_unused(b) && b->fb_guard)
 		(void)fb_guard_keep_only(b->fb_guard, cards, n);
 }
 
@@ -326,10 +333,7 @@ static void lessor_free(struct broker *b, struct lessor *l)
 	(void)drm_drop_master(l->fd);
 	close(l->fd);
 	free(l);
-	if (list_empty(&b->lessors) && b->fb_guard) {
-		guard_drop(b);
-		log_info("Unloaded the framebuffer guard: no leases left");
-	} else if (b->fb_guard)
+	if (!guard_drop_unused(b) && b->fb_guard)
 		(void)fb_guard_remove(b->fb_guard, d->devnum);
 }
 

@@ -152,9 +152,8 @@ def crtc_fb(fd, crtc_id):
 
 
 def getcrtc_errno(fd, crtc_id):
-    req = bytearray(MODE_CRTC.pack(0, 0, crtc_id, 0, 0, 0, 0, 0, b""))
     try:
-        fcntl.ioctl(fd, DRM_IOCTL_MODE_GETCRTC, req)
+        crtc_fb(fd, crtc_id)
         return 0
     except OSError as e:
         return e.errno

@@ -286,11 +286,10 @@ def testcase_lessee_cannot_read_other_heads():
     """A process holding left's lease, as nobody without capabilities,
     asks for right's framebuffer (GETFB, GETFB2, and GETFB with a size that
     hides the handle) and opens it by a global name (GEM_OPEN): refused
-    with EACCES by the framebuffer guard. The
-    same program as root on a file of the whole card reads right's colour:
-    the spy can read, and files that are not leases are left alone. After
-    a crash of devnsd the guard is the one taken back from the fd store,
-    never a gap with none."""
+    with EACCES by the framebuffer guard. The same program as root on a
+    file of the whole card reads right's colour: the spy can read, and
+    files that are not leases are left alone. After a crash of devnsd the
+    guard is the one taken back from the fd store, never a gap with none."""
     cs = clients()
     broker = state["broker"]
     expect_heads("spy")
